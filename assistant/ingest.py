@@ -1,0 +1,174 @@
+"""Ingestion: corpus/ → cleaned, clause-structured documents.
+
+``python -m assistant ingest`` writes ``index/clauses.jsonl`` (one clause per
+line) and ``index/documents.jsonl`` (each document's cleaned text and metadata,
+used to check quotes and to show a plan clause by clause), and prints a
+per-document table of clauses, characters, rules fired and warnings.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cleaning import Cleaner, Repairs
+from .clauses import ClauseParser
+from .corpus import infer_meta, load_plans
+from .errors import LoadError
+from .models import Clause, LoadedText, PlanMeta
+
+# Bump when cleaning or parsing changes what comes out: it is part of the index's
+# corpus fingerprint, so an index built by older rules is reported as stale.
+PIPELINE_VERSION = "ingest-1"
+
+REPAIRS_FILE = "repairs.toml"
+
+
+@dataclass
+class DocResult:
+    meta: PlanMeta
+    clean_text: str
+    clauses: list[Clause]
+    counts: dict[str, int]
+    warnings: list[str]
+    source: LoadedText | None = None
+
+    def level_counts(self) -> dict[str, int]:
+        return dict(Counter(c.level for c in self.clauses))
+
+    def summary(self) -> dict:
+        return {
+            "doc_id": self.meta.id,
+            "file": self.meta.file,
+            "title": self.meta.title,
+            "clauses": len(self.clauses),
+            "levels": self.level_counts(),
+            "chars_raw": len(self.source.text) if self.source else None,
+            "chars_clean": len(self.clean_text),
+            "rules_fired": {k: v for k, v in self.counts.items() if v},
+            "warnings": self.warnings,
+            "inferred": self.meta.inferred,
+        }
+
+
+@dataclass
+class IngestReport:
+    documents: list[DocResult] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
+
+    @property
+    def clauses(self) -> list[Clause]:
+        return [c for d in self.documents for c in d.clauses]
+
+    def to_dict(self) -> dict:
+        return {
+            "documents": [d.summary() for d in self.documents],
+            "errors": [{"file": e.path, "reason": e.reason} for e in self.errors],
+            "total_clauses": len(self.clauses),
+        }
+
+
+def parse_document(loaded: LoadedText, meta: PlanMeta, repairs: Repairs | None = None) -> DocResult:
+    """Clean a loaded text and parse it into clauses."""
+    cleaned = Cleaner(repairs).run(loaded.text, meta.id, meta.script)
+    if meta.inferred:
+        meta = infer_meta(meta, cleaned.text)
+    clauses = ClauseParser().parse(cleaned.text, meta)
+    warnings = list(cleaned.warnings)
+    if len(clauses) <= 1:
+        warnings.append("no clause numbering found: the whole text is one clause")
+    return DocResult(meta=meta, clean_text=cleaned.text, clauses=clauses, counts=cleaned.counts, warnings=warnings, source=loaded)
+
+
+def ingest_corpus(settings, progress: bool = False) -> IngestReport:
+    """Load, clean and parse every plan in ``settings.corpus_dir``; write the
+    results to ``settings.index_dir``. A file that cannot be loaded is reported
+    and skipped; the others still ingest."""
+    from .loaders import load_file
+
+    corpus = Path(settings.corpus_dir)
+    plans = load_plans(corpus)
+    repairs = Repairs.load(corpus / REPAIRS_FILE)
+    report = IngestReport()
+    it = plans
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(plans, desc="ingest", unit="doc", file=sys.stderr)
+    for meta in it:
+        try:
+            loaded = load_file(corpus / meta.file, max_mb=settings.max_file_mb)
+        except LoadError as e:
+            report.errors.append(e)
+            continue
+        report.documents.append(parse_document(loaded, meta, repairs))
+    write_outputs(report, Path(settings.index_dir))
+    return report
+
+
+def _atomic_write_lines(path: Path, rows) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_outputs(report: IngestReport, index_dir: Path) -> None:
+    _atomic_write_lines(index_dir / "clauses.jsonl", (c.to_dict() for c in report.clauses))
+    _atomic_write_lines(
+        index_dir / "documents.jsonl",
+        ({"meta": d.meta.to_dict(), "text": d.clean_text, "counts": d.counts, "warnings": d.warnings} for d in report.documents),
+    )
+
+
+def read_clauses(index_dir: str | Path) -> list[Clause]:
+    path = Path(index_dir) / "clauses.jsonl"
+    with open(path, encoding="utf-8") as fh:
+        return [Clause.from_dict(json.loads(line)) for line in fh if line.strip()]
+
+
+def read_documents(index_dir: str | Path) -> list[dict]:
+    path = Path(index_dir) / "documents.jsonl"
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def format_report(report: IngestReport) -> str:
+    rows = [("doc", "clauses", "by level", "chars raw→clean", "rules fired", "warnings")]
+    for d in report.documents:
+        s = d.summary()
+        levels = " ".join(f"{k}:{v}" for k, v in s["levels"].items())
+        rules = " ".join(f"{k}:{v}" for k, v in s["rules_fired"].items()) or "-"
+        rows.append((s["doc_id"], str(s["clauses"]), levels, f"{s['chars_raw']}→{s['chars_clean']}", rules, str(len(s["warnings"]))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    for d in report.documents:
+        for w in d.warnings:
+            lines.append(f"warning [{d.meta.id}]: {w}")
+        if d.meta.inferred:
+            lines.append(f"note [{d.meta.id}]: not in plans.toml; inferred {', '.join(d.meta.inferred)} from the text (title: {d.meta.title})")
+    for e in report.errors:
+        lines.append(f"error: {e}")
+    lines.append(f"total: {len(report.clauses)} clauses from {len(report.documents)} documents, {len(report.errors)} files failed")
+    return "\n".join(lines)
+
+
+def run_cli(args, settings) -> int:
+    report = ingest_corpus(settings, progress=not getattr(args, "json", False))
+    if getattr(args, "json", False):
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+        print(f"wrote {Path(settings.index_dir) / 'clauses.jsonl'}")
+    return 1 if report.errors and not report.documents else 0

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
-from .errors import AssistantError
+from .errors import AssistantError, SettingsError
 from .settings import Settings
 
 # command -> module holding run_cli(args, settings)
@@ -89,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if args.config and not os.path.isfile(args.config):
+            raise SettingsError(f"settings file {args.config} does not exist")
         settings = Settings.load(args.config)
         if args.command == "config":
             return print_config(settings, args.json)

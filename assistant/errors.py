@@ -6,6 +6,10 @@ class AssistantError(Exception):
     """Base class: the message is meant for the user."""
 
 
+class SettingsError(AssistantError):
+    """A setting has a value of the wrong type, or the settings file is missing or malformed."""
+
+
 class LoadError(AssistantError):
     """A file could not be read as a plan document."""
 

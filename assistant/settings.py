@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .errors import SettingsError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 ENV_PREFIX = "ASSISTANT_"
@@ -67,18 +69,27 @@ class Settings:
         env = dict(os.environ if env is None else env)
         s = cls()
         s.sources = {f.name: "default" for f in fields(cls) if f.name != "sources"}
-        path = Path(config_file or env.get(CONFIG_FILE_ENV) or DEFAULT_CONFIG_FILE)
+        explicit = config_file or env.get(CONFIG_FILE_ENV)
+        path = Path(explicit or DEFAULT_CONFIG_FILE)
         if path.is_file():
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
+            try:
+                with open(path, "rb") as fh:
+                    data = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as e:
+                raise SettingsError(f"settings file {path} is not valid TOML: {e}") from e
+            unknown = sorted(set(data) - set(s.sources))
+            if unknown:
+                raise SettingsError(
+                    f"settings file {path}: unknown setting(s) {', '.join(unknown)}; "
+                    "see `python -m assistant config` for the names"
+                )
             for k, v in data.items():
-                if k in s.sources:
-                    setattr(s, k, _coerce(cls, k, v))
-                    s.sources[k] = f"file:{path}"
+                setattr(s, k, _coerce(cls, k, v, f"file {path}"))
+                s.sources[k] = f"file:{path}"
         for name in list(s.sources):
             for var in _env_names(name):
                 if var in env:
-                    setattr(s, name, _coerce(cls, name, env[var]))
+                    setattr(s, name, _coerce(cls, name, env[var], f"environment variable {var}"))
                     s.sources[name] = f"env:{var}"
                     break
         return s
@@ -108,14 +119,18 @@ def _env_names(name: str) -> list[str]:
     return [ENV_PREFIX + name.upper(), *_ALIASES.get(name, [])]
 
 
-def _coerce(cls, name: str, value: Any) -> Any:
+def _coerce(cls, name: str, value: Any, where: str = "") -> Any:
     default = getattr(cls(), name)
-    if isinstance(default, bool):
-        return str(value).strip().lower() in {"1", "true", "yes", "on"} if isinstance(value, str) else bool(value)
-    if isinstance(default, int) and not isinstance(default, bool):
-        return int(value)
-    if isinstance(default, float):
-        return float(value)
+    try:
+        if isinstance(default, bool):
+            return str(value).strip().lower() in {"1", "true", "yes", "on"} if isinstance(value, str) else bool(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+    except (TypeError, ValueError):
+        kind = type(default).__name__
+        raise SettingsError(f"{name} from {where or 'settings'} must be a {kind}, got {value!r}") from None
     return str(value)
 
 

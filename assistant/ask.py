@@ -1,0 +1,365 @@
+"""The ``ask`` pipeline: question → retrieval → answer with clause citations.
+
+``AskPipeline(settings).ask(question, history, places, answerer)`` returns the
+``ask`` JSON contract::
+
+    {"id", "question", "answer" (markdown with [n] markers), "not_found",
+     "citations": [{"n", "doc_id", "title", "place", "path", "heading", "quote", "clause_text"}],
+     "retrieved": [{"doc_id", "path", "text", "score"}],   # top 10, rank order
+     "timings_ms": {"retrieve", "answer"},
+     "answerer": "extractive" | "llm", "notes": [...]}
+
+Every ``quote`` is an exact substring of its ``clause_text``. The extractive
+answerer is the default; ``answerer="llm"`` drafts with the configured endpoint,
+checks the draft's citations and falls back to the extractive answer (with a
+note) when the endpoint fails or no citation survives.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from .answering import ASK_CROSS_RE, ExtractiveAnswerer, ExtractiveAnswer, friendly_reply, has_words
+from .errors import AssistantError, BadQuestionError, IndexMismatchError, IndexMissingError, LLMUnavailableError
+from .models import Hit
+from .settings import Settings
+from .textnorm import for_search
+
+RETRIEVED_SHOWN = 10
+PER_PLAN_HITS = 3  # cross-document questions: each plan's best clauses join the candidates
+# A follow-up this short (CJK characters, after dropping 那/呢/…) is elliptic: it
+# names a new place or aspect and leaves the rest of the question to the last turn.
+ELLIPTIC_MAX_CHARS = 8
+ELLIPSIS_FILLER_RE = re.compile(r"^(那么|那|还有|另外|再问一下|再问|请问)|(呢|吗|怎么样|如何|情况|方面)?[?？。!！\s]*$")
+
+
+def _history_turns(history: Any) -> list[dict[str, str]]:
+    """Earlier turns as [{"q", "a"}], oldest first, whatever shape they came in."""
+    from .llm import normalise_history
+
+    return [{"q": q, "a": a} for q, a in normalise_history(history)]
+
+
+class AskPipeline:
+    def __init__(self, settings: Settings | None = None, retriever: Any = None):
+        self.settings = settings or Settings.load()
+        self.retriever = retriever
+        self.extractive: ExtractiveAnswerer | None = None
+        self._llm = None
+        self._ready = False
+
+    # -- setup ---------------------------------------------------------------------
+    def warm_up(self) -> "AskPipeline":
+        """Load the index (building it first when missing or stale), the clauses and the answerer."""
+        if self._ready:
+            return self
+        from .retrieval import HybridRetriever
+
+        if self.retriever is None:
+            try:
+                from .index import IndexStore
+
+                store = IndexStore.load(self.settings)
+            except (IndexMissingError, IndexMismatchError) as e:
+                print(f"{e}\nbuilding the index first", file=sys.stderr)
+                from .index import IndexBuilder
+
+                IndexBuilder(self.settings).build()
+                store = IndexStore.load(self.settings)
+            self.retriever = HybridRetriever(self.settings, store=store)
+        self.retriever.warm_up()
+        store = self.retriever.store
+        self.clauses_by_id = dict(store.clauses)
+        self.extractive = ExtractiveAnswerer(self.clauses_by_id.values(), self.retriever.plans)
+        self.extractive.warm_up()
+        self._ready = True
+        return self
+
+    # -- the query the retriever sees ------------------------------------------------------
+    def _retrieval_query(self, question: str, history: list[dict[str, str]]) -> tuple[str, list[str] | None]:
+        """(query, places) for retrieval. An elliptic follow-up (「那绍兴呢？」) is read
+        with the last question: its topic, the new place."""
+        if not history:
+            return question, None
+        plans = self.retriever.plans
+        from .query import find_places
+
+        core = ELLIPSIS_FILLER_RE.sub("", for_search(question))
+        new_places = find_places(question, plans)
+        rest = core
+        for p in plans:
+            for name in [p.place, *p.aliases]:
+                if name:
+                    rest = rest.replace(for_search(name), "")
+        cjk = sum(1 for ch in rest if "\u3400" <= ch <= "\u9fff" or ch.isalnum())
+        if cjk <= ELLIPTIC_MAX_CHARS or new_places and cjk <= 2 * ELLIPTIC_MAX_CHARS and len(rest) < 12:
+            last_q = history[-1]["q"]
+            if new_places:
+                # the last question minus its own place names, so the new place decides
+                for p in plans:
+                    for name in [p.place, *p.aliases]:
+                        if name and name not in question:
+                            last_q = last_q.replace(name, "")
+                return f"{last_q} {question}", new_places
+            return f"{last_q} {question}", None
+        return question, new_places or None
+
+    def _per_plan_hits(self, query: str, hits: list[Hit], turns: list[dict[str, str]]) -> list[Hit]:
+        """For a question about several plans: each plan's own best clauses added to the
+        hits, so a plan whose wording differs from the others' is not crowded out of the
+        top 10 (the answer then states what each plan says)."""
+        seen = {h.clause_id for h in hits}
+        extra: list[Hit] = []
+        for plan in self.retriever.plans:
+            for h in self.retriever.search(query, k=PER_PLAN_HITS, mode="hybrid+qu", places=[plan.id]):
+                if h.clause_id not in seen:
+                    seen.add(h.clause_id)
+                    extra.append(h)
+        return list(hits) + extra
+
+    # -- asking ------------------------------------------------------------------------------
+    def ask(self, question: str, history: Any = None, places: Sequence[str] | None = None,
+            answerer: str | None = None, qid: str | None = None) -> dict[str, Any]:
+        result: dict[str, Any] | None = None
+        for item in self.ask_stream(question, history=history, places=places, answerer=answerer, qid=qid):
+            if isinstance(item, dict):
+                result = item
+        assert result is not None
+        return result
+
+    def ask_stream(self, question: str, history: Any = None, places: Sequence[str] | None = None,
+                   answerer: str | None = None, qid: str | None = None) -> Iterator[str | dict[str, Any]]:
+        """Yield the answer as it grows (strings), then the final contract dict."""
+        self.warm_up()
+        notes: list[str] = []
+        question = question if isinstance(question, str) else ("" if question is None else str(question))
+        limit = int(self.settings.max_question_chars)
+        if len(question) > limit:
+            question = question[:limit]
+            notes.append(f"question truncated to {limit} characters")
+        kind = (answerer or self.settings.answerer or "extractive").strip().lower()
+        if kind not in ("extractive", "llm"):
+            raise BadQuestionError(f"unknown answerer {kind!r}: use 'extractive' or 'llm'")
+        turns = _history_turns(history)
+        base = {"id": qid or "", "question": question}
+
+        if not question.strip() or not has_words(question):
+            reply = friendly_reply("empty" if not question.strip() else "nowords")
+            yield reply
+            yield {**base, "answer": reply, "not_found": True, "citations": [], "retrieved": [],
+                   "timings_ms": {"retrieve": 0.0, "answer": 0.0}, "answerer": "extractive", "notes": notes}
+            return
+
+        t0 = time.perf_counter()
+        query, carried_places = self._retrieval_query(question, turns)
+        search_places = list(places) if places else carried_places
+        hits, info = self.retriever.search_with_info(query, k=max(RETRIEVED_SHOWN, self.settings.top_k),
+                                                     mode="hybrid+qu", places=search_places, history=turns or None)
+        answer_hits = hits
+        if not search_places and not (info and info.places) and ASK_CROSS_RE.search(for_search(question)):
+            answer_hits = self._per_plan_hits(query, hits, turns)
+        t_retrieve = (time.perf_counter() - t0) * 1000
+        retrieved = [{"doc_id": h.doc_id, "path": h.path, "text": h.text, "score": round(h.score, 6)}
+                     for h in hits[:RETRIEVED_SHOWN]]
+        used_places = search_places or (info.places if info else [])
+
+        t1 = time.perf_counter()
+        used = "extractive"
+        answer: ExtractiveAnswer | None = None
+        if kind == "llm":
+            llm_result = None
+            for item in self._ask_llm(question, query, hits, turns, notes):
+                if isinstance(item, str):
+                    yield item
+                else:
+                    llm_result = item
+            if llm_result is not None:
+                answer, used = llm_result, "llm"
+        if answer is None:
+            assert self.extractive is not None
+            answer = self.extractive.answer(question, answer_hits, search_text=info.text if info else query,
+                                            places=used_places)
+            for piece in _pieces(answer.answer):
+                yield piece
+        t_answer = (time.perf_counter() - t1) * 1000
+        yield {**base, "answer": answer.answer, "not_found": answer.not_found, "citations": answer.citations,
+               "retrieved": retrieved, "timings_ms": {"retrieve": round(t_retrieve, 1), "answer": round(t_answer, 1)},
+               "answerer": used, "notes": notes + answer.notes}
+
+    def _ask_llm(self, question: str, query: str, hits: list[Hit], turns: list[dict[str, str]],
+                 notes: list[str]) -> Iterator[str | ExtractiveAnswer]:
+        """Draft with the LLM, yielding the text as it streams in, then the checked answer.
+
+        Yields no answer (after adding a note) when the extractive answer must be shown:
+        the endpoint failed, or no citation of the draft survived the check."""
+        from .llm import LLMAnswerer
+
+        try:
+            if self._llm is None:
+                self._llm = LLMAnswerer(self.settings)
+            llm = self._llm
+            if turns:
+                # the condensed question retrieves better than an elliptic follow-up
+                condensed = llm.condense(question, turns)
+                if condensed and condensed.strip() != question.strip():
+                    hits = self.retriever.search(condensed, k=RETRIEVED_SHOWN, mode="hybrid+qu", history=turns)
+            draft = None
+            text = ""
+            for item in _stream_call(lambda on_token: llm.answer(question, hits, self.clauses_by_id,
+                                                                  history=turns or None, on_token=on_token)):
+                if isinstance(item, str):
+                    text += item
+                    yield text
+                else:
+                    draft = item
+            assert draft is not None
+            checked = draft.check()
+        except LLMUnavailableError as e:
+            notes.append(f"LLM unreachable, extractive answer shown ({e})")
+            return
+        if checked.not_found:
+            # the model says the plans do not cover it; its related citations (if any) stand
+            yield ExtractiveAnswer(checked.text.strip() or "现有规划文件未明确规定这一问题。",
+                                   _contract_citations(checked), True)
+            return
+        if not checked.usable:
+            notes.append("LLM answer had no verifiable citation, extractive answer shown")
+            return
+        yield ExtractiveAnswer(checked.text, _contract_citations(checked), False)
+
+
+def _contract_citations(checked: Any) -> list[dict[str, Any]]:
+    """The checked answer's citations as the contract shows them (title inside 《》)."""
+    out = []
+    for c in checked.contract_citations():
+        title = (c.get("title") or "").strip()
+        if title and not title.startswith("《"):
+            c = {**c, "title": f"《{title}》"}
+        out.append(c)
+    return out
+
+
+_DONE = object()
+
+
+def _stream_call(call: Callable[[Callable[[str], None]], Any]) -> Iterator[Any]:
+    """Run ``call(on_token)`` in a thread; yield each token as it arrives, then the result.
+
+    LangChain delivers tokens through a callback, and a generator cannot yield from
+    inside one, so the call runs beside us and hands tokens over a queue. Its
+    exception, if any, is raised here."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = call(q.put)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = e
+        finally:
+            q.put(_DONE)
+
+    threading.Thread(target=run, name="llm-answer", daemon=True).start()
+    while True:
+        item = q.get()
+        if item is _DONE:
+            break
+        yield item
+    if "error" in box:
+        raise box["error"]
+    yield box["result"]
+
+
+def _pieces(text: str, n: int = 4) -> list[str]:
+    """The answer as ``n`` growing prefixes, for a UI that shows it being written."""
+    if not text:
+        return [text]
+    step = max(1, len(text) // n)
+    out = [text[:i] for i in range(step, len(text), step)]
+    return out + [text]
+
+
+# ---------------------------------------------------------------------------
+# CLI: python -m assistant ask "问题" [--history FILE] [--json] [--answerer]
+#      python -m assistant ask --jsonl IN.jsonl [--out OUT]
+# ---------------------------------------------------------------------------
+def _load_history(path: str | None) -> list[dict[str, str]] | None:
+    if not path:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadQuestionError(f"history file {path} not found") from None
+    except json.JSONDecodeError as e:
+        raise BadQuestionError(f"history file {path} is not JSON: {e}") from None
+    if not isinstance(data, list):
+        raise BadQuestionError(f"history file {path} must hold a JSON list of {{\"q\": ..., \"a\": ...}} turns")
+    return data
+
+
+def format_human(reply: dict[str, Any]) -> str:
+    lines = [reply["answer"], ""]
+    if reply["citations"]:
+        lines.append("引用 / citations:")
+        for c in reply["citations"]:
+            lines.append(f"  [{c['n']}] {c['title']} {c['path']} {c['heading']}".rstrip())
+            lines.append(f"      「{c['quote']}」")
+    for note in reply.get("notes") or []:
+        lines.append(f"note: {note}")
+    t = reply["timings_ms"]
+    lines.append(f"({reply.get('answerer', 'extractive')}; retrieve {t['retrieve']} ms, answer {t['answer']} ms)")
+    return "\n".join(lines)
+
+
+def run_cli(args, settings: Settings) -> int:
+    if not args.jsonl and args.question is None:
+        raise BadQuestionError('give a question (python -m assistant ask "问题") or --jsonl FILE')
+    pipeline = AskPipeline(settings).warm_up()
+    if args.jsonl:
+        return _run_jsonl(pipeline, args)
+    reply = pipeline.ask(args.question, history=_load_history(args.history), answerer=args.answerer)
+    if args.json:
+        print(json.dumps(reply, ensure_ascii=False, indent=2))
+    else:
+        print(format_human(reply))
+    return 0
+
+
+def _run_jsonl(pipeline: AskPipeline, args) -> int:
+    from tqdm import tqdm
+
+    src = Path(args.jsonl)
+    if not src.is_file():
+        raise BadQuestionError(f"{src} not found")
+    rows = []
+    for i, line in enumerate(src.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise BadQuestionError(f"{src}:{i} is not JSON: {e}") from None
+        if not isinstance(row, dict) or "question" not in row:
+            raise BadQuestionError(f"{src}:{i} needs a \"question\" field")
+        rows.append(row)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        for row in tqdm(rows, desc="ask", unit="q", file=sys.stderr):
+            try:
+                reply = pipeline.ask(row.get("question") or "", history=row.get("history") or None,
+                                     answerer=args.answerer, qid=str(row.get("id", "")))
+            except AssistantError as e:
+                reply = {"id": str(row.get("id", "")), "question": row.get("question"), "error": str(e)}
+            out.write(json.dumps(reply, ensure_ascii=False) + "\n")
+            out.flush()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0

@@ -1,0 +1,517 @@
+"""Query understanding: what the question says besides its words.
+
+``analyse(question, plans, history)`` turns a raw question into a ``QueryInfo``:
+
+* ``text``: the search copy (NFKC, simplified script, field synonyms appended,
+  English field terms glossed in Chinese so BM25 has something to match);
+* ``places``: the plans the question names (city/district names and aliases in
+  either script or in English, or a plan's title); a follow-up question that names
+  no place inherits the place of the latest earlier turn that named one;
+* ``clause_refs``: explicit clause numbers (``第（十七）条``, ``专栏5``, ``表2``,
+  ``附件第13项``, ``三、（三）6.``, ``第三部分``) in a normalised form that can be
+  compared with a clause's ``path`` (see ``ClauseRef.matches``);
+* ``lang`` and ``intent`` hints.
+
+Every rule here is general (numbering styles, place names from the plans'
+metadata, a small table of field synonyms); nothing refers to a particular question.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Sequence
+
+from .models import PlanMeta
+from .textnorm import for_search, nfkc, to_simplified
+
+# ---------------------------------------------------------------------------
+# Chinese numerals
+# ---------------------------------------------------------------------------
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_NUM = "[零〇一二两三四五六七八九十百]+"
+
+
+def cn_to_int(s: str) -> int | None:
+    """``"十七"`` → 17, ``"二十四"`` → 24, ``"一百零三"`` → 103, ``"17"`` → 17.
+
+    Returns None for strings that are not a well-formed number (``"十四五"``), so a
+    word made of numeral characters is not mistaken for a clause number.
+    """
+    s = s.strip()
+    if not s:
+        return None
+    if s.isdigit():
+        return int(s)
+    m = re.fullmatch(r"(?:([一二两三四五六七八九])?百)?(?:零|〇)?(?:([一二三四五六七八九])?(十))?([一二三四五六七八九])?", s)
+    if not m or not any(m.groups()) and "百" not in s:
+        if s in _CN_DIGITS:
+            return _CN_DIGITS[s]
+        return None
+    hundreds_digit, tens_digit, ten, units = m.groups()
+    total = 0
+    if "百" in s:
+        total += 100 * (_CN_DIGITS[hundreds_digit] if hundreds_digit else 1)
+    if ten:
+        total += 10 * (_CN_DIGITS[tens_digit] if tens_digit else 1)
+    if units:
+        total += _CN_DIGITS[units]
+    return total or None
+
+
+# ---------------------------------------------------------------------------
+# Clause references
+# ---------------------------------------------------------------------------
+# A path is a list of (style, number) steps. Styles, by the document's own markers:
+#   chapter "三、"  paren "（三）"  item "6."  box "专栏6"  table "表2"
+#   attachment "附件" (number 0)  row "第13项" of an attachment
+_STEP_RES: list[tuple[str, re.Pattern[str]]] = [
+    ("attachment", re.compile(r"附件")),
+    ("box", re.compile(rf"专栏\s*(\d+|{_CN_NUM})")),
+    ("table", re.compile(rf"(?<![代发列图外])表\s*(\d+|{_CN_NUM})(?![\d.]*\s*[%件家亿万元个])")),
+    ("row", re.compile(rf"第\s*(\d+|{_CN_NUM})\s*项")),
+    ("paren", re.compile(rf"[(（]\s*({_CN_NUM})\s*[)）]")),
+    ("chapter", re.compile(rf"({_CN_NUM})\s*[、.．]")),
+    ("item", re.compile(r"(?<![\d.])(\d{1,2})\s*[.．、](?!\d)")),
+]
+
+
+@lru_cache(maxsize=8192)
+def path_steps(path: str) -> tuple[tuple[str, int], ...]:
+    """Parse a clause path as ingest writes it (``"五、（三）专栏6"``, ``"附件 第13项"``)
+    into ``[("chapter", 5), ("paren", 3), ("box", 6)]``.
+
+    Accepts either width of brackets and dots, and a chapter typed as ``2、``
+    (a leading Arabic number followed by ``、`` is a chapter when no other step
+    precedes it)."""
+    text = nfkc(to_simplified(path or ""))
+    steps: list[tuple[str, int]] = []
+    pos = 0
+    while pos < len(text):
+        best: tuple[int, int, str, int] | None = None
+        for style, rx in _STEP_RES:
+            m = rx.search(text, pos)
+            if not m:
+                continue
+            n = 0 if style == "attachment" else cn_to_int(m.group(1))
+            if n is None:
+                continue
+            if best is None or m.start() < best[0]:
+                best = (m.start(), m.end(), style, n)
+        if best is None:
+            break
+        start, end, style, n = best
+        if style == "item" and not steps and text[start:end].rstrip().endswith("、"):
+            style = "chapter"
+        steps.append((style, n))
+        pos = end
+    return tuple(steps)
+
+
+@dataclass(frozen=True)
+class ClauseRef:
+    """An explicit clause reference from a question, as path steps.
+
+    ``steps`` are the steps the question gives, outermost first; ``anchored`` means
+    the first step is the outermost one (a chapter, a box, a table or an
+    attachment), so the whole path must match from the root; otherwise the steps
+    must match the end of the clause's path (``（十七）`` matches ``"四、（十七）"``).
+    ``"article"`` is a step written ``第十七条``, which a plan may number either as
+    ``（十七）`` or as ``17.``.
+    """
+
+    steps: tuple[tuple[str, int], ...]
+    raw: str
+    anchored: bool = False
+
+    def label(self) -> str:
+        return self.raw
+
+    def matches(self, clause_path: str) -> bool:
+        return match_steps(self.steps, path_steps(clause_path), self.anchored)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"steps": [list(s) for s in self.steps], "raw": self.raw, "anchored": self.anchored}
+
+
+def _step_eq(q: tuple[str, int], c: tuple[str, int]) -> bool:
+    qs, qn = q
+    cs, cn = c
+    if qn != cn:
+        return False
+    if qs == cs:
+        return True
+    if qs == "article":
+        return cs in ("paren", "item", "chapter")
+    return False
+
+
+def match_steps(q: Sequence[tuple[str, int]], c: Sequence[tuple[str, int]], anchored: bool) -> bool:
+    if not q or len(q) > len(c):
+        return False
+    if anchored:
+        # a chapter given alone ("第三部分") names the chapter node, not its children
+        return len(q) == len(c) and all(_step_eq(a, b) for a, b in zip(q, c))
+    tail = c[len(c) - len(q):]
+    return all(_step_eq(a, b) for a, b in zip(q, tail))
+
+
+_NUMTOK = rf"(?:\d+|{_CN_NUM})"
+# full paths: 三、（三）6.  三（三）6  （三）6.  五、（三）专栏6
+_PATH_RE = re.compile(
+    rf"(?:(?P<chap>{_CN_NUM})\s*[、.．]?\s*)?"
+    rf"[(（]\s*(?P<paren>{_CN_NUM})\s*[)）]"
+    rf"(?:\s*(?P<item>\d{{1,2}})(?:\s*[.．、]|(?=[^\d%.．年月日件家亿万元个项条])|$))?"
+)
+_ARTICLE_RE = re.compile(rf"第\s*[(（]?\s*(?P<n>{_NUMTOK})\s*[)）]?\s*条")
+_BOX_RE = re.compile(rf"专栏\s*(?P<n>{_NUMTOK})")
+_TABLE_RE = re.compile(rf"(?<![代发列图外])表\s*(?P<n>{_NUMTOK})(?![\d.]*\s*[%件家亿万元个])")
+_ATTACH_RE = re.compile(rf"附件\s*(?:[:：]?\s*)?(?:第\s*)?(?P<n>{_NUMTOK})\s*(?:项|条|行|号)?")
+_CHAPTER_RE = re.compile(rf"第\s*(?P<n>{_CN_NUM}|\d+)\s*(?:部分|章)")
+
+
+def parse_clause_refs(text: str) -> list[ClauseRef]:
+    """Explicit clause references in a question (simplified, NFKC-folded or not)."""
+    t = nfkc(to_simplified(text))
+    refs: list[ClauseRef] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    def add(steps: list[tuple[str, int]], raw: str, span: tuple[int, int], anchored: bool) -> None:
+        if steps and free(*span):
+            refs.append(ClauseRef(tuple(steps), raw.strip(), anchored))
+            taken.append(span)
+
+    for m in _ATTACH_RE.finditer(t):
+        n = cn_to_int(m.group("n"))
+        if n is not None:
+            add([("attachment", 0), ("row", n)], m.group(0), m.span(), True)
+    for m in _ARTICLE_RE.finditer(t):
+        n = cn_to_int(m.group("n"))
+        if n is not None:
+            add([("article", n)], m.group(0), m.span(), False)
+    for m in _BOX_RE.finditer(t):
+        n = cn_to_int(m.group("n"))
+        if n is not None:
+            add([("box", n)], m.group(0), m.span(), False)
+    for m in _TABLE_RE.finditer(t):
+        n = cn_to_int(m.group("n"))
+        if n is not None:
+            add([("table", n)], m.group(0), m.span(), False)
+    for m in _PATH_RE.finditer(t):
+        steps: list[tuple[str, int]] = []
+        chap = cn_to_int(m.group("chap")) if m.group("chap") else None
+        paren = cn_to_int(m.group("paren"))
+        if paren is None:
+            continue
+        if chap is not None:
+            steps.append(("chapter", chap))
+        steps.append(("paren", paren))
+        if m.group("item"):
+            steps.append(("item", int(m.group("item"))))
+        add(steps, m.group(0), m.span(), chap is not None)
+    for m in _CHAPTER_RE.finditer(t):
+        n = cn_to_int(m.group("n"))
+        if n is not None:
+            add([("chapter", n)], m.group(0), m.span(), True)
+    return refs
+
+
+# ---------------------------------------------------------------------------
+# Synonyms: colloquial or abbreviated field terms → the plans' own wording.
+# Appended to the search text (never replacing it) so the user's words still count.
+# ---------------------------------------------------------------------------
+FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "知产": ("知识产权",),
+    "专利质押": ("专利权质押融资", "知识产权质押融资"),
+    "质押贷款": ("质押融资",),
+    "专利贷": ("知识产权质押融资",),
+    "贴息": ("贷款贴息",),
+    "牌子": ("商标", "品牌"),
+    "山寨": ("假冒", "侵权"),
+    "仿冒": ("假冒", "侵权"),
+    "盗版": ("侵权盗版", "版权"),
+    "打官司": ("诉讼", "司法保护"),
+    "维权": ("维权援助",),
+    "抢注": ("商标抢注",),
+    "抢先": ("抢注",),
+    "国外": ("海外", "境外"),
+    "上海": ("沪",),
+    "杭州": ("杭",),
+    "研发": ("科研",),
+    "职称": ("职称评定",),
+    "升职": ("职务晋升",),
+    "专利代理": ("知识产权代理",),
+    "托管": ("知识产权托管",),
+    "海外维权": ("海外知识产权纠纷应对",),
+    "老字号": ("商标品牌",),
+    "土特产": ("地理标志",),
+    "特产": ("地理标志",),
+    "闲置专利": ("沉睡专利",),
+    "没用起来": ("未充分实施",),
+    "留痕": ("存证",),
+    "电子证据": ("存证",),
+    "无形资产": ("知识产权",),
+    "无形财产": ("知识产权",),
+    "老品种": ("种质资源",),
+    "良种": ("种业", "新品种"),
+    "考核": ("考核评价", "验收"),
+    "交卷": ("验收", "总结"),
+    "竞标": ("项目招标",),
+    "政府订单": ("政府采购",),
+    "外商": ("外资企业",),
+    "外资": ("外资企业",),
+    "一视同仁": ("同等保护", "平等保护"),
+}
+
+# English field terms → Chinese, so that an English question still gives the BM25
+# side words the plans contain (the dense side is multilingual already).
+EN_GLOSSARY: dict[str, str] = {
+    "intellectual property": "知识产权",
+    "ip": "知识产权",
+    "pledge financing": "质押融资",
+    "pledge": "质押",
+    "financing": "融资",
+    "loan": "贷款",
+    "subsid": "补贴 资助",
+    "interest": "贴息",
+    "insurance": "保险",
+    "invention patent": "发明专利",
+    "patent": "专利",
+    "trademark": "商标",
+    "brand": "品牌",
+    "copyright": "版权",
+    "geographical indication": "地理标志",
+    "protection": "保护",
+    "enforcement": "执法",
+    "infringement": "侵权",
+    "dispute": "纠纷",
+    "mediation": "调解",
+    "court": "法院 法庭",
+    "target": "目标",
+    "by 2025": "到2025年",
+    "2025": "2025年",
+    "per 10,000": "每万人",
+    "high-value": "高价值",
+    "high value": "高价值",
+    "talent": "人才",
+    "training": "培训",
+    "service": "服务",
+    "agency": "机构",
+    "fund": "基金",
+    "standard": "标准",
+    "department": "部门",
+    "responsible": "负责",
+    "enterprise": "企业",
+    "company": "企业",
+    "overseas": "海外",
+    "export": "出口 海外",
+    "transfer": "转化 转让",
+    "licens": "许可",
+    "pct": "PCT 国际专利",
+    "center": "中心",
+    "centre": "中心",
+    "demonstration": "示范",
+    "pilot": "试点",
+}
+
+# ---------------------------------------------------------------------------
+# Intent hints
+# ---------------------------------------------------------------------------
+_INTENT_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("numeric", re.compile(r"多少|几[个项家件年%]|多大|比例|比重|金额|数量|目标值|百分之|how (?:much|many)|what (?:share|percentage|proportion)", re.I)),
+    ("duty", re.compile(r"哪个部门|哪些部门|哪个机构|哪些机构|哪些单位|谁负责|由谁|由哪|负责单位|责任单位|牵头|时限|什么时候完成|who is responsible|which (?:department|agency|body)", re.I)),
+    ("clause", re.compile(r"哪一条|哪条|哪一部分|哪部分|哪一项|写在哪|出自|原文|条款|哪一章|哪个专栏|which (?:clause|section|article|part)|where does", re.I)),
+    ("cross", re.compile(r"哪些地方|哪些城市|哪几个城市|哪个城市|各地|这几份|这些文件|几份文件|各个?(?:城市|文件|规划)|which (?:cities|places|plans|documents)|each (?:city|plan)", re.I)),
+    # one document asked for by what it says ("出自哪份文件"): not a per-plan comparison
+    ("which_doc", re.compile(r"哪份文件|哪个文件|出自哪|哪一份|which (?:document|plan) ", re.I)),
+]
+
+
+@dataclass
+class QueryInfo:
+    question: str  # as typed
+    text: str  # search copy: simplified, NFKC, synonyms and glosses appended
+    places: list[str] = field(default_factory=list)  # doc ids, the first named first
+    places_from_history: bool = False
+    clause_refs: list[ClauseRef] = field(default_factory=list)
+    lang: str = "zh"  # "zh" | "en"
+    intent: list[str] = field(default_factory=list)  # numeric | duty | clause | cross | which_doc
+    expansions: list[str] = field(default_factory=list)  # what was appended to text
+    # ``text`` without the words that only name the plan (its place, "规划", "方案" …):
+    # once the search is restricted to that plan they match its preamble, not the answer
+    content_text: str = ""
+    # phrases the user put in quotes: the plans' own words, matched literally
+    quoted: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["clause_refs"] = [r.to_dict() for r in self.clause_refs]
+        return d
+
+
+def detect_lang(text: str) -> str:
+    """"en" when Latin letters outnumber CJK characters, else "zh"."""
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    return "en" if latin > 2 * cjk and latin >= 3 else "zh"
+
+
+def _place_names(plan: PlanMeta) -> list[str]:
+    """Every name a user may type for a plan's place, in simplified script.
+
+    Names shorter than two characters are dropped (one character is ambiguous);
+    the place without its 市/区/县 suffix is added."""
+    return list(_place_names_cached(plan.place or "", tuple(plan.aliases)))
+
+
+@lru_cache(maxsize=256)
+def _place_names_cached(place: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
+    names: set[str] = set()
+    for n in [place, *aliases]:
+        n = nfkc(n or "").strip()
+        if not n:
+            continue
+        s = to_simplified(n)
+        names.add(s)
+        stem = re.sub(r"(市|区|县)$", "", s)
+        if len(stem) >= 2:
+            names.add(stem)
+        # "南通市海门区" → also "海门区"/"海门"
+        m = re.search(r"[市省]([^市省]{2,4}(?:区|县))$", s)
+        if m:
+            names.add(m.group(1))
+            names.add(re.sub(r"(区|县)$", "", m.group(1)))
+    return tuple(sorted((n for n in names if len(n) >= 2), key=lambda n: (-len(n), n)))
+
+
+def find_places(text: str, plans: Iterable[PlanMeta]) -> list[str]:
+    """Plan ids whose place (or alias, or full title) the text names, first-named first."""
+    t = to_simplified(nfkc(text))
+    t_low = t.lower()
+    found: list[tuple[int, str]] = []
+    for plan in plans:
+        first: int | None = None
+        for name in _place_names(plan):
+            if name.isascii():
+                m = re.search(rf"\b{re.escape(name.lower())}\b", t_low)
+                pos = m.start() if m else -1
+            else:
+                pos = t.find(name)
+            if pos >= 0 and (first is None or pos < first):
+                first = pos
+        title = to_simplified(nfkc(plan.title or "")).strip("《》 ")
+        if first is None and len(title) >= 6:
+            pos = t.find(title)
+            if pos >= 0:
+                first = pos
+        if first is not None:
+            found.append((first, plan.id))
+    found.sort()
+    return [pid for _, pid in found]
+
+
+def _history_places(history: Sequence[dict[str, Any]] | None, plans: Sequence[PlanMeta]) -> list[str]:
+    """Places of the latest earlier turn that named any (its question first, then its answer)."""
+    for turn in reversed(list(history or [])):
+        for key in ("q", "question", "a", "answer"):
+            val = turn.get(key) if isinstance(turn, dict) else None
+            if isinstance(val, str) and val:
+                places = find_places(val, plans)
+                if places:
+                    return places
+    return []
+
+
+def expand_synonyms(text: str) -> list[str]:
+    """Field terms to append for the colloquial words in ``text`` (already simplified)."""
+    out: list[str] = []
+    for key, targets in FIELD_SYNONYMS.items():
+        if key in text:
+            out.extend(t for t in targets if t not in text and t not in out)
+    return out
+
+
+def gloss_english(text: str) -> list[str]:
+    low = text.lower()
+    out: list[str] = []
+    for key in sorted(EN_GLOSSARY, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(key)}", low):
+            for term in EN_GLOSSARY[key].split():
+                if term not in out:
+                    out.append(term)
+            low = re.sub(rf"\b{re.escape(key)}\w*", " ", low)
+    return out
+
+
+# Words that refer to the document itself rather than to what is asked.
+DOC_REFERENCE_RE = re.compile(
+    r"《[^》]{2,60}》|[\"“”]?十四五[\"“”]?|知识产权(?:发展)?规划|实施意见|工作方案|建设方案|示范区方案|"
+    r"规划|方案|文件|这份|该文件|里面|中的|里的"
+)
+
+
+# what may follow a place name used as a name (not as part of a compound word)
+_AFTER_PLACE = r"$|[\s\W的市区县规方实这那知对在有要是计打政企全各]"
+
+
+def strip_doc_references(text: str, plans: Sequence[PlanMeta], place_ids: Sequence[str]) -> str:
+    """``text`` without the names of the given plans' places and generic words naming a plan."""
+    out = text
+    for plan in plans:
+        if plan.id in place_ids:
+            for name in _place_names(plan):
+                if name.isascii():
+                    out = re.sub(rf"\b{re.escape(name)}\b", " ", out, flags=re.I)
+                else:
+                    # only where the name stands alone: "海门山羊" is a product, not the place
+                    out = re.sub(rf"{re.escape(name)}(?={_AFTER_PLACE})", " ", out)
+    out = DOC_REFERENCE_RE.sub(" ", out)
+    return re.sub(r"\s+", " ", out).strip() or text
+
+
+_QUOTED_RE = re.compile(r"[“\"「『‘]([^”\"」』’]{2,40})[”\"」』’]")
+
+
+def quoted_phrases(text: str) -> list[str]:
+    """Phrases in quotation marks (“…”, "…", 「…」), in order, without duplicates."""
+    out: list[str] = []
+    for m in _QUOTED_RE.finditer(text):
+        p = m.group(1).strip()
+        if len(p) >= 2 and p not in out:
+            out.append(p)
+    return out
+
+
+def detect_intent(text: str) -> list[str]:
+    return [name for name, rx in _INTENT_RULES if rx.search(text)]
+
+
+def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str, Any]] | None = None) -> QueryInfo:
+    """Understand a question: see the module docstring."""
+    base = for_search(question or "")
+    lang = detect_lang(base)
+    places = find_places(base, plans)
+    from_history = False
+    if not places and history:
+        places = _history_places(history, plans)
+        from_history = bool(places)
+    expansions = expand_synonyms(base)
+    if lang == "en":
+        expansions += [g for g in gloss_english(base) if g not in expansions]
+    text = " ".join([base, *expansions]) if expansions else base
+    return QueryInfo(
+        question=question,
+        text=text,
+        places=places,
+        places_from_history=from_history,
+        clause_refs=parse_clause_refs(base),
+        lang=lang,
+        intent=detect_intent(base),
+        expansions=expansions,
+        content_text=strip_doc_references(text, plans, places) if places else text,
+        quoted=quoted_phrases(base),
+    )

@@ -1,0 +1,336 @@
+"""Hybrid clause retrieval: BM25 + dense vectors, fused, plus query understanding.
+
+``HybridRetriever(settings).search(question, k, mode)`` returns clause-level ``Hit``s.
+Chunks are scored by each retriever and folded into their clause (a clause scores
+as its best chunk), so a long clause split in pieces is one result with one
+citation. Modes, each a strict superset of the one before in what it uses:
+
+* ``bm25``      BM25 over the simplified search copy only;
+* ``dense``     vector search only;
+* ``hybrid``    both, combined by ``ScoreFusion`` (formula in its docstring);
+* ``hybrid+qu`` ``hybrid`` plus query understanding (``query.analyse``): field
+  synonyms and English glosses in the query, search restricted to the plans the
+  question names (or, for a follow-up naming none, the plan of the earlier turn),
+  explicit clause numbers looked up and put first, and for cross-document
+  questions each plan's best clause brought into the first results.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .errors import BadQuestionError
+from .models import Clause, Hit, PlanMeta
+from .query import QueryInfo, analyse
+from .settings import Settings
+from .textnorm import for_compare, for_search
+
+MODES = ("bm25", "dense", "hybrid", "hybrid+qu")
+# Every chunk is scored by both retrievers: the corpus is a few thousand chunks at
+# most, a full pass is a millisecond, and fusion needs each clause's score on both
+# sides (a clause missing from one side's top-k would look like a zero).
+CANDIDATES_ALL = 100_000
+# A looked-up clause goes before every fused result: fused scores are < 1.
+LOOKUP_BONUS = 10.0
+
+
+@dataclass
+class ScoreFusion:
+    """Fuse several retrievers' clause scores into one.
+
+    ``method="rrf"`` (reciprocal rank fusion)::
+
+        score(c) = Σ_i  w_i / (rrf_k + rank_i(c))          rank_i starts at 1
+
+    ``method="convex"`` (convex combination of min-max normalised scores)::
+
+        score(c) = Σ_i  w_i · (s_i(c) − min_i) / (max_i − min_i)   with Σ w_i = 1
+
+    A clause a retriever did not return contributes 0 on that side. ``fuse``
+    returns each clause's fused score and each retriever's share of it (the
+    ``contributions`` a ``Hit`` shows).
+    """
+
+    method: str = "rrf"
+    weights: dict[str, float] = field(default_factory=lambda: {"bm25": 1.0, "dense": 1.0})
+    rrf_k: int = 60
+
+    def __post_init__(self) -> None:
+        if self.method not in ("rrf", "convex"):
+            raise ValueError(f"fusion must be 'rrf' or 'convex', not {self.method!r}")
+
+    def fuse(self, scores: dict[str, dict[str, float]]) -> dict[str, tuple[float, dict[str, float]]]:
+        out: dict[str, tuple[float, dict[str, float]]] = {}
+        total_w = sum(self.weights.get(name, 0.0) for name in scores) or 1.0
+        for name, per_clause in scores.items():
+            w = self.weights.get(name, 0.0)
+            if not per_clause or w == 0:
+                continue
+            if self.method == "rrf":
+                ranked = sorted(per_clause.items(), key=lambda kv: -kv[1])
+                parts = {cid: w / (self.rrf_k + r) for r, (cid, _) in enumerate(ranked, start=1)}
+            else:
+                lo, hi = min(per_clause.values()), max(per_clause.values())
+                span = (hi - lo) or 1.0
+                parts = {cid: (w / total_w) * (s - lo) / span for cid, s in per_clause.items()}
+            for cid, part in parts.items():
+                total, contrib = out.get(cid, (0.0, {}))
+                contrib[name] = part
+                out[cid] = (total + part, contrib)
+        return out
+
+
+@dataclass
+class RetrievalConfig:
+    """Knobs of ``hybrid``/``hybrid+qu``; defaults from ``Settings``, values chosen by
+    the sweep in ``evaluation.sweep_fusion`` (see eval/report.md)."""
+
+    fusion: str = "convex"
+    rrf_k: int = 60
+    weight_bm25: float = 0.6
+    weight_dense: float = 0.4
+    # English questions: BM25 only sees the glossed field terms, so lean on vectors
+    weight_bm25_en: float = 0.3
+    # multiplier on fused scores outside the named plans when ``restrict_places`` is off
+    place_boost: float = 1.0
+    restrict_places: bool = True
+    # search with the question's content words only once the plan is known (QueryInfo.content_text)
+    strip_doc_refs: bool = True
+    # added to a clause's fused score × the share of the question's quoted phrases it contains
+    phrase_bonus: float = 0.5
+    # cross-document questions: a plan's best clause is brought forward when it scores
+    # at least this share of the overall best (a plan with nothing relevant is not)
+    cross_min_share: float = 0.0
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> "RetrievalConfig":
+        """The tuned defaults above, overridden by each retrieval setting the user set
+        (in assistant.toml or the environment); Settings' own defaults for these
+        fields predate the sweep and are not applied."""
+        cfg = cls()
+        for name in ("fusion", "rrf_k", "weight_bm25", "weight_dense", "place_boost"):
+            if s.sources.get(name, "default") != "default":
+                setattr(cfg, name, getattr(s, name))
+        return cfg
+
+
+class HybridRetriever:
+    """Clause-level hybrid search over an ``IndexStore`` (see the module docstring)."""
+
+    def __init__(self, settings: Settings | None = None, store: Any = None, config: RetrievalConfig | None = None):
+        self.settings = settings or Settings.load()
+        self.store = store
+        self.config = config or RetrievalConfig.from_settings(self.settings)
+        self._plans: list[PlanMeta] | None = None
+        self._chunk_clause: list[str] = []
+        self._norm_text: dict[str, str] = {}
+        self._ready = False
+
+    # -- setup ---------------------------------------------------------------
+    def warm_up(self) -> "HybridRetriever":
+        if self._ready:
+            return self
+        if self.store is None:
+            from .index import IndexStore
+
+            self.store = IndexStore.load(self.settings)
+        emb = getattr(self.store, "embedder", None)
+        if emb is not None and hasattr(emb, "warm_up"):
+            emb.warm_up()
+        self._chunk_clause = [c.clause_id for c in self.store.chunks]
+        self._norm_text = {cid: for_compare(c.text) for cid, c in self.store.clauses.items()}
+        self._plans = self._load_plans()
+        self._ready = True
+        # one dummy query so the first real one does not pay for lazy initialisation
+        self.search("知识产权质押融资", k=3, mode="hybrid+qu")
+        return self
+
+    def _load_plans(self) -> list[PlanMeta]:
+        plans = getattr(self.store, "plans", None)
+        if plans:
+            return list(plans)
+        from .corpus import load_plans
+
+        known = {c.doc_id for c in self.store.clauses.values()}
+        return [p for p in load_plans(self.settings.corpus_dir) if p.id in known]
+
+    @property
+    def plans(self) -> list[PlanMeta]:
+        self.warm_up()
+        assert self._plans is not None
+        return self._plans
+
+    # -- search --------------------------------------------------------------
+    def analyse(self, question: str, history: Sequence[dict[str, Any]] | None = None) -> QueryInfo:
+        return analyse(question, self.plans, history)
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid+qu", places: Sequence[str] | None = None,
+               history: Sequence[dict[str, Any]] | None = None) -> list[Hit]:
+        """Top-``k`` clauses for ``query``. ``places`` (plan ids) restricts the search in
+        every mode, as a user's explicit filter; ``history`` is used by ``hybrid+qu``."""
+        hits, _ = self.search_with_info(query, k=k, mode=mode, places=places, history=history)
+        return hits
+
+    def search_with_info(self, query: str, k: int = 10, mode: str = "hybrid+qu", places: Sequence[str] | None = None,
+                         history: Sequence[dict[str, Any]] | None = None) -> tuple[list[Hit], QueryInfo | None]:
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not query or not query.strip():
+            raise BadQuestionError("the question is empty")
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        self.warm_up()
+        cfg = self.config
+        info: QueryInfo | None = None
+        text = for_search(query)
+        dense_text = text
+        allowed = set(places) if places else None
+        w_bm25, w_dense = cfg.weight_bm25, cfg.weight_dense
+        if mode == "hybrid+qu":
+            info = self.analyse(query, history)
+            text = dense_text = info.content_text if cfg.strip_doc_refs else info.text
+            if info.places and cfg.restrict_places and allowed is None:
+                allowed = set(info.places)
+            if info.lang == "en":
+                w_bm25 = cfg.weight_bm25_en
+
+        scores: dict[str, dict[str, float]] = {}
+        if mode in ("bm25", "hybrid", "hybrid+qu"):
+            scores["bm25"] = self._by_clause(self.store.bm25_search(text, CANDIDATES_ALL), allowed)
+        if mode in ("dense", "hybrid", "hybrid+qu"):
+            scores["dense"] = self._by_clause(self.store.dense_search(dense_text, CANDIDATES_ALL), allowed)
+
+        if mode in ("bm25", "dense"):
+            (name, per_clause), = scores.items()
+            fused = {cid: (s, {name: s}) for cid, s in per_clause.items()}
+        else:
+            fusion = ScoreFusion(cfg.fusion, {"bm25": w_bm25, "dense": w_dense}, cfg.rrf_k)
+            fused = fusion.fuse(scores)
+
+        if info is not None and info.places and not cfg.restrict_places and cfg.place_boost != 1.0:
+            named = set(info.places)
+            for cid, (s, contrib) in list(fused.items()):
+                if self.store.clauses[cid].doc_id in named:
+                    contrib["place"] = s * (cfg.place_boost - 1.0)
+                    fused[cid] = (s * cfg.place_boost, contrib)
+
+        if info is not None and info.quoted and cfg.phrase_bonus:
+            self._boost_quoted(info.quoted, fused, cfg.phrase_bonus)
+
+        order = sorted(fused, key=lambda cid: -fused[cid][0])
+        if info is not None:
+            order, fused = self._lookup_first(info, order, fused, allowed)
+            if "cross" in info.intent and not info.places:
+                order = self._per_doc_bests_first(order, fused, cfg.cross_min_share)
+        return [self._hit(cid, fused[cid]) for cid in order[:k]], info
+
+    def _by_clause(self, chunk_scores: Sequence[tuple[int, float]], allowed: set[str] | None) -> dict[str, float]:
+        """Chunk scores folded into clause scores (a clause is as good as its best chunk)."""
+        out: dict[str, float] = {}
+        clauses = self.store.clauses
+        for idx, score in chunk_scores:
+            if idx < 0:
+                continue  # FAISS pads with -1 when asked for more than it holds
+            cid = self._chunk_clause[idx]
+            if allowed is not None and clauses[cid].doc_id not in allowed:
+                continue
+            if score > out.get(cid, float("-inf")):
+                out[cid] = float(score)
+        return out
+
+    def _boost_quoted(self, phrases: Sequence[str], fused: dict[str, tuple[float, dict[str, float]]],
+                      bonus: float) -> None:
+        """A phrase the user quotes is the plans' own wording: clauses containing it
+        (after normalisation) get ``bonus`` × the share of quoted phrases they contain."""
+        norm = [p for p in (for_compare(x) for x in phrases) if p]
+        if not norm:
+            return
+        for cid, (s, contrib) in list(fused.items()):
+            text = self._norm_text[cid]
+            share = sum(p in text for p in norm) / len(norm)
+            if share:
+                contrib["phrase"] = bonus * share
+                fused[cid] = (s + bonus * share, contrib)
+
+    def _lookup_first(self, info: QueryInfo, order: list[str], fused: dict[str, tuple[float, dict[str, float]]],
+                      allowed: set[str] | None) -> tuple[list[str], dict[str, tuple[float, dict[str, float]]]]:
+        """Clauses whose number the question gives explicitly go first, best fused first.
+
+        Clause numbers are looked up, not embedded: a vector for "（十七）" says
+        nothing about which clause carries that number."""
+        if not info.clause_refs:
+            return order, fused
+        matched: list[str] = []
+        for cid, clause in self.store.clauses.items():
+            if allowed is not None and clause.doc_id not in allowed:
+                continue
+            if any(ref.matches(clause.path) for ref in info.clause_refs):
+                matched.append(cid)
+        if not matched:
+            return order, fused
+        fused = dict(fused)
+        for cid in matched:
+            s, contrib = fused.get(cid, (0.0, {}))
+            contrib = dict(contrib)
+            contrib["lookup"] = LOOKUP_BONUS
+            fused[cid] = (s + LOOKUP_BONUS, contrib)
+        matched.sort(key=lambda cid: -fused[cid][0])
+        seen = set(matched)
+        return matched + [cid for cid in order if cid not in seen], fused
+
+    def _per_doc_bests_first(self, order: list[str], fused: dict[str, tuple[float, dict[str, float]]],
+                             min_share: float) -> list[str]:
+        """For a question about several plans: each plan's best clause first (plans in
+        order of their best score), then the rest, so no plan is crowded out of the
+        first results by another plan's many similar clauses. A plan whose best is
+        below ``min_share`` of the top score is left where fusion put it."""
+        if not order:
+            return order
+        floor = fused[order[0]][0] * min_share
+        bests: list[str] = []
+        seen_docs: set[str] = set()
+        for cid in order:
+            doc = self.store.clauses[cid].doc_id
+            if doc not in seen_docs and fused[cid][0] >= floor:
+                seen_docs.add(doc)
+                bests.append(cid)
+        chosen = set(bests)
+        return bests + [cid for cid in order if cid not in chosen]
+
+    def _hit(self, cid: str, scored: tuple[float, dict[str, float]]) -> Hit:
+        clause: Clause = self.store.clauses[cid]
+        score, contrib = scored
+        return Hit(clause_id=cid, doc_id=clause.doc_id, path=clause.path, text=clause.text, score=float(score),
+                   contributions={k: float(v) for k, v in contrib.items()})
+
+
+# ---------------------------------------------------------------------------
+# CLI: python -m assistant search "问题" [--k 10] [--mode hybrid+qu] [--json]
+# ---------------------------------------------------------------------------
+def _snippet(text: str, width: int = 48) -> str:
+    t = " ".join(text.split())
+    return t if len(t) <= width else t[: width - 1] + "…"
+
+
+def run_cli(args, settings: Settings) -> int:
+    retriever = HybridRetriever(settings).warm_up()
+    t0 = time.perf_counter()
+    hits, info = retriever.search_with_info(args.question, k=args.k, mode=args.mode)
+    ms = (time.perf_counter() - t0) * 1000
+    if getattr(args, "json", False):
+        print(json.dumps({"question": args.question, "mode": args.mode, "ms": round(ms, 1),
+                          "query": info.to_dict() if info else None,
+                          "hits": [h.to_dict() for h in hits]}, ensure_ascii=False, indent=2))
+        return 0
+    if info is not None:
+        refs = ", ".join(r.raw for r in info.clause_refs) or "-"
+        print(f"query: {info.text}\nplaces: {', '.join(info.places) or '-'}  clause refs: {refs}  "
+              f"lang: {info.lang}  intent: {', '.join(info.intent) or '-'}")
+    print(f"{'#':>2}  {'doc':<10} {'path':<18} {'score':>7}  {'contributions':<34} text")
+    for i, h in enumerate(hits, start=1):
+        contrib = " ".join(f"{k}={v:.3g}" for k, v in h.contributions.items())
+        print(f"{i:>2}  {h.doc_id:<10} {h.path[:18]:<18} {h.score:>7.4f}  {contrib:<34} {_snippet(h.text)}")
+    print(f"({len(hits)} clauses, {ms:.1f} ms, mode {args.mode})")
+    return 0

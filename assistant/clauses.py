@@ -288,13 +288,47 @@ def _heading(text: str, n: _Node, own_end: int) -> str:
         return line.strip()[:60] if "\n" in seg or len(line) <= 60 else _first_phrase(line)
     if "\n" in seg and len(line) <= 40 and not line.endswith("。"):
         return line.strip()  # heading on its own line
-    return _first_phrase(line)
+    return _first_phrase(line, table=n.level == "table")
 
 
-def _first_phrase(line: str, cap: int = 40) -> str:
+def _first_phrase(line: str, cap: int = 40, table: bool = False) -> str:
     m = HEADING_END_RE.search(line)
     h = line[: m.start()] if m else line
+    # a heading closed by 。 is usually whole (（十一）实施…推进工程。); one that runs on
+    # to a comma, or to no punctuation at all, has probably swallowed its body's start
+    if len(h) > 6:
+        h = _cut_run_on_heading(h, table, whole=bool(m and m.group(0) == "。"))
     return h[:cap].strip()
+
+
+# Words that open a plan's body sentence (a measure: 聚焦…, 建立…, 以…为…). Where a
+# text lost the line break after a heading, the heading runs straight into the body
+# ("健全知识产权投融资机制推进国家…"); it ends where such a word starts.
+BODY_OPENERS = (
+    "聚焦", "围绕", "依托", "推进", "建立", "完善", "加强", "结合", "坚持", "大力", "制定", "深入",
+    "发挥", "探索", "提供", "强化", "强力", "构建", "实施", "引导", "鼓励", "加快", "全面", "积极", "推动",
+    "健全", "放眼", "总体来看", "应用", "弘扬", "设立", "通过", "按照", "根据", "着力", "持续", "以",
+)
+_OPENER_RE = re.compile("|".join(sorted(BODY_OPENERS, key=len, reverse=True)))
+
+
+def _cut_run_on_heading(h: str, table: bool = False, whole: bool = False) -> str:
+    """A heading run into its body is cut where the body starts: where its own
+    opening words recur (“十三五”期间…“十三五”期间), or at the first body opener
+    after the heading's own first words."""
+    cuts = []
+    again = h.find(h[:5], 6)
+    if again > 0:
+        cuts.append(again)
+    opener = next((m.start() for m in _OPENER_RE.finditer(h) if m.start() >= 4), None)
+    if whole and not cuts:
+        return h  # closed by 。 and nothing recurs: a whole heading (（十一）实施…推进工程。)
+    if opener is not None:
+        cuts.append(opener)
+    figures = re.search(r"\d{4}", h[6:]) if table else None  # a flattened table's first figures
+    if figures:
+        cuts.append(6 + figures.start())
+    return h[: min(cuts)].rstrip("一—-") if cuts else h
 
 
 def _strip_marker_heading(body: str, n: _Node, heading: str) -> str:

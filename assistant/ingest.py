@@ -21,9 +21,22 @@ from .corpus import infer_meta, load_plans
 from .errors import LoadError
 from .models import Clause, LoadedText, PlanMeta
 
-# Bump when cleaning or parsing changes what comes out: it is part of the index's
-# corpus fingerprint, so an index built by older rules is reported as stale.
-PIPELINE_VERSION = "ingest-1"
+def _pipeline_version() -> str:
+    """A digest of the code that turns raw files into clauses. It is part of the
+    index's corpus fingerprint, so an index built by older cleaning or parsing
+    rules is reported as stale (and rebuilt), with no version number to remember."""
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha1()
+    for name in ("loaders.py", "cleaning.py", "clauses.py", "corpus.py", "textnorm.py", "ingest.py", "models.py"):
+        p = here / name
+        if p.is_file():
+            h.update(p.read_bytes())
+    return "ingest-" + h.hexdigest()[:12]
+
+
+PIPELINE_VERSION = _pipeline_version()
 
 REPAIRS_FILE = "repairs.toml"
 

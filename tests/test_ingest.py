@@ -208,3 +208,15 @@ def test_every_rule_reports_counts_per_document():
     assert set(r.counts) == set(Cleaner.RULES)
     assert r.counts["site_chrome"] == 1 and r.counts["spam"] == 1
     assert r.text == "正文"
+
+
+def test_headings_run_into_their_body_are_cut_where_the_body_starts(report):
+    """嘉兴 lost its line breaks: headings run straight into the body text."""
+    rep, _ = report
+    by = {c.path: c.heading for c in rep.clauses if c.doc_id == "jiaxing"}
+    assert by["五、（四）"] == "健全知识产权投融资机制"  # …机制推进国家知识产权运营…
+    assert by["一、（一）"] == "“十三五”期间知识产权事业的发展成效"  # …成效“十三五”期间,…
+    assert by["五、（四）专栏7"] == "知识产权运营基金工程"
+    assert by["六、（三）专栏9"] == "“云上稽查”综合执法系统工程"
+    # headings that end at punctuation are left as they are
+    assert by["三、"] == "完善知识产权治理体系,打造知识产权强市示范高地"

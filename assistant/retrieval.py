@@ -134,9 +134,7 @@ class HybridRetriever:
             from .index import IndexStore
 
             self.store = IndexStore.load(self.settings)
-        emb = getattr(self.store, "embedder", None)
-        if emb is not None and hasattr(emb, "warm_up"):
-            emb.warm_up()
+        self.store.warm_up()
         self._chunk_clause = [c.clause_id for c in self.store.chunks]
         self._norm_text = {cid: for_compare(c.text) for cid, c in self.store.clauses.items()}
         self._plans = self._load_plans()
@@ -146,13 +144,17 @@ class HybridRetriever:
         return self
 
     def _load_plans(self) -> list[PlanMeta]:
-        plans = getattr(self.store, "plans", None)
-        if plans:
-            return list(plans)
+        """The indexed plans' metadata as ingestion left it (with what it inferred
+        for plans not listed in plans.toml), else as corpus/plans.toml gives it."""
         from .corpus import load_plans
+        from .ingest import read_documents
 
         known = {c.doc_id for c in self.store.clauses.values()}
-        return [p for p in load_plans(self.settings.corpus_dir) if p.id in known]
+        try:
+            metas = [PlanMeta(**d["meta"]) for d in read_documents(self.settings.index_dir)]
+        except (OSError, KeyError, TypeError, ValueError):
+            metas = load_plans(self.settings.corpus_dir)
+        return [p for p in metas if p.id in known]
 
     @property
     def plans(self) -> list[PlanMeta]:

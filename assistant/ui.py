@@ -19,7 +19,6 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import gradio as gr
@@ -352,32 +351,21 @@ class Library:
 
 def _index_model(pipeline, settings) -> str:
     """The embedding model of the index actually loaded (falls back to the setting)."""
-    for owner in (pipeline, getattr(pipeline, "retriever", None)):
-        store = getattr(owner, "store", None)
-        manifest = getattr(store, "manifest", None)
-        if isinstance(manifest, dict):
-            return str(manifest.get("embedding", {}).get("model", settings.embedding_model))
-    try:
-        from .index import BUILDS_DIR, MANIFEST, _read_current
+    from .index import read_manifest
 
-        build = _read_current(Path(settings.index_dir))
-        if build:
-            m = json.loads((Path(settings.index_dir) / BUILDS_DIR / build / MANIFEST).read_text(encoding="utf-8"))
-            return str(m["embedding"]["model"])
-    except (OSError, ValueError, KeyError, ImportError):
-        pass
-    return settings.embedding_model
+    store = getattr(getattr(pipeline, "retriever", None), "store", None) or getattr(pipeline, "store", None)
+    manifest = getattr(store, "manifest", None)
+    if not isinstance(manifest, dict):
+        manifest = read_manifest(settings.index_dir) or {}
+    return str(manifest.get("embedding", {}).get("model") or settings.embedding_model)
 
 
 def _llm_status(settings) -> tuple[bool, str]:
     try:
         from .llm import LLMAnswerer
-    except ImportError as e:
+    except ImportError as e:  # langchain-openai is an optional dependency at run time
         return False, f"LLM support not installed ({e})"
-    check = getattr(LLMAnswerer, "available", None)
-    if check is None:
-        return False, "this version has no LLM answerer"
-    return check(settings)
+    return LLMAnswerer.available(settings)
 
 
 def _history(turns: Sequence[dict[str, Any]]) -> list[dict[str, str]]:

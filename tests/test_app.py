@@ -214,3 +214,20 @@ def test_cited_clause_opens_in_the_document_view(served):
     anchor = "clause-" + cid.replace("#", "-")
     assert f'class="clause focus" id="{anchor}"' in body
     assert f'href="#{anchor}"' in outline
+
+
+def test_answer_matches_the_ask_cli(served):
+    """What the app shows is what `python -m assistant ask --json` gives, over the same index."""
+    import os
+    import subprocess
+    import sys
+
+    q = gold_questions(4)[3]
+    env = dict(os.environ, ASSISTANT_CORPUS_DIR=served.settings.corpus_dir,
+               ASSISTANT_INDEX_DIR=served.settings.index_dir, ASSISTANT_EVAL_DIR=served.settings.eval_dir)
+    env.pop("ASSISTANT_CONFIG", None)
+    out = subprocess.run([sys.executable, "-m", "assistant", "ask", q, "--json"], cwd=PROJECT_ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    answer, _chat, _cards, _ = ask(client(served), q)
+    same_answer(answer, json.loads(out.stdout))

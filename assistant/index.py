@@ -36,7 +36,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .chunking import CHUNKER_VERSION, Chunker, search_text
+from .chunking import CHUNKER_VERSION, Chunker, search_text, sentence_texts
 from .corpus import PLANS_FILE, load_plans
 from .embeddings import Embedder, make_embedder, normalise_spec
 from .errors import AssistantError, IndexMismatchError, IndexMissingError, SettingsError
@@ -46,7 +46,7 @@ from .textnorm import for_search
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: the vector index holds chunk and sentence rows (dense_owner.npy)
 CURRENT_FILE = "CURRENT"
 BUILDS_DIR = "builds"
 CACHE_DIR = "embcache"
@@ -351,8 +351,9 @@ class BuildSummary:
     documents: int
     clauses: int
     chunks: int
-    embedded: int  # chunks whose text was embedded in this build
-    reused: int  # chunks whose vector came from the cache
+    vectors: int  # rows of the vector index: one per chunk, plus one per sentence of a multi-sentence chunk
+    embedded: int  # vectors whose text was embedded in this build
+    reused: int  # vectors that came from the cache
     embedded_by_doc: dict[str, int]
     faiss_index: str
     ingested: bool  # whether ingest ran first (clauses missing or corpus changed)
@@ -474,10 +475,18 @@ class IndexBuilder:
         if not chunks:
             raise AssistantError("no leaf clause with text: nothing to index")
         texts = [search_text(c) for c in chunks]
+        # vector rows: every chunk, then the sentences of multi-sentence chunks; each
+        # row's owner is its chunk, and a chunk scores as its best row
+        owners = list(range(len(chunks)))
+        row_texts = list(texts)
+        for i, c in enumerate(chunks):
+            for sent in sentence_texts(c):
+                owners.append(i)
+                row_texts.append(sent)
         secs["chunk"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        vectors, n_embedded, n_reused, by_doc = self._embed(chunks, texts, force, progress)
+        vectors, n_embedded, n_reused, by_doc = self._embed([chunks[o] for o in owners], row_texts, force, progress)
         secs["embed"] = time.perf_counter() - t
 
         build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -487,8 +496,9 @@ class IndexBuilder:
             t = time.perf_counter()
             import faiss
 
-            kind = choose_faiss_kind(s.faiss_index, len(chunks), s.ann_threshold)
+            kind = choose_faiss_kind(s.faiss_index, len(owners), s.ann_threshold)
             faiss.write_index(make_faiss_index(vectors, kind, progress), str(tmp / "dense.faiss"))
+            np.save(tmp / "dense_owner.npy", np.asarray(owners, dtype=np.int32))
             secs["faiss"] = time.perf_counter() - t
 
             t = time.perf_counter()
@@ -518,6 +528,7 @@ class IndexBuilder:
                     "clauses": len(clauses),
                     "leaf_clauses": sum(1 for c in clauses if c.is_leaf),
                     "chunks": len(chunks),
+                    "vectors": len(owners),
                     "embedded": n_embedded,
                     "reused": n_reused,
                 },
@@ -539,6 +550,7 @@ class IndexBuilder:
             documents=manifest["counts"]["documents"],
             clauses=len(clauses),
             chunks=len(chunks),
+            vectors=len(owners),
             embedded=n_embedded,
             reused=n_reused,
             embedded_by_doc=by_doc,
@@ -604,7 +616,7 @@ class IndexStore:
     """A loaded index. Use ``IndexStore.load(settings)``."""
 
     def __init__(self, path: Path, manifest: dict, chunks: list[Chunk], clauses: list[Clause], faiss_index, bm25,
-                 settings: Settings):
+                 settings: Settings, dense_owner: np.ndarray | None = None):
         self.path = path
         self.manifest = manifest
         self.chunks = chunks
@@ -616,6 +628,8 @@ class IndexStore:
         self.clauses_by_doc = {d: sorted(cl, key=lambda c: c.ordinal) for d, cl in by_doc.items()}
         self.chunk_ids: dict[str, int] = {c.chunk_id: i for i, c in enumerate(chunks)}
         self.faiss_index = faiss_index
+        # vector row → chunk index (rows are chunks, then sentences of multi-sentence chunks)
+        self.dense_owner = dense_owner if dense_owner is not None else np.arange(len(chunks), dtype=np.int32)
         self.bm25 = bm25
         self.settings = settings
         self.tokenize = tokenize
@@ -642,9 +656,11 @@ class IndexStore:
         if manifest.get("faiss", {}).get("kind") == "hnsw":
             index.hnsw.efSearch = manifest["faiss"].get("ef_search", HNSW_EF_SEARCH)
         bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
-        if index.ntotal != len(chunks):
-            raise IndexMismatchError(str(index_dir), f"the vector index has {index.ntotal} vectors for {len(chunks)} chunks")
-        return cls(path, manifest, chunks, clauses, index, bm25, settings)
+        owner = np.load(path / "dense_owner.npy")
+        if index.ntotal != len(owner) or (len(owner) and int(owner.max()) >= len(chunks)):
+            raise IndexMismatchError(str(index_dir), f"the vector index has {index.ntotal} rows for {len(owner)} owners "
+                                                     f"and {len(chunks)} chunks")
+        return cls(path, manifest, chunks, clauses, index, bm25, settings, owner)
 
     @staticmethod
     def check_manifest(manifest: dict, settings: Settings) -> None:
@@ -690,12 +706,21 @@ class IndexStore:
         return self.dense_search_vec(self.embed_query(query_text), k)
 
     def dense_search_vec(self, vec: np.ndarray, k: int) -> list[tuple[int, float]]:
-        k = min(int(k), self.faiss_index.ntotal)
+        """(chunk index, cosine of the chunk's best row) best first."""
+        k = min(int(k), len(self.chunks))
         if k <= 0:
             return []
+        # a chunk has at most a handful of rows: over-fetch so k distinct chunks come back
+        rows = min(self.faiss_index.ntotal, k * max(1, -(-self.faiss_index.ntotal // len(self.chunks))) + k)
         q = np.ascontiguousarray(np.asarray(vec, dtype=np.float32).reshape(1, -1))
-        scores, ids = self.faiss_index.search(q, k)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        scores, ids = self.faiss_index.search(q, rows)
+        best: dict[int, float] = {}
+        for i, sc in zip(ids[0], scores[0]):
+            if i >= 0:
+                c = int(self.dense_owner[i])
+                if c not in best:  # rows come best first
+                    best[c] = float(sc)
+        return sorted(best.items(), key=lambda kv: -kv[1])[:k]
 
     # -- BM25 --------------------------------------------------------------
     def bm25_search(self, query_text: str, k: int) -> list[tuple[int, float]]:
@@ -732,9 +757,10 @@ def run_cli(args, settings: Settings) -> int:
         return 0
     print(f"index built: {summary.index_path}")
     print(f"  model {summary.model} (dim {summary.dim}), faiss {summary.faiss_index}")
-    print(f"  {summary.documents} documents, {summary.clauses} clauses, {summary.chunks} chunks")
+    print(f"  {summary.documents} documents, {summary.clauses} clauses, {summary.chunks} chunks, "
+          f"{summary.vectors} vectors (chunks + their sentences)")
     by_doc = ", ".join(f"{d}: {n}" for d, n in sorted(summary.embedded_by_doc.items())) or "none"
-    print(f"  embedded {summary.embedded} chunks ({by_doc}), reused {summary.reused} from cache")
+    print(f"  embedded {summary.embedded} texts ({by_doc}), reused {summary.reused} from cache")
     print(f"  ingest ran: {'yes' if summary.ingested else 'no (corpus unchanged)'}")
     for line in summary.not_indexed:
         print(f"  not indexed: {line}")

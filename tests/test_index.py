@@ -81,7 +81,10 @@ def test_build_summary_and_manifest(built, store):
     assert summary.ingested, "a fresh index folder has no clauses yet: build must ingest first"
     assert summary.model == "use" and summary.dim == 512
     assert summary.documents == 5
-    assert summary.embedded + summary.reused == summary.chunks == len(store.chunks)
+    assert summary.chunks == len(store.chunks)
+    # one vector per chunk, plus one per sentence of a multi-sentence chunk
+    assert summary.embedded + summary.reused == summary.vectors == len(store.dense_owner) > summary.chunks
+    assert sorted(set(store.dense_owner.tolist())) == list(range(len(store.chunks)))
     assert summary.embedded > 0 and summary.faiss_index == "flat"
     m = store.manifest
     assert m["embedding"] == {"model": "use", "dim": 512}
@@ -89,7 +92,7 @@ def test_build_summary_and_manifest(built, store):
     assert m["counts"]["chunks"] == len(store.chunks)
     assert set(m["corpus"]["files"]) >= {p.name for p in Path(settings.corpus_dir).glob("0*.txt")}
     assert "faiss-cpu" in m["libraries"] and "bm25s" in m["libraries"]
-    assert store.faiss_index.ntotal == len(store.chunks)
+    assert store.faiss_index.ntotal == len(store.dense_owner)
     # clause tables: every chunk's clause is known, documents are in reading order
     assert all(c.clause_id in store.clauses for c in store.chunks)
     assert len(store.clauses_by_doc) == 5
@@ -157,15 +160,16 @@ def test_changed_document_is_stale_and_only_its_chunks_are_re_embedded(built, tm
     assert summary.ingested
     assert summary.embedded >= 1
     assert set(summary.embedded_by_doc) == {doc_id}
-    assert summary.reused == summary.chunks - summary.embedded
-    n_doc_chunks = sum(1 for c in IndexStore.load(settings).chunks if c.doc_id == doc_id)
-    assert summary.embedded <= n_doc_chunks
+    assert summary.reused == summary.vectors - summary.embedded
+    store = IndexStore.load(settings)
+    n_doc_vectors = sum(1 for o in store.dense_owner if store.chunks[o].doc_id == doc_id)
+    assert summary.embedded <= n_doc_vectors
     after = IndexStore.load(settings)
     assert any("新增条款" in c.text for c in after.chunks if c.doc_id == doc_id)
 
     # nothing changed since: a rebuild embeds nothing and does not re-ingest
     again = IndexBuilder(settings).build(progress=False)
-    assert again.embedded == 0 and again.reused == again.chunks and not again.ingested
+    assert again.embedded == 0 and again.reused == again.vectors and not again.ingested
 
 
 class _CrashingEmbedder(USEEmbedder):
@@ -229,7 +233,7 @@ def test_killed_build_process_leaves_previous_index_usable(built, tmp_path):
     assert list((index_dir / "builds").glob(".tmp-*")), "the killed build left its temp folder"
     assert (index_dir / CURRENT_FILE).read_text() == current
     store = IndexStore.load(settings)
-    assert store.faiss_index.ntotal == len(store.chunks)
+    assert store.faiss_index.ntotal == len(store.dense_owner)
     # the next build sweeps up whatever the killed one left and works
     summary = IndexBuilder(settings).build(progress=False)
     assert not list((index_dir / "builds").glob(".tmp-*"))
@@ -268,7 +272,7 @@ def test_sentence_transformers_index(built, tmp_path):
     with pytest.raises(IndexMismatchError):
         IndexStore.load(settings)
     summary = IndexBuilder(settings).build(progress=False)
-    assert summary.dim == 384 and summary.embedded == summary.chunks
+    assert summary.dim == 384 and summary.embedded == summary.vectors
     store = IndexStore.load(settings)
     assert store.manifest["embedding"]["model"] == make_embedder(settings.embedding_model).name
     samples = _sample_sentences(store, 10, seed=11)

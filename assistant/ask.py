@@ -74,8 +74,11 @@ class AskPipeline:
         self.retriever.warm_up()
         store = self.retriever.store
         self.clauses_by_id = dict(store.clauses)
-        self.extractive = ExtractiveAnswerer(self.clauses_by_id.values(), self.retriever.plans)
+        self.extractive = ExtractiveAnswerer(self.clauses_by_id.values(), self.retriever.plans,
+                                             similarity=store.similarities)
         self.extractive.warm_up()
+        # vectors for the answerer's sentences that are not rows of the index, now
+        store.prepare_texts(self.extractive.all_sentences())
         self._ready = True
         return self
 

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -635,6 +635,9 @@ class IndexStore:
         self.tokenize = tokenize
         self._embedder: Embedder | None = None
         self._emb_lock = threading.Lock()
+        self._query_cache: dict[str, np.ndarray] = {}
+        self._row_of: dict[str, int] | None = None
+        self._text_vecs: dict[str, np.ndarray] = {}
 
     @classmethod
     def load(cls, settings: Settings, check: bool = True) -> "IndexStore":
@@ -699,7 +702,57 @@ class IndexStore:
             return self._embedder
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embedder.embed([for_search(text)])[0]
+        key = for_search(text)
+        with self._emb_lock:
+            vec = self._query_cache.get(key)
+        if vec is None:
+            vec = self.embedder.embed([key])[0]
+            with self._emb_lock:
+                if len(self._query_cache) >= 256:
+                    self._query_cache.pop(next(iter(self._query_cache)))
+                self._query_cache[key] = vec
+        return vec
+
+    def similarities(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """Cosine of the query with each text. Texts that are sentence rows of the
+        index reuse their stored vector; others are embedded once and remembered."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        q = self.embed_query(query)
+        keys = self.prepare_texts(texts)
+        out = np.empty(len(keys), dtype=np.float32)
+        for i, k in enumerate(keys):
+            row = self._row_of.get(k)
+            v = self.faiss_index.reconstruct(row) if row is not None else self._text_vecs[k]
+            out[i] = float(np.dot(v, q))
+        return out
+
+    def prepare_texts(self, texts: Sequence[str]) -> list[str]:
+        """Make sure every text has a vector (a stored row, or embedded now in one
+        batch and remembered); returns their lookup keys. Called at warm-up with all
+        the answerer's sentences so that no question pays for embedding them."""
+        keys = [for_search(t) for t in texts]
+        with self._emb_lock:
+            if self._row_of is None:
+                self._row_of = self._sentence_rows()
+            todo = sorted({k for k in keys if k not in self._row_of and k not in self._text_vecs})
+        if todo:
+            new = self.embedder.embed(todo)
+            with self._emb_lock:
+                self._text_vecs.update(zip(todo, new))
+        return keys
+
+    def _sentence_rows(self) -> dict[str, int]:
+        """Sentence-row text → row number, re-derived from the chunks in build order."""
+        out: dict[str, int] = {}
+        row = len(self.chunks)
+        for c in self.chunks:
+            for sent in sentence_texts(c):
+                out.setdefault(for_search(sent), row)
+                row += 1
+        if row != self.faiss_index.ntotal:
+            return {}  # built by other sentence rules: embed on demand instead
+        return out
 
     def dense_search(self, query_text: str, k: int) -> list[tuple[int, float]]:
         """(chunk index, cosine) best first."""

@@ -144,3 +144,22 @@ def test_search_cli_prints_a_table(index_settings, capsys):
     assert run_cli(args, index_settings) == 0
     out = capsys.readouterr().out
     assert "jiaxing" in out and "专栏9" in out
+
+
+def test_similarities_reuse_the_stored_sentence_vectors(retriever):
+    """The answerer's question–sentence cosines come from the index's sentence rows
+    (re-derived in build order) and equal a fresh embedding of the same text."""
+    import numpy as np
+
+    from assistant.chunking import sentence_texts
+
+    store = retriever.store
+    chunk = next(c for c in store.chunks if len(sentence_texts(c)) >= 3)
+    sent = sentence_texts(chunk)[1]
+    keys = store.prepare_texts([sent])
+    assert keys[0] in store._row_of  # a stored row, not embedded again
+    fresh = store.embedder.embed([sent])[0]
+    stored = store.faiss_index.reconstruct(store._row_of[keys[0]])
+    assert float(np.dot(fresh, stored)) > 0.999
+    sims = store.similarities(sent, [sent, "今天天气晴朗，适合出门散步。"])
+    assert sims[0] > 0.99 and sims[1] < sims[0] - 0.2

@@ -737,7 +737,8 @@ class IndexStore:
                 self._row_of = self._sentence_rows()
             todo = sorted({k for k in keys if k not in self._row_of and k not in self._text_vecs})
         if todo:
-            new = self.embedder.embed(todo)
+            emb = self.embedder
+            new = emb.embed(todo, show_progress=False) if _accepts_progress(emb) else emb.embed(todo)
             with self._emb_lock:
                 self._text_vecs.update(zip(todo, new))
         return keys

@@ -345,6 +345,9 @@ _INTENT_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("duty", re.compile(r"哪个部门|哪些部门|哪个机构|哪些机构|哪些单位|谁负责|由谁|由哪|负责单位|责任单位|牵头|时限|什么时候完成|who is responsible|which (?:department|agency|body)", re.I)),
     ("clause", re.compile(r"哪一条|哪条|哪一部分|哪部分|哪一项|写在哪|出自|原文|条款|哪一章|哪个专栏|which (?:clause|section|article|part)|where does", re.I)),
     ("cross", re.compile(r"哪些地方|哪些城市|哪几个城市|哪个城市|各地|这几份|这些文件|几份文件|各个?(?:城市|文件|规划)|which (?:cities|places|plans|documents)|each (?:city|plan)", re.I)),
+    # a plan's targets ("定了什么目标", "要达到多少"): plans state them in their own
+    # sections (发展目标, 主要目标, 建设目标, 主要指标, 量化目标表)
+    ("target", re.compile(r"目标|指标|要达到|达到多少|定了什么|targets?\b|goals?\b|aims?\b", re.I)),
     # one document asked for by what it says ("出自哪份文件"): not a per-plan comparison
     ("which_doc", re.compile(r"哪份文件|哪个文件|出自哪|哪一份|which (?:document|plan) ", re.I)),
 ]
@@ -358,7 +361,7 @@ class QueryInfo:
     places_from_history: bool = False
     clause_refs: list[ClauseRef] = field(default_factory=list)
     lang: str = "zh"  # "zh" | "en"
-    intent: list[str] = field(default_factory=list)  # numeric | duty | clause | cross | which_doc
+    intent: list[str] = field(default_factory=list)  # numeric | duty | clause | cross | target | which_doc
     expansions: list[str] = field(default_factory=list)  # what was appended to text
     # ``text`` without the words that only name the plan (its place, "规划", "方案" …):
     # once the search is restricted to that plan they match its preamble, not the answer

@@ -17,6 +17,7 @@ citation. Modes, each a strict superset of the one before in what it uses:
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -34,6 +35,9 @@ MODES = ("bm25", "dense", "hybrid", "hybrid+qu")
 CANDIDATES_ALL = 100_000
 # A looked-up clause goes before every fused result: fused scores are < 1.
 LOOKUP_BONUS = 10.0
+# headings of the sections where plans state their targets (发展目标, 主要目标, 建设目标,
+# 主要定量指标, 主要量化目标表, 發展目標 …)
+TARGET_SECTION_RE = re.compile(r"目标|目標|指标|指標")
 
 
 @dataclass
@@ -100,6 +104,8 @@ class RetrievalConfig:
     strip_doc_refs: bool = True
     # added to a clause's fused score × the share of the question's quoted phrases it contains
     phrase_bonus: float = 0.5
+    # clauses in target sections score (1 + target_bonus)× when the question asks for a target
+    target_bonus: float = 0.5
     # cross-document questions: a plan's best clause is brought forward when it scores
     # at least this share of the overall best (a plan with nothing relevant is not)
     cross_min_share: float = 0.0
@@ -218,6 +224,8 @@ class HybridRetriever:
 
         if info is not None and info.quoted and cfg.phrase_bonus:
             self._boost_quoted(info.quoted, fused, cfg.phrase_bonus)
+        if info is not None and "target" in info.intent and cfg.target_bonus:
+            self._boost_target_sections(fused, cfg.target_bonus)
 
         order = sorted(fused, key=lambda cid: -fused[cid][0])
         if info is not None:
@@ -253,6 +261,17 @@ class HybridRetriever:
             if share:
                 contrib["phrase"] = bonus * share
                 fused[cid] = (s + bonus * share, contrib)
+
+    def _boost_target_sections(self, fused: dict[str, tuple[float, dict[str, float]]], bonus: float) -> None:
+        """A question about a plan's targets: clauses in the plan's target sections
+        (a heading of the clause or its parents names 目标 or 指标) score ``1 + bonus``
+        times as much; multiplied, so a target clause that does not match the
+        question stays low."""
+        for cid, (s, contrib) in list(fused.items()):
+            clause = self.store.clauses[cid]
+            if TARGET_SECTION_RE.search(" ".join([*clause.parents, clause.heading])):
+                contrib["target"] = s * bonus
+                fused[cid] = (s * (1 + bonus), contrib)
 
     def _lookup_first(self, info: QueryInfo, order: list[str], fused: dict[str, tuple[float, dict[str, float]]],
                       allowed: set[str] | None) -> tuple[list[str], dict[str, tuple[float, dict[str, float]]]]:

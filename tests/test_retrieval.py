@@ -163,3 +163,18 @@ def test_similarities_reuse_the_stored_sentence_vectors(retriever):
     assert float(np.dot(fresh, stored)) > 0.999
     sims = store.similarities(sent, [sent, "今天天气晴朗，适合出门散步。"])
     assert sims[0] > 0.99 and sims[1] < sims[0] - 0.2
+
+
+def test_a_target_question_prefers_the_plans_target_section(retriever):
+    """“…有什么目标” is answered where the plan states its targets (三、发展目标 /
+    （二）主要定量指标 in 海门), not by a measure that merely mentions the topic."""
+    from assistant.retrieval import TARGET_SECTION_RE
+
+    hits = retriever.search("海门对高价值专利有什么目标？", k=3)
+    top = retriever.store.clauses[hits[0].clause_id]
+    assert top.doc_id == "haimen"
+    assert TARGET_SECTION_RE.search(" ".join(top.parents)), (top.path, top.parents)
+    assert "target" in hits[0].contributions
+    # the boost multiplies: a target-section clause that does not match stays low
+    hits = retriever.search("海门对知识产权保险有什么目标？", k=1)
+    assert "保险" in hits[0].text

@@ -46,6 +46,7 @@ W_SENT, W_CLAUSE, W_RANK = 0.65, 0.25, 0.15
 W_DENSE = 0.2
 BONUS_INTENT = 0.30
 BONUS_QUESTION_NUMBER = 0.45
+BONUS_LOOKUP = 1.0  # a clause named by its number in the question (retrieval looked it up)
 EXTRA_SENTENCE_SHARE = 0.80  # further sentences must score this share of the best
 MAX_SENTENCES = 3
 MULTI_PART_SHARE = 0.70
@@ -244,11 +245,22 @@ class ExtractiveAnswerer:
 
     # -- question --------------------------------------------------------------------
     def view(self, question: str, search_text: str | None = None, places: Sequence[str] = ()) -> QuestionView:
+        from .query import parse_clause_refs
+
         q_simpl = for_search(question)
         search = (search_text or q_simpl).lower()
+        # a clause reference (附件第13项, （十七）, 专栏6) says where, not what: its
+        # numbers are not figures the answer should contain
+        ref_numbers: set[str] = set()
+        q_figures = q_simpl
+        for ref in parse_clause_refs(q_simpl):
+            ref_numbers.update(QUESTION_NUMBER_RE.findall(ref.raw))
+            q_figures = q_figures.replace(ref.raw, " ")
         toks = []
         for t in self._tokenize(search):
             if t in QUESTION_STOPWORDS or t in self._place_words or t.isascii() and not t.isdigit():
+                continue
+            if t in ref_numbers:
                 continue
             if len(t) < 2 and not t.isdigit():
                 continue  # one character (区, 来, 钱, 做) matches almost any sentence
@@ -261,7 +273,7 @@ class ExtractiveAnswerer:
             text=question,
             search=search,
             keywords=kws,
-            numbers=[n for n in QUESTION_NUMBER_RE.findall(q_simpl) if not re.fullmatch(r"(19|20)\d\d", n)],
+            numbers=[n for n in QUESTION_NUMBER_RE.findall(q_figures) if not re.fullmatch(r"(19|20)\d\d", n)],
             places=list(places),
             wants_ratio=bool(ASK_RATIO_RE.search(q_simpl)),
             wants_money=bool(ASK_MONEY_RE.search(q_simpl)),
@@ -334,6 +346,9 @@ class ExtractiveAnswerer:
                 continue  # a chapter heading alone says nothing
             c_cov = self._coverage(qv.keywords, self._clause_search[h.clause_id])
             rank_part = W_RANK / (1 + rank)
+            # the clause the question names by its number is the one to answer from
+            if h.contributions.get("lookup"):
+                rank_part += BONUS_LOOKUP
             scored = []
             for s in sents:
                 cov = self._coverage(qv.keywords, s.search)
@@ -500,7 +515,7 @@ class ExtractiveAnswerer:
             if k == "序号" or not v:
                 continue
             if k == name_key:
-                parts.append(v)
+                parts.append(v.rstrip("。；;，,"))  # the parts are joined with ；
                 continue
             val = v
             if unit and re.search(r"\d$", v):

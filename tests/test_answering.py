@@ -145,3 +145,13 @@ def test_answerer_is_deterministic_and_reads_only_its_clauses(pipeline):
     first = a.answer("嘉兴知识产权质押融资金额目标是多少？", hits)
     second = a.answer("嘉兴知识产权质押融资金额目标是多少？", hits)
     assert first == second
+
+
+def test_a_clause_named_by_its_number_is_the_one_answered(pipeline):
+    """附件第13项: the looked-up row is cited first, and its number (13) is not taken
+    for a figure the answer should contain (another row says “由13人扩充”)."""
+    reply = pipeline.ask("绍兴附件第13项由谁负责？")
+    first = reply["citations"][0]
+    assert first["doc_id"] == "shaoxing" and first["path"] == "附件 第13项"
+    row = next(c for c in pipeline.clauses_by_id.values() if c.doc_id == "shaoxing" and c.path == "附件 第13项")
+    assert row.fields["责任单位"] in reply["answer"]

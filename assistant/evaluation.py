@@ -278,6 +278,7 @@ SWEEP_GRID: list[dict[str, Any]] = (
     + [{"weight_bm25_en": we} for we in (0.0, 0.3, 0.6, 1.0)]
     + [{"phrase_bonus": pb} for pb in (0.0, 0.25, 1.0)]
     + [{"target_bonus": tb} for tb in (0.0, 0.3, 1.0)]
+    + [{"background_penalty": bp} for bp in (0.0, 0.5, 0.7)]
     + [{"cross_min_share": cs} for cs in (0.4, 0.6, 0.8)]
     + [{"strip_doc_refs": False}]
     + [{"restrict_places": False, "place_boost": pb} for pb in (1.0, 1.5, 3.0)]

@@ -389,6 +389,9 @@ _INTENT_RULES: list[tuple[str, re.Pattern[str]]] = [
     # a plan's targets ("定了什么目标", "要达到多少"): plans state them in their own
     # sections (发展目标, 主要目标, 建设目标, 主要指标, 量化目标表)
     ("target", re.compile(r"目标|指标|要达到|达到多少|定了什么|targets?\b|goals?\b|aims?\b", re.I)),
+    # what an enterprise can get (support, subsidies, services, measures) — asked of
+    # the plan's measures, not of its account of past results
+    ("support", re.compile(r"支持|扶持|补贴|补助|资助|奖励|政策|措施|举措|服务|帮助|帮忙|能得到|能获得|能享受|有没有|support|subsid|help|measure", re.I)),
     # one document asked for by what it says ("出自哪份文件"): not a per-plan comparison
     ("which_doc", re.compile(r"哪份文件|哪个文件|出自哪|哪一份|which (?:document|plan) ", re.I)),
 ]
@@ -402,7 +405,7 @@ class QueryInfo:
     places_from_history: bool = False
     clause_refs: list[ClauseRef] = field(default_factory=list)
     lang: str = "zh"  # "zh" | "en"
-    intent: list[str] = field(default_factory=list)  # numeric | duty | clause | cross | target | which_doc
+    intent: list[str] = field(default_factory=list)  # numeric | duty | clause | cross | target | support | which_doc
     expansions: list[str] = field(default_factory=list)  # what was appended to text
     # ``text`` without the words that only name the plan (its place, "规划", "方案" …):
     # once the search is restricted to that plan they match its preamble, not the answer

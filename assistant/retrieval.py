@@ -38,6 +38,10 @@ LOOKUP_BONUS = 10.0
 # headings of the sections where plans state their targets (发展目标, 主要目标, 建设目标,
 # 主要定量指标, 主要量化目标表, 發展目標 …)
 TARGET_SECTION_RE = re.compile(r"目标|目標|指标|指標")
+# headings of background sections: past results and the situation the plan starts from
+BACKGROUND_SECTION_RE = re.compile(r"发展成效|發展成效|工作成效|取得成效|发展基础|發展基礎|规划背景|規劃背景|面临形势|面臨形勢|机遇|機遇|挑战|挑戰")
+# a question about the past (十三五 results) wants the background sections
+PAST_RE = re.compile(r"十三五|过去|以来|已经|已取得|成效|取得了|完成了|实现了")
 
 
 @dataclass
@@ -104,6 +108,9 @@ class RetrievalConfig:
     strip_doc_refs: bool = True
     # added to a clause's fused score × the share of the question's quoted phrases it contains
     phrase_bonus: float = 0.5
+    # clauses in background sections score (1 - background_penalty)× when the question asks
+    # what the plans offer (and not about the past)
+    background_penalty: float = 0.3
     # clauses in target sections score (1 + target_bonus)× when the question asks for a target
     target_bonus: float = 0.5
     # cross-document questions: a plan's best clause is brought forward when it scores
@@ -226,6 +233,9 @@ class HybridRetriever:
             self._boost_quoted(info.quoted, fused, cfg.phrase_bonus)
         if info is not None and "target" in info.intent and cfg.target_bonus:
             self._boost_target_sections(fused, cfg.target_bonus)
+        if (info is not None and "support" in info.intent and cfg.background_penalty
+                and not PAST_RE.search(info.text)):
+            self._lower_background_sections(fused, cfg.background_penalty)
 
         order = sorted(fused, key=lambda cid: -fused[cid][0])
         if info is not None:
@@ -272,6 +282,16 @@ class HybridRetriever:
             if TARGET_SECTION_RE.search(" ".join([*clause.parents, clause.heading])):
                 contrib["target"] = s * bonus
                 fused[cid] = (s * (1 + bonus), contrib)
+
+    def _lower_background_sections(self, fused: dict[str, tuple[float, dict[str, float]]], penalty: float) -> None:
+        """A question about what the plans offer is answered by their measures: clauses
+        in a background section (past results, the situation faced) score
+        ``1 - penalty`` times as much, unless the question asks about the past."""
+        for cid, (s, contrib) in list(fused.items()):
+            clause = self.store.clauses[cid]
+            if BACKGROUND_SECTION_RE.search(" ".join([*clause.parents, clause.heading])):
+                contrib["background"] = -s * penalty
+                fused[cid] = (s * (1 - penalty), contrib)
 
     def _lookup_first(self, info: QueryInfo, order: list[str], fused: dict[str, tuple[float, dict[str, float]]],
                       allowed: set[str] | None) -> tuple[list[str], dict[str, tuple[float, dict[str, float]]]]:

@@ -178,3 +178,18 @@ def test_a_target_question_prefers_the_plans_target_section(retriever):
     # the boost multiplies: a target-section clause that does not match stays low
     hits = retriever.search("海门对知识产权保险有什么目标？", k=1)
     assert "保险" in hits[0].text
+
+
+def test_support_questions_lower_background_sections_unless_they_ask_about_the_past(retriever):
+    from assistant.retrieval import BACKGROUND_SECTION_RE
+
+    def background_hits(question):
+        hits = retriever.search(question, k=10)
+        return [h for h in hits
+                if BACKGROUND_SECTION_RE.search(" ".join(retriever.store.clauses[h.clause_id].parents
+                                                         + [retriever.store.clauses[h.clause_id].heading]))]
+
+    lowered = background_hits("嘉兴对企业购买专利保险有什么支持？")
+    assert lowered and all(h.contributions.get("background", 0) < 0 for h in lowered)
+    past = background_hits("“十三五”期间嘉兴企业购买专利保险的保障金额是多少？")
+    assert past and all("background" not in h.contributions for h in past)

@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from .citations import sentence_bounds
 from .models import Clause, Hit, PlanMeta
 from .textnorm import for_search, to_simplified
 
@@ -103,11 +104,11 @@ GENERIC_PLACES = frozenset("中国 全国 国家 国际 海外 境外 国外 全
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text``: split after 。；！？ and at newlines,
-    and a closing parenthesised list of responsible units is its own piece."""
-    spans: list[tuple[int, int]] = []
-    for m in re.finditer(r"[^。；！？;!?\n]+[。；！？;!?]*", text):
-        a, b = m.start(), m.end()
+    """(start, end) of each sentence of ``text`` (``citations.sentence_bounds``: split
+    after 。；！？ and at newlines), with a closing parenthesised list of responsible
+    units made a piece of its own."""
+    out: list[tuple[int, int]] = []
+    for a, b in sentence_bounds(text):
         seg = text[a:b]
         # the departments at the end of a task: a piece of their own, so a duty
         # question can quote them and a content question need not
@@ -116,19 +117,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             pass
         if pm is not None and pm.start() > 0 and seg[pm.end():].strip(" 。；") == "":
             cut = a + pm.start()
-            if text[a:cut].strip():
-                spans.append((a, cut))
-            spans.append((cut, b))
+            head = text[a:cut].rstrip()
+            if head.strip():
+                out.append((a, a + len(head)))
+            out.append((cut, b))
             continue
-        spans.append((a, b))
-    out = []
-    for a, b in spans:
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if b > a:
-            out.append((a, b))
+        out.append((a, b))
     return out
 
 

@@ -183,6 +183,11 @@ def split_sentences(text: str) -> list[str]:
     return [s for s, _ in _sentence_spans(text)]
 
 
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """(start, end) in ``text`` of each piece ``split_sentences`` gives."""
+    return [(st, st + len(s)) for s, st in _sentence_spans(text)]
+
+
 def _sentence_spans(text: str) -> list[tuple[str, int]]:
     out = []
     for m in _SENT_RE.finditer(text or ""):

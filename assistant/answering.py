@@ -36,27 +36,38 @@ from .models import Clause, Hit, PlanMeta
 from .textnorm import for_search, to_simplified
 
 # ---------------------------------------------------------------------------
-# tunables (chosen on the dev gold set; see eval/report.md)
+# hand-set constants (not chosen from data)
 # ---------------------------------------------------------------------------
 TOP_CLAUSES = 6  # clauses whose sentences compete for the answer
 CROSS_CLAUSES_PER_DOC = 3
 W_SENT, W_CLAUSE, W_RANK = 0.65, 0.25, 0.15
-# weight of the question–sentence cosine (embedding model) in a sentence's score: it
-# finds the sentence a paraphrase asks about when no keyword is shared (dev: paraphrase
-# fact recall 0.65 → 0.80; 0.2 and 0.4 score the same)
-W_DENSE = 0.2
 BONUS_INTENT = 0.30
 BONUS_QUESTION_NUMBER = 0.45
 BONUS_LOOKUP = 1.0  # a clause named by its number in the question (retrieval looked it up)
-EXTRA_SENTENCE_SHARE = 0.80  # further sentences must score this share of the best
 MAX_SENTENCES = 3
 MULTI_PART_SHARE = 0.70
-CROSS_DOC_SHARE = 0.55  # a plan enters a cross-document answer at this share of the best plan
-MIN_COVERAGE = 0.05  # below this the best sentence does not answer the question
 SHORT_SENTENCE = 60  # a best sentence shorter than this is quoted with the next one, for context
 CONTEXT_MAX = 150
-FIGURE_NEAR_COVERAGE = 0.30  # a figure counts only in a sentence this close to the question
 MAX_QUOTE_CHARS = 260
+
+
+@dataclass(frozen=True)
+class AnswerParams:
+    """The answerer's constants chosen from data: declared (grid, start value, meaning)
+    in ``tuning.TUNABLES`` as ``answer.<field>``, chosen by cross-validation, shipped in
+    ``assistant/tuned.json``. ``AnswerParams.shipped()`` reads the shipped values."""
+
+    w_dense: float = 0.2
+    extra_sentence_share: float = 0.8
+    min_coverage: float = 0.05
+    figure_near_coverage: float = 0.3
+    cross_doc_share: float = 0.55
+
+    @classmethod
+    def shipped(cls) -> "AnswerParams":
+        from .tuning import shipped_fields
+
+        return cls(**shipped_fields("answer"))
 
 # Question words and boilerplate that say nothing about *what* is asked.
 QUESTION_STOPWORDS = frozenset(
@@ -179,12 +190,14 @@ class ExtractiveAnswerer:
     """Answers by quoting the best sentences of the retrieved clauses (module docstring)."""
 
     def __init__(self, clauses: Iterable[Clause], plans: Sequence[PlanMeta] = (),
-                 similarity: Callable[[str, Sequence[str]], Sequence[float]] | None = None):
+                 similarity: Callable[[str, Sequence[str]], Sequence[float]] | None = None,
+                 params: AnswerParams | None = None):
         """``similarity(question, sentences)`` gives each sentence's cosine with the
         question (``IndexStore.similarities``); without it, sentences are scored on
-        shared words only."""
+        shared words only. ``params``: the tuned constants (default: the shipped ones)."""
         from .index import tokenize
 
+        self.params = params or AnswerParams.shipped()
         self._tokenize = tokenize
         self._similarity = similarity
         self.clauses: dict[str, Clause] = {c.clause_id: c for c in clauses}
@@ -347,7 +360,7 @@ class ExtractiveAnswerer:
             for s in sents:
                 cov = self._coverage(qv.keywords, s.search)
                 score = (W_SENT * cov + W_CLAUSE * c_cov + rank_part + self._intent_bonus(qv, s, clause)
-                         + W_DENSE * sims.get(id(s), 0.0))
+                         + self.params.w_dense * sims.get(id(s), 0.0))
                 scored.append((score, cov, s))
             scored.sort(key=lambda x: (-x[0], x[2].start))
             best_score, best_cov, best = scored[0]
@@ -358,7 +371,7 @@ class ExtractiveAnswerer:
             for score, cov, s in scored[1:]:
                 if len(chosen) >= MAX_SENTENCES - 1:
                     break
-                if score >= EXTRA_SENTENCE_SHARE * best_score and cov > 0:
+                if score >= self.params.extra_sentence_share * best_score and cov > 0:
                     chosen.append(s)
             if qv.wants_duty:
                 duty = [s for s in sents if DUTY_PAREN_RE.fullmatch(s.text.strip("。； "))]
@@ -427,18 +440,19 @@ class ExtractiveAnswerer:
         if qv.cross:
             return self._answer_cross(qv, hits)
         best = picked[0]
-        if best.coverage < MIN_COVERAGE and best.score < W_SENT * MIN_COVERAGE + BONUS_INTENT:
+        min_cov = self.params.min_coverage
+        if best.coverage < min_cov and best.score < W_SENT * min_cov + BONUS_INTENT:
             return self._not_found(qv, hits, "现有规划文件未明确规定这一问题", picked)
         missing = self._missing_figure(qv, picked)
         if missing:
             return self._not_found(qv, hits, f"现有规划文件未明确规定{missing}", picked)
         chosen = [best]
         # a question asking several things may need several clauses (two table rows)
-        most, share = (3, MULTI_PART_SHARE) if qv.multi else (2, EXTRA_SENTENCE_SHARE)
+        most, share = (3, MULTI_PART_SHARE) if qv.multi else (2, self.params.extra_sentence_share)
         for p in picked[1:]:
             if len(chosen) >= most:
                 break
-            if p.score >= share * best.score and p.coverage >= MIN_COVERAGE:
+            if p.score >= share * best.score and p.coverage >= min_cov:
                 chosen.append(p)
         chosen += self._phrase_picks(qv, hits, chosen)
         return self._compose(qv, chosen)
@@ -459,7 +473,7 @@ class ExtractiveAnswerer:
             found = False
             for p in picked:
                 for s in self._sentences[p.clause.clause_id]:
-                    if rx.search(s.reading or s.text) and self._coverage(qv.keywords, s.search) >= FIGURE_NEAR_COVERAGE:
+                    if rx.search(s.reading or s.text) and self._coverage(qv.keywords, s.search) >= self.params.figure_near_coverage:
                         found = True
                         break
                 if found:
@@ -562,14 +576,14 @@ class ExtractiveAnswerer:
             return self._not_found(qv, hits, "现有规划文件未明确规定这一问题")
         per_doc.sort(key=lambda p: -p.score)
         top = per_doc[0].score
-        if per_doc[0].coverage < MIN_COVERAGE:
+        if per_doc[0].coverage < self.params.min_coverage:
             return self._not_found(qv, hits, "现有规划文件未明确规定这一问题", per_doc)
         if qv.numbers:
             # the question gives the figure ("定在20件"): only plans stating it answer
             with_num = [p for p in per_doc if any(n in s.text for s in p.sentences for n in qv.numbers)]
             if with_num:
                 per_doc = with_num
-        chosen = [p for p in per_doc if p.score >= CROSS_DOC_SHARE * top]
+        chosen = [p for p in per_doc if p.score >= self.params.cross_doc_share * top]
         chosen += self._phrase_picks(qv, hits, chosen)
         missing = self._missing_figure(qv, chosen)
         if missing:

@@ -20,7 +20,8 @@ COMMANDS = {
     "build": "assistant.index",
     "search": "assistant.retrieval",
     "ask": "assistant.ask",
-    "eval": "assistant.evaluation",
+    "eval": "assistant.eval_run",
+    "train": "assistant.eval_run",
     "serve": "assistant.ui",
 }
 
@@ -58,11 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--answerer", choices=["extractive", "llm"], help="override the configured answerer")
     c.add_argument("--json", action="store_true", help="print the full JSON answer")
 
-    c = sub.add_parser("eval", help="evaluate retrieval and answers on the gold set")
-    c.add_argument("--gold", help="gold JSONL (default eval/gold/dev.jsonl)")
+    c = sub.add_parser("eval", help="evaluate every suite (in sample and out of fold) on its gold files")
+    c.add_argument("--suite", help="run one suite (plans, laws); default: all")
+    c.add_argument("--gold", help="evaluate this gold JSONL file only (of --suite, default the suite it belongs to)")
     c.add_argument("--retrieval-only", action="store_true")
+    c.add_argument("--no-cv", action="store_true", help="in-sample figures only (no cross-validation)")
     c.add_argument("--check-floors", action="store_true", help="exit 1 if a metric is below eval/floors.json")
     c.add_argument("--out", help="report directory (default eval/)")
+
+    sub.add_parser("train", help="choose the tuned constants on all gold questions; write assistant/tuned.json")
 
     c = sub.add_parser("serve", help="start the Gradio app (same as python app.py)")
     c.add_argument("--host")

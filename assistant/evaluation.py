@@ -27,6 +27,12 @@ Scoring rules (eval/gold README, made precise here):
   must be in the source.
 * **Abstention**: on ``unanswerable`` questions ``not_found`` must be true; on the
   others a true ``not_found`` is a false abstention.
+* **Answer length**: characters of the answer text (``chars``; median and 90th
+  percentile per group), so recall is not bought by pasting whole clauses.
+
+Answer metrics are a registry (``ANSWER_METRICS``, ``register_metric``): a suite names
+the extra ones that apply to it (``suites.Suite.metrics``). Running suites, in sample
+and out of fold, is ``eval_run``; reports are ``eval_report``.
 """
 from __future__ import annotations
 
@@ -34,18 +40,15 @@ import json
 import math
 import os
 import re
-import subprocess
 import sys
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from rapidfuzz import fuzz
 
-from .settings import PROJECT_ROOT, Settings
+from .settings import Settings
 from .textnorm import for_compare
 
 MATCH_THRESHOLD = 90.0
@@ -53,7 +56,6 @@ MIN_PASSAGE_SHARE = 0.5
 RETRIEVAL_K = 10
 MODES = ("bm25", "dense", "hybrid", "hybrid+qu")
 RETRIEVAL_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "evidence_recall@10")
-ANSWER_METRICS = ("fact_recall", "citation_support", "faithfulness", "abstention", "false_abstention")
 CITATION_MARK_RE = re.compile(r"\[\d+(?:\s*[,，]\s*\d+)*\]")
 
 
@@ -134,7 +136,9 @@ def default_gold_path(settings: Settings) -> Path:
     return Path(settings.eval_dir) / "gold" / "dev.jsonl"
 
 
-def load_gold(path: str | os.PathLike) -> list[dict[str, Any]]:
+def load_gold(path: str | os.PathLike, split: str = "") -> list[dict[str, Any]]:
+    """The questions of a gold file; each carries ``_split`` (``split`` or the file's
+    stem) and ``_uid`` (``split:id``, unique across files)."""
     p = Path(path)
     if not p.is_file():
         from .errors import AssistantError
@@ -158,6 +162,8 @@ def load_gold(path: str | os.PathLike) -> list[dict[str, Any]]:
         q.setdefault("history", [])
         q.setdefault("evidence", [])
         q.setdefault("facts", [])
+        q["_split"] = split or p.stem
+        q["_uid"] = f"{q['_split']}:{q['id']}"
         out.append(q)
     return out
 
@@ -178,23 +184,15 @@ class RetrievalRow:
     n_evidence: int
     ms: float
     top: list[str] = field(default_factory=list)  # "doc path" of the first hits, for the report
+    split: str = ""  # the gold file's split name
 
 
-def score_retrieval(gold: Sequence[dict[str, Any]], search: Callable[[dict[str, Any]], list[Any]]) -> list[RetrievalRow]:
-    """Run ``search(question) -> hits`` over the gold questions that have evidence."""
-    rows = []
-    for q in gold:
-        if not q["evidence"]:
-            continue
-        t0 = time.perf_counter()
-        hits = search(q)
-        ms = (time.perf_counter() - t0) * 1000
-        passages = [h.text for h in hits[:RETRIEVAL_K]]
-        rows.append(RetrievalRow(
-            id=q["id"], type=q["type"], rank=first_match_rank(q["evidence"], passages),
-            recall10=evidence_recall(q["evidence"], passages), n_evidence=len(q["evidence"]), ms=ms,
-            top=[f"{h.doc_id} {h.path}" for h in hits[:3]]))
-    return rows
+def retrieval_row(q: dict[str, Any], hits: Sequence[Any], ms: float = 0.0) -> RetrievalRow:
+    passages = [h.text for h in hits[:RETRIEVAL_K]]
+    return RetrievalRow(
+        id=q["id"], type=q["type"], rank=first_match_rank(q["evidence"], passages),
+        recall10=evidence_recall(q["evidence"], passages), n_evidence=len(q["evidence"]), ms=ms,
+        top=[f"{h.doc_id} {h.path}" for h in hits[:3]], split=q.get("_split", ""))
 
 
 def summarise_retrieval(rows: Sequence[RetrievalRow]) -> dict[str, dict[str, float]]:
@@ -223,95 +221,6 @@ def _mean(values: Iterable[float | bool]) -> float:
     return sum(v) / len(v) if v else float("nan")
 
 
-def retrieval_search_fn(retriever: Any, mode: str) -> Callable[[dict[str, Any]], list[Any]]:
-    return lambda q: retriever.search(q["question"], k=RETRIEVAL_K, mode=mode, history=q.get("history") or None)
-
-
-def evaluate_retrieval(retriever: Any, gold: Sequence[dict[str, Any]], modes: Sequence[str] = MODES,
-                       show_progress: bool = True) -> dict[str, Any]:
-    from tqdm.auto import tqdm
-
-    results: dict[str, Any] = {}
-    for mode in tqdm(modes, desc="retrieval modes", disable=not show_progress, leave=False):
-        rows = score_retrieval(gold, retrieval_search_fn(retriever, mode))
-        ms = [r.ms for r in rows]
-        results[mode] = {
-            "metrics": summarise_retrieval(rows),
-            "latency_ms": {"p50": percentile(ms, 50), "p95": percentile(ms, 95)},
-            "rows": [r.__dict__ for r in rows],
-        }
-    return results
-
-
-# ---------------------------------------------------------------------------
-# fusion sweep
-# ---------------------------------------------------------------------------
-class _MemoStore:
-    """Wraps an IndexStore, remembering retriever results per query text so a sweep
-    over fusion settings embeds and scores each question once."""
-
-    def __init__(self, store: Any):
-        self._store = store
-        self._memo: dict[tuple[str, str, int], Any] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def bm25_search(self, text: str, k: int):
-        key = ("bm25", text, k)
-        if key not in self._memo:
-            self._memo[key] = self._store.bm25_search(text, k)
-        return self._memo[key]
-
-    def dense_search(self, text: str, k: int):
-        key = ("dense", text, k)
-        if key not in self._memo:
-            self._memo[key] = self._store.dense_search(text, k)
-        return self._memo[key]
-
-
-SWEEP_GRID: list[dict[str, Any]] = (
-    [{"fusion": "rrf", "rrf_k": rk, "weight_bm25": wb, "weight_dense": 1.0}
-     for rk in (10, 60) for wb in (0.5, 1.0, 1.5, 2.0, 3.0)]
-    + [{"fusion": "convex", "weight_bm25": wb, "weight_dense": round(1 - wb, 2)}
-       for wb in (0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)]
-    + [{"weight_bm25_en": we} for we in (0.0, 0.3, 0.6, 1.0)]
-    + [{"phrase_bonus": pb} for pb in (0.0, 0.25, 1.0)]
-    + [{"target_bonus": tb} for tb in (0.0, 0.3, 1.0)]
-    + [{"background_penalty": bp} for bp in (0.0, 0.5, 0.7)]
-    + [{"cross_min_share": cs} for cs in (0.4, 0.6, 0.8)]
-    + [{"strip_doc_refs": False}]
-    + [{"restrict_places": False, "place_boost": pb} for pb in (1.0, 1.5, 3.0)]
-)
-
-
-def sweep_fusion(retriever: Any, gold: Sequence[dict[str, Any]], grid: Sequence[dict[str, Any]] = SWEEP_GRID,
-                 mode: str = "hybrid+qu", show_progress: bool = True) -> list[dict[str, Any]]:
-    """hybrid+qu metrics (answerable questions) for each fusion setting in ``grid``.
-
-    Each grid entry overrides fields of the retriever's ``RetrievalConfig``; the
-    retriever's own config is restored afterwards."""
-    from dataclasses import replace
-
-    from tqdm.auto import tqdm
-
-    base_cfg = retriever.config
-    real_store = retriever.store
-    retriever.store = _MemoStore(real_store)
-    out = []
-    try:
-        for params in tqdm(grid, desc="fusion sweep", disable=not show_progress, leave=False):
-            retriever.config = replace(base_cfg, **params)
-            m = summarise_retrieval(score_retrieval(gold, retrieval_search_fn(retriever, mode)))
-            en = m.get("english", {})
-            out.append({"params": params, **{k: m["overall"][k] for k in ("hit@1", "hit@5", "mrr")},
-                        "english_hit@5": en.get("hit@5", float("nan"))})
-    finally:
-        retriever.config = base_cfg
-        retriever.store = real_store
-    return out
-
-
 # ---------------------------------------------------------------------------
 # answer evaluation
 # ---------------------------------------------------------------------------
@@ -334,21 +243,94 @@ def load_corpus_norm(settings: Settings, store: Any = None) -> dict[str, str]:
     return out
 
 
-def score_answer(q: dict[str, Any], reply: dict[str, Any], corpus_norm: dict[str, str]) -> dict[str, Any]:
-    citations = reply.get("citations") or []
-    not_found = bool(reply.get("not_found"))
-    row: dict[str, Any] = {"id": q["id"], "type": q["type"], "not_found": not_found,
-                           "faithfulness": quotes_faithful(citations, corpus_norm)}
-    if is_answerable(q):
-        row["fact_recall"] = fact_recall(q["facts"], reply.get("answer", "")) if q["facts"] else None
-        row["citation_support"] = citation_supported(q["evidence"], citations) if q["evidence"] else None
-        row["false_abstention"] = not_found
-    else:
-        row["abstention"] = not_found
+
+
+@dataclass(frozen=True)
+class AnswerMetric:
+    """A per-question answer metric: ``score(question, reply, context)`` gives a number
+    or a bool, or None when the metric does not apply to the question; a group's figure
+    is the mean over the questions it applies to. ``context`` holds ``corpus_norm``
+    (each document's normalised text). ``lower_is_better`` makes a floor a ceiling."""
+
+    name: str
+    score: Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], float | bool | None]
+    lower_is_better: bool = False
+
+
+def _fact_recall(q, reply, ctx):
+    return fact_recall(q["facts"], reply.get("answer", "")) if is_answerable(q) and q["facts"] else None
+
+
+def _citation_support(q, reply, ctx):
+    return citation_supported(q["evidence"], reply.get("citations") or []) if is_answerable(q) and q["evidence"] else None
+
+
+def _faithfulness(q, reply, ctx):
+    return quotes_faithful(reply.get("citations") or [], ctx["corpus_norm"])
+
+
+def _abstention(q, reply, ctx):
+    return None if is_answerable(q) else bool(reply.get("not_found"))
+
+
+def _false_abstention(q, reply, ctx):
+    return bool(reply.get("not_found")) if is_answerable(q) else None
+
+
+# Every answer metric by name. The standard ones apply to every suite; a suite lists
+# its extra ones (``suites.Suite.metrics``). Register a new one with ``register_metric``.
+ANSWER_METRICS: dict[str, AnswerMetric] = {}
+STANDARD_METRICS = ("fact_recall", "citation_support", "faithfulness", "abstention", "false_abstention")
+
+
+def register_metric(metric: AnswerMetric) -> AnswerMetric:
+    ANSWER_METRICS[metric.name] = metric
+    return metric
+
+
+for _m in (AnswerMetric("fact_recall", _fact_recall), AnswerMetric("citation_support", _citation_support),
+           AnswerMetric("faithfulness", _faithfulness), AnswerMetric("abstention", _abstention),
+           AnswerMetric("false_abstention", _false_abstention, lower_is_better=True)):
+    register_metric(_m)
+
+
+def score_answer(q: dict[str, Any], reply: dict[str, Any], corpus_norm: dict[str, str],
+                 metrics: Sequence[str] = STANDARD_METRICS) -> dict[str, Any]:
+    """One question's answer row: its id, split, type, ``not_found``, answer length in
+    characters (``chars``) and each metric's value (None where it does not apply)."""
+    ctx = {"corpus_norm": corpus_norm}
+    row: dict[str, Any] = {"id": q["id"], "split": q.get("_split", ""), "type": q["type"],
+                           "not_found": bool(reply.get("not_found")), "chars": len(reply.get("answer") or "")}
+    for name in metrics:
+        value = ANSWER_METRICS[name].score(q, reply, ctx)
+        row[name] = None if value is None else float(value) if not isinstance(value, bool) else value
     return row
 
 
-def summarise_answers(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+# What an answer is worth to a user, for choosing tuned constants (tuning.choose):
+# an unanswerable question is worth 1 when the answer says the documents do not
+# specify it; an answerable one the mean of its fact recall and citation support,
+# and nothing when the answer wrongly says "not specified". Characters beyond
+# LENGTH_BUDGET cost LENGTH_COST per budget's worth, so recall is not bought by
+# pasting whole clauses.
+LENGTH_BUDGET = 260
+LENGTH_COST = 0.1
+
+
+def answer_utility(row: dict[str, Any]) -> float:
+    if row["type"] == "unanswerable":
+        value = 1.0 if row["not_found"] else 0.0
+    elif row["not_found"]:
+        value = 0.0
+    else:
+        parts = [float(row[k]) for k in ("fact_recall", "citation_support") if row.get(k) is not None]
+        value = sum(parts) / len(parts) if parts else 1.0
+    return value - LENGTH_COST * max(0, row["chars"] - LENGTH_BUDGET) / LENGTH_BUDGET
+
+
+def summarise_answers(rows: Sequence[dict[str, Any]], metrics: Sequence[str] = STANDARD_METRICS,
+                      ) -> dict[str, dict[str, float]]:
+    """Per question type and ``overall``: n, each metric's mean, answer length (median, p90)."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         groups[r["type"]].append(r)
@@ -356,223 +338,59 @@ def summarise_answers(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, flo
     out = {}
     for name, rs in groups.items():
         m: dict[str, float] = {"n": len(rs)}
-        for key in ANSWER_METRICS:
+        for key in metrics:
             vals = [r[key] for r in rs if r.get(key) is not None]
             m[key] = _mean(vals) if vals else float("nan")
+        chars = [r["chars"] for r in rs]
+        m["chars_p50"] = percentile(chars, 50)
+        m["chars_p90"] = percentile(chars, 90)
         out[name] = m
     return dict(sorted(out.items(), key=lambda kv: (kv[0] == "overall", kv[0])))
-
-
-def evaluate_answers(pipeline: Any, gold: Sequence[dict[str, Any]], corpus_norm: dict[str, str],
-                     show_progress: bool = True) -> dict[str, Any]:
-    from tqdm.auto import tqdm
-
-    rows, ms = [], []
-    for q in tqdm(gold, desc="ask", disable=not show_progress, leave=False):
-        t0 = time.perf_counter()
-        reply = pipeline.ask(q["question"], history=q.get("history") or None)
-        ms.append((time.perf_counter() - t0) * 1000)
-        row = score_answer(q, reply, corpus_norm)
-        row["ms"] = ms[-1]
-        rows.append(row)
-    return {"metrics": summarise_answers(rows), "latency_ms": {"p50": percentile(ms, 50), "p95": percentile(ms, 95)},
-            "rows": rows}
 
 
 # ---------------------------------------------------------------------------
 # floors
 # ---------------------------------------------------------------------------
-def flat_metrics(report: dict[str, Any]) -> dict[str, float]:
-    """``{"retrieval.hybrid+qu.overall.hit@5": 0.97, "answers.overall.fact_recall": …, …}``"""
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Nested figures as dotted keys: ``{"plans": {"all": {"answers": {"oof": {"overall":
+    {"fact_recall": 0.9}}}}}}`` → ``{"plans.all.answers.oof.overall.fact_recall": 0.9}``.
+    Lists and non-numbers are left out."""
     flat: dict[str, float] = {}
-    for mode, res in (report.get("retrieval") or {}).items():
-        for group, metrics in res["metrics"].items():
-            for k, v in metrics.items():
-                if k != "n":
-                    flat[f"retrieval.{mode}.{group}.{k}"] = v
-        for k, v in res["latency_ms"].items():
-            flat[f"retrieval.{mode}.latency_ms.{k}"] = v
-    ans = report.get("answers")
-    if ans:
-        for group, metrics in ans["metrics"].items():
-            for k, v in metrics.items():
-                if k != "n":
-                    flat[f"answers.{group}.{k}"] = v
-        for k, v in ans["latency_ms"].items():
-            flat[f"answers.latency_ms.{k}"] = v
+    for k, v in tree.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict):
+            flat.update(flatten(v, key))
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            flat[key] = float(v)
     return flat
 
 
-# metrics where a bound in floors.json is a ceiling
-LOWER_IS_BETTER = (".latency_ms.", "false_abstention")
+def is_ceiling(key: str) -> bool:
+    """A bound on this metric is a ceiling (lower is better)."""
+    name = key.rsplit(".", 1)[-1]
+    metric = ANSWER_METRICS.get(name)
+    return (metric is not None and metric.lower_is_better) or ".latency_ms." in key or name.startswith("chars_")
 
 
-def check_floors(report: dict[str, Any], floors: dict[str, float]) -> list[str]:
-    """Metrics below their floor (for ``LOWER_IS_BETTER`` metrics: above their ceiling)."""
-    flat = flat_metrics(report)
+def check_floors(figures: dict[str, Any], floors: dict[str, float]) -> list[str]:
+    """Metrics below their floor (ceilings: above), or not measured. ``figures`` is the
+    nested tree ``flatten`` reads; keys of ``floors`` starting with ``_`` are comments."""
+    flat = flatten(figures)
     failures = []
     for key, bound in floors.items():
         if key.startswith("_"):
-            continue  # comments
+            continue
         if key not in flat:
-            if key.startswith("answers.") and not report.get("answers"):
-                continue  # answers not evaluated in this run (--retrieval-only)
             failures.append(f"{key}: not measured")
             continue
         v = flat[key]
-        is_ceiling = any(part in key for part in LOWER_IS_BETTER)
-        if v is None or v != v or (v > bound if is_ceiling else v < bound):
-            failures.append(f"{key} = {v:.3f} ({'above ceiling' if is_ceiling else 'below floor'} {bound})")
+        ceiling = is_ceiling(key)
+        if v != v or (v > bound if ceiling else v < bound):
+            failures.append(f"{key} = {v:.3f} ({'above ceiling' if ceiling else 'below floor'} {bound})")
     return failures
 
 
-# ---------------------------------------------------------------------------
-# reports
-# ---------------------------------------------------------------------------
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                              timeout=5).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return "—" if v != v else f"{v:.3f}"
-    return str(v)
-
-
-def retrieval_table(retrieval: dict[str, Any]) -> list[list[str]]:
-    """Rows: mode × group, columns: n, metrics, latency."""
-    rows = [["mode", "group", "n", *RETRIEVAL_METRICS, "p50 ms", "p95 ms"]]
-    for mode, res in retrieval.items():
-        for group, m in res["metrics"].items():
-            lat = res["latency_ms"] if group == "overall" else {"p50": "", "p95": ""}
-            rows.append([mode, group, str(m["n"]), *(_fmt(m[k]) for k in RETRIEVAL_METRICS),
-                         _fmt(lat["p50"]), _fmt(lat["p95"])])
-    return rows
-
-
-def comparison_table(retrieval: dict[str, Any]) -> list[list[str]]:
-    rows = [["mode", *RETRIEVAL_METRICS, "p50 ms", "p95 ms"]]
-    for mode, res in retrieval.items():
-        m = res["metrics"]["overall"]
-        rows.append([mode, *(_fmt(m[k]) for k in RETRIEVAL_METRICS), _fmt(res["latency_ms"]["p50"]),
-                     _fmt(res["latency_ms"]["p95"])])
-    return rows
-
-
-def answers_table(answers: dict[str, Any]) -> list[list[str]]:
-    rows = [["group", "n", *ANSWER_METRICS]]
-    for group, m in answers["metrics"].items():
-        rows.append([group, str(m["n"]), *(_fmt(m[k]) for k in ANSWER_METRICS)])
-    return rows
-
-
-def sweep_table(sweep: Sequence[dict[str, Any]]) -> list[list[str]]:
-    rows = [["setting", "hit@1", "hit@5", "mrr", "english hit@5"]]
-    for s in sweep:
-        label = " ".join(f"{k}={v}" for k, v in s["params"].items())
-        rows.append([label, _fmt(s["hit@1"]), _fmt(s["hit@5"]), _fmt(s["mrr"]), _fmt(s["english_hit@5"])])
-    return rows
-
-
-def text_table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def md_table(rows: Sequence[Sequence[str]]) -> str:
-    out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    out += ["| " + " | ".join(r) + " |" for r in rows[1:]]
-    return "\n".join(out)
-
-
-def write_markdown(report: dict[str, Any], path: Path) -> None:
-    parts = [f"# Evaluation report\n\ngold: `{report['gold']}` ({report['n_questions']} questions) · "
-             f"commit `{report['git_commit'][:12]}` · {report['timestamp']}\n"]
-    parts.append("Scoring: see the docstring of `assistant/evaluation.py` "
-                 f"(partial_ratio ≥ {MATCH_THRESHOLD:g}, passage ≥ {MIN_PASSAGE_SHARE:g}× evidence length). "
-                 "Retrieval metrics are over answerable questions; latency per query after warm-up.\n")
-    r = report.get("retrieval")
-    if r:
-        parts.append("## Retrieval: modes compared (answerable questions)\n\n" + md_table(comparison_table(r)))
-        parts.append("## Retrieval by question type\n\n" + md_table(retrieval_table(r)))
-        misses = [row for row in r.get("hybrid+qu", {}).get("rows", []) if row["type"] != "unanswerable"
-                  and (row["rank"] is None or row["rank"] > 1)]
-        if misses:
-            lines = [f"- `{m['id']}` ({m['type']}): rank {m['rank'] or '>10'}; top: {'; '.join(m['top'])}" for m in misses]
-            parts.append("### hybrid+qu: answerable questions not at rank 1\n\n" + "\n".join(lines))
-    if report.get("sweep"):
-        parts.append("## Fusion sweep (hybrid+qu, answerable questions)\n\nEach row changes the listed settings "
-                     "from the configured ones.\n\n" + md_table(sweep_table(report["sweep"])))
-    a = report.get("answers")
-    if a:
-        parts.append("## Answers\n\n" + md_table(answers_table(a)) +
-                     f"\n\nask latency: p50 {_fmt(a['latency_ms']['p50'])} ms, p95 {_fmt(a['latency_ms']['p95'])} ms")
-    elif report.get("answers_note"):
-        parts.append("## Answers\n\n" + report["answers_note"])
-    if report.get("floors"):
-        fl = report["floors"]
-        parts.append("## Floors\n\n" + ("all metrics at or above their floors" if not fl["failures"]
-                                        else "\n".join(f"- {f}" for f in fl["failures"])))
-    path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
-
-
-def write_png(report: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    r = report.get("retrieval") or {}
-    a = report.get("answers")
-    ncols = 2 if a else 1
-    fig, axes = plt.subplots(1, ncols, figsize=(6 * ncols, 4), squeeze=False)
-    ax = axes[0][0]
-    metrics = ("hit@1", "hit@5", "mrr")
-    modes = list(r)
-    width = 0.8 / max(1, len(modes))
-    for i, mode in enumerate(modes):
-        vals = [r[mode]["metrics"]["overall"][m] for m in metrics]
-        xs = [j + i * width for j in range(len(metrics))]
-        bars = ax.bar(xs, vals, width, label=mode)
-        ax.bar_label(bars, fmt="%.2f", fontsize=7)
-    ax.set_xticks([j + width * (len(modes) - 1) / 2 for j in range(len(metrics))], metrics)
-    ax.set_ylim(0, 1.1)
-    ax.set_title("Retrieval (answerable dev questions)")
-    ax.legend(fontsize=8, loc="lower right")
-    if a:
-        ax2 = axes[0][1]
-        ov = a["metrics"]["overall"]
-        names = [m for m in ANSWER_METRICS if ov.get(m) == ov.get(m)]
-        bars = ax2.bar(names, [ov[m] for m in names], color="tab:green")
-        ax2.bar_label(bars, fmt="%.2f", fontsize=7)
-        ax2.set_ylim(0, 1.1)
-        ax2.set_title("Answers (all dev questions)")
-        ax2.tick_params(axis="x", labelrotation=30, labelsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _json_safe(o: Any) -> Any:
-    if isinstance(o, float) and o != o:
-        return None
-    if isinstance(o, dict):
-        return {k: _json_safe(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_json_safe(v) for v in o]
-    return o
-
-
-# ---------------------------------------------------------------------------
-# CLI: python -m assistant eval [--gold] [--retrieval-only] [--check-floors] [--out]
-# ---------------------------------------------------------------------------
-def ensure_index(settings: Settings) -> None:
+def ensure_index(settings: Settings, progress: bool = True) -> None:
     """Build the index when there is none or it is stale (eval must measure the current corpus)."""
     from .errors import IndexMismatchError, IndexMissingError
     from .index import IndexBuilder, IndexStore
@@ -580,73 +398,5 @@ def ensure_index(settings: Settings) -> None:
     try:
         IndexStore.load(settings)
     except (IndexMissingError, IndexMismatchError) as e:
-        print(f"{e}\nbuilding the index first", file=sys.stderr)
-        IndexBuilder(settings).build()
-
-
-def run_eval(settings: Settings, gold_path: str | os.PathLike | None = None, retrieval_only: bool = False,
-             with_sweep: bool = True, show_progress: bool = True) -> dict[str, Any]:
-    from .retrieval import HybridRetriever
-
-    ensure_index(settings)
-    gold_path = Path(gold_path or default_gold_path(settings))
-    gold = load_gold(gold_path)
-    retriever = HybridRetriever(settings).warm_up()
-    report: dict[str, Any] = {
-        "gold": str(gold_path), "n_questions": len(gold), "git_commit": _git_commit(),
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "settings": {k: v for k, v, _ in settings.items()},
-        "retrieval_config": retriever.config.__dict__,
-    }
-    report["retrieval"] = evaluate_retrieval(retriever, gold, show_progress=show_progress)
-    if with_sweep:
-        report["sweep"] = sweep_fusion(retriever, gold, show_progress=show_progress)
-    if retrieval_only:
-        report["answers_note"] = "answers not evaluated (--retrieval-only)"
-        return report
-    try:
-        from .ask import AskPipeline
-    except ImportError as e:
-        report["answers_note"] = f"answers not evaluated: assistant.ask is not importable ({e})"
-        return report
-    pipeline = AskPipeline(settings)
-    pipeline.warm_up()
-    report["answers"] = evaluate_answers(pipeline, gold, load_corpus_norm(settings, retriever.store),
-                                         show_progress=show_progress)
-    return report
-
-
-def run_cli(args, settings: Settings) -> int:
-    out_dir = Path(args.out or settings.eval_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    report = run_eval(settings, args.gold, retrieval_only=args.retrieval_only)
-    floors_file = Path(settings.eval_dir) / "floors.json"
-    failures: list[str] = []
-    if args.check_floors:
-        if not floors_file.is_file():
-            print(f"error: --check-floors needs {floors_file}", file=sys.stderr)
-            return 2
-        failures = check_floors(report, json.loads(floors_file.read_text(encoding="utf-8")))
-        report["floors"] = {"file": str(floors_file), "failures": failures}
-
-    print(text_table(comparison_table(report["retrieval"])))
-    print()
-    print(text_table(retrieval_table({"hybrid+qu": report["retrieval"]["hybrid+qu"]})))
-    if report.get("answers"):
-        print()
-        print(text_table(answers_table(report["answers"])))
-        lat = report["answers"]["latency_ms"]
-        print(f"ask latency p50 {_fmt(lat['p50'])} ms, p95 {_fmt(lat['p95'])} ms")
-    elif report.get("answers_note"):
-        print("\n" + report["answers_note"])
-
-    (out_dir / "report.json").write_text(json.dumps(_json_safe(report), ensure_ascii=False, indent=1), encoding="utf-8")
-    write_markdown(report, out_dir / "report.md")
-    write_png(report, out_dir / "report.png")
-    print(f"\nwrote {out_dir / 'report.md'}, report.json, report.png")
-    if args.check_floors:
-        if failures:
-            print("floors not met:\n  " + "\n  ".join(failures), file=sys.stderr)
-            return 1
-        print("all floors met")
-    return 0
+        print(f"{e}\nbuilding the index in {settings.index_dir} first", file=sys.stderr)
+        IndexBuilder(settings).build(progress=progress)

@@ -92,8 +92,10 @@ class ScoreFusion:
 
 @dataclass
 class RetrievalConfig:
-    """Knobs of ``hybrid``/``hybrid+qu``; defaults from ``Settings``, values chosen by
-    the sweep in ``evaluation.sweep_fusion`` (see eval/report.md)."""
+    """Knobs of ``hybrid``/``hybrid+qu``. The user-facing ones come from ``Settings``;
+    those declared in ``tuning.TUNABLES`` (``retrieval.<field>``) were chosen by
+    cross-validation and are read from ``assistant/tuned.json`` by ``from_settings``;
+    the values below are the fallbacks when that file has none."""
 
     fusion: str = "convex"
     rrf_k: int = 60
@@ -121,7 +123,9 @@ class RetrievalConfig:
     def from_settings(cls, s: Settings) -> "RetrievalConfig":
         """The user-facing knobs come from ``Settings`` (one place for defaults,
         shown by ``python -m assistant config``); the rest are the tuned values above."""
-        cfg = cls()
+        from .tuning import shipped_fields
+
+        cfg = cls(**{k: v for k, v in shipped_fields("retrieval").items() if k in cls.__dataclass_fields__})
         for name in ("fusion", "rrf_k", "weight_bm25", "weight_dense", "place_boost", "restrict_places"):
             setattr(cfg, name, getattr(s, name))
         return cfg

@@ -22,6 +22,13 @@ DEFAULT_CONFIG_FILE = PROJECT_ROOT / "assistant.toml"
 SECRET_FIELDS = {"llm_api_key"}
 
 
+def _tuned(name: str, fallback: Any) -> Any:
+    """A default chosen by cross-validation (``assistant/tuned.json``, see assistant/tuning.py)."""
+    from .tuning import shipped_fields
+
+    return shipped_fields("retrieval").get(name, fallback)
+
+
 @dataclass
 class Settings:
     # where things live
@@ -44,11 +51,11 @@ class Settings:
     # retrieval
     top_k: int = 10
     # fusion of BM25 and dense scores: "convex" (weighted min-max normalised scores)
-    # or "rrf"; the weights were chosen by the sweep in eval/report.md
-    fusion: str = "convex"
-    rrf_k: int = 60
-    weight_bm25: float = 0.6
-    weight_dense: float = 0.4
+    # or "rrf"; method and weights chosen by cross-validation (assistant/tuned.json)
+    fusion: str = _tuned("fusion", "convex")
+    rrf_k: int = _tuned("rrf_k", 60)
+    weight_bm25: float = _tuned("weight_bm25", 0.6)
+    weight_dense: float = _tuned("weight_dense", 0.4)
     place_boost: float = 1.0  # used only when restrict_places is off
     restrict_places: bool = True  # a question naming a plan's place searches that plan only
     # answering: "extractive" (default, no LLM) or "llm"

@@ -1,12 +1,16 @@
-"""Gold scoring on hand-made cases, and the eval command end to end on a real index."""
+"""Gold scoring on hand-made cases; suites, tuning and the eval command end to end on a real index."""
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 
 import pytest
 
 from assistant.evaluation import (
+    AnswerMetric,
+    RetrievalRow,
+    answer_utility,
     check_floors,
     citation_supported,
     evidence_recall,
@@ -15,9 +19,10 @@ from assistant.evaluation import (
     passage_matches,
     percentile,
     quotes_faithful,
+    register_metric,
     score_answer,
+    summarise_answers,
     summarise_retrieval,
-    RetrievalRow,
 )
 from assistant.textnorm import for_compare
 
@@ -94,47 +99,210 @@ def test_summary_and_floors():
     assert m["overall"]["n"] == 2  # unanswerable questions are not in the overall figures
     assert m["overall"]["hit@1"] == 0.5 and m["overall"]["hit@5"] == 1.0
     assert m["overall"]["mrr"] == pytest.approx((1 + 1 / 3) / 2)
-    report = {"retrieval": {"hybrid+qu": {"metrics": m, "latency_ms": {"p50": 6.0, "p95": 7.0}}}}
-    assert check_floors(report, {"retrieval.hybrid+qu.overall.hit@5": 0.9}) == []
-    assert check_floors(report, {"retrieval.hybrid+qu.overall.hit@1": 0.9})
-    assert check_floors(report, {"retrieval.hybrid+qu.latency_ms.p95": 5.0})  # latency is a ceiling
-    assert check_floors(report, {"answers.overall.fact_recall": 0.5}) == []  # not measured in this run
-    answered = {**report, "answers": {"metrics": {"overall": {"false_abstention": 0.1}}, "latency_ms": {}}}
-    assert check_floors(answered, {"answers.overall.false_abstention": 0.05})  # a ceiling too
-    assert check_floors(answered, {"answers.overall.false_abstention": 0.2}) == []
+    figures = {"plans": {"all": {"retrieval": {"oof": {"hybrid+qu": m}},
+                                 "answers": {"oof": {"overall": {"false_abstention": 0.1, "chars_p50": 300.0}},
+                                             "latency_ms": {"p95": 7.0}}}}}
+    assert check_floors(figures, {"_comment": "x", "plans.all.retrieval.oof.hybrid+qu.overall.hit@5": 0.9}) == []
+    assert check_floors(figures, {"plans.all.retrieval.oof.hybrid+qu.overall.hit@1": 0.9})
+    assert check_floors(figures, {"plans.all.answers.latency_ms.p95": 5.0})  # latency is a ceiling
+    assert check_floors(figures, {"plans.all.answers.oof.overall.false_abstention": 0.05})  # a ceiling too
+    assert check_floors(figures, {"plans.all.answers.oof.overall.false_abstention": 0.2}) == []
+    assert check_floors(figures, {"plans.all.answers.oof.overall.chars_p50": 260})  # length is a ceiling
+    assert check_floors(figures, {"laws.all.answers.oof.overall.fact_recall": 0.5}) == [
+        "laws.all.answers.oof.overall.fact_recall: not measured"]
 
 
-def test_percentile():
-    assert percentile(list(range(1, 101)), 50) == 50
-    assert percentile(list(range(1, 101)), 95) == 95
-    assert percentile([], 50) != percentile([], 50)  # NaN
+def test_answer_rows_summaries_and_utility():
+    corpus = {"ningbo": for_compare("到2025年，知识产权年质押金额达到40亿元。")}
+    q = {"id": "a", "_split": "dev", "type": "numeric", "facts": ["40亿元"], "evidence": ["知识产权年质押金额达到40亿元"]}
+    cite = [{"doc_id": "ningbo", "quote": "知识产权年质押金额达到40亿元", "clause_text": ""}]
+    good = score_answer(q, {"not_found": False, "answer": "据…「知识产权年质押金额达到40亿元」[1]", "citations": cite}, corpus)
+    assert good["fact_recall"] == 1.0 and good["citation_support"] is True and good["split"] == "dev"
+    assert good["abstention"] is None and good["chars"] > 0
+    assert answer_utility(good) == 1.0
+    abstained = score_answer(q, {"not_found": True, "answer": "未规定 40亿元", "citations": []}, corpus)
+    assert answer_utility(abstained) == 0.0  # a false abstention is worth nothing, whatever it quotes
+    u = {"id": "u", "type": "unanswerable", "facts": [], "evidence": []}
+    assert answer_utility(score_answer(u, {"not_found": True, "answer": "未规定", "citations": []}, corpus)) == 1.0
+    long = score_answer(q, {"not_found": False, "answer": "40亿元" + "。" * 780, "citations": cite}, corpus)
+    assert answer_utility(long) < answer_utility(good)  # pasting costs
+    s = summarise_answers([good, abstained])
+    assert s["numeric"]["n"] == 2 and s["overall"]["fact_recall"] == 1.0
+    assert s["overall"]["false_abstention"] == 0.5
+    assert s["overall"]["chars_p90"] >= s["overall"]["chars_p50"] > 0
 
 
+# ---------------------------------------------------------------------------
+# tuning: folds, choosing, cross-validation (synthetic objectives)
+
+
+def test_folds_are_stratified_deterministic_and_balanced():
+    from assistant.tuning import assign_folds
+
+    items = [(f"q{i}", ("dev" if i < 40 else "extra", "numeric" if i % 3 else "paraphrase")) for i in range(70)]
+    folds = assign_folds(items, k=5, seed=7)
+    assert folds == assign_folds(list(reversed(items)), k=5, seed=7)  # order of input does not matter
+    assert folds != assign_folds(items, k=5, seed=8)
+    sizes = [sum(1 for f in folds.values() if f == i) for i in range(5)]
+    assert max(sizes) - min(sizes) <= 1
+    for stratum in {s for _, s in items}:
+        per_fold = [sum(1 for u, s in items if s == stratum and folds[u] == i) for i in range(5)]
+        assert max(per_fold) - min(per_fold) <= 1, stratum
+
+
+def test_choose_finds_the_best_values_and_keeps_the_start_on_ties():
+    from assistant.tuning import Tunable, choose
+
+    declared = (Tunable("retrieval.a", (0.0, 0.5, 1.0), 0.0), Tunable("answer.b", (1, 2, 3), 2),
+                Tunable("answer.c", ("x", "y"), "x"))
+    seen_stages = []
+
+    def retrieval(cfg, ids):
+        seen_stages.append("retrieval")
+        return -abs(cfg["retrieval.a"] - 0.5)
+
+    def answer(cfg, ids):
+        seen_stages.append("answer")
+        assert cfg["retrieval.a"] == 0.5  # answer values are chosen with the retrieval values fixed
+        return -abs(cfg["answer.b"] - 3)  # answer.c does not matter: it keeps its start value
+
+    chosen = choose(["q1"], {"retrieval": retrieval, "answer": answer}, declared)
+    assert chosen == {"retrieval.a": 0.5, "answer.b": 3, "answer.c": "x"}
+    assert seen_stages.index("answer") > max(i for i, s in enumerate(seen_stages) if s == "retrieval")
+
+
+def test_cross_validation_scores_each_question_with_values_chosen_without_it():
+    """A tunable that can only memorise: every question prefers its own value. In
+    sample it looks useful; out of fold it is worth nothing, and no fold's choice is
+    made with the question it is then scored on."""
+    from assistant.tuning import Tunable, choose, cross_validate
+
+    uids = [f"q{i}" for i in range(20)]
+    declared = (Tunable("answer.memo", tuple(uids), "none"),)
+    calls = []
+
+    def objective(cfg, ids):
+        calls.append(set(ids))
+        return sum(1.0 for u in ids if cfg["answer.memo"] == u) / len(ids)
+
+    cv = cross_validate(uids, {u: "one" for u in uids}, {"answer": objective}, k=5, seed=1, declared=declared)
+    oof = sum(1.0 for u in uids if cv.oof_config[u]["answer.memo"] == u) / len(uids)
+    assert oof == 0.0
+    for u in uids:
+        fold = cv.folds[u]
+        assert cv.oof_config[u] is cv.chosen[fold]
+        assert u not in {v for v in uids if cv.folds[v] != fold}  # chosen on the other folds only
+    in_sample = choose(uids, {"answer": objective}, declared)
+    assert objective(in_sample, uids) > 0.0
+
+
+def test_tuned_file_round_trip_and_the_code_reads_the_shipped_values(tmp_path):
+    from assistant.answering import AnswerParams
+    from assistant.retrieval import RetrievalConfig
+    from assistant.settings import Settings
+    from assistant.tuning import TUNABLES, load_tuned, shipped_config, shipped_fields, write_tuned
+
+    shipped = shipped_config()
+    assert set(shipped) == {t.name for t in TUNABLES}
+    assert load_tuned()["values"] == shipped  # every declared tunable has a shipped value
+    params = AnswerParams.shipped()
+    for name, value in shipped_fields("answer").items():
+        assert getattr(params, name) == value
+    settings = Settings.load(config_file=tmp_path / "none.toml", env={})
+    cfg = RetrievalConfig.from_settings(settings)
+    for name, value in shipped_fields("retrieval").items():
+        assert getattr(cfg, name) == value, name
+
+    path = tmp_path / "tuned.json"
+    changed = {**shipped, "answer.w_dense": 0.123}
+    write_tuned(changed, {"chosen_on": {"questions": 3}}, path)
+    assert shipped_config(path)["answer.w_dense"] == 0.123
+    assert load_tuned(path)["chosen_on"] == {"questions": 3}
+
+
+# ---------------------------------------------------------------------------
+# suites and the eval command on the real index
+
+
+def test_suites_have_their_own_corpus_and_index_folders(index_settings, project_root):
+    from assistant.suites import SUITES, suite_for_gold
+
+    plans = SUITES["plans"].settings(index_settings)
+    assert plans.index_dir == index_settings.index_dir and plans.corpus_dir == index_settings.corpus_dir
+    assert [p.name for p in SUITES["plans"].gold_paths(index_settings)] == ["dev.jsonl", "dev-extra.jsonl"]
+    laws = SUITES["laws"].settings(index_settings)
+    assert laws.index_dir.endswith("suites/laws")
+    assert len(list((project_root / "eval" / "corpora" / "laws-ip").glob("*.md"))) == 63
+    gold = project_root / "eval" / "gold" / "dev-extra.jsonl"
+    assert suite_for_gold(gold, index_settings).gold == ("dev-extra.jsonl",)
+    assert suite_for_gold(gold, index_settings).name == "plans"
+
+
+def _write_gold(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _pick(project_root, name, types, n):
+    lines = (project_root / "eval" / "gold" / name).read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if json.loads(line)["type"] in types][:n]
+
+
+def test_run_eval_reports_in_sample_out_of_fold_and_held_out(index_settings, tmp_path, project_root):
+    """Two gold files on the real index: each reported as a split, answers in sample and
+    out of fold, the held-out pair, a suite's extra metric, and a suite that cannot be
+    built reported as not evaluated."""
+    from assistant.eval_run import EvalOptions, run_eval
+    from assistant.suites import Suite
+    from assistant.tuning import Tunable
+
+    a = _write_gold(tmp_path / "a.jsonl", _pick(project_root, "dev.jsonl", ("numeric", "unanswerable"), 6))
+    b = _write_gold(tmp_path / "b.jsonl", _pick(project_root, "dev-extra.jsonl", ("numeric", "unanswerable"), 6))
+    register_metric(AnswerMetric("cites_something", lambda q, reply, ctx: bool(reply.get("citations"))))
+    suite = Suite("t", (str(a), str(b)), own_index=False, metrics=("cites_something",), heldout=(("a", "b"),))
+    (tmp_path / "empty").mkdir()
+    broken = Suite("broken", (str(a),), corpus=str(tmp_path / "empty"))
+    declared = (Tunable("answer.min_coverage", (0.0, 0.05, 0.5), 0.05),
+                Tunable("retrieval.strip_doc_refs", (True, False), True))
+    report = run_eval(index_settings, EvalOptions([suite, broken], k=2, progress=False, tunables=declared))
+
+    assert "broken" in report["errors"] and "broken" not in report["figures"]
+    figs = report["figures"]["t"]
+    assert set(figs) == {"a", "b", "all"}
+    for split, n in (("a", 6), ("b", 6), ("all", 12)):
+        ans = figs[split]["answers"]
+        assert ans["in_sample"]["overall"]["n"] == ans["oof"]["overall"]["n"] == n
+        assert "cites_something" in ans["oof"]["overall"]
+        assert ans["latency_ms"]["p95"] >= ans["latency_ms"]["p50"] > 0
+        assert set(figs[split]["retrieval"]["in_sample"]) == {"bm25", "dense", "hybrid", "hybrid+qu"}
+        assert "hybrid+qu" in figs[split]["retrieval"]["oof"]
+    assert figs["b"]["heldout"]["from_a"]["answers"]["overall"]["n"] == 6
+    t = report["tuning"]
+    assert len(t["chosen_per_fold"]) == 2 and set(t["chosen_on_all"]) == {d.name for d in declared}
+    assert [s["name"] for s in t["sweep"]] == [d.name for d in declared]
 
 
 def test_eval_cli_writes_reports_and_checks_floors(index_settings, tmp_path, project_root):
-    from assistant.evaluation import run_cli
+    from assistant.eval_run import run_cli
 
-    gold_lines = (project_root / "eval" / "gold" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
-    # a few questions of different kinds keep this quick; the full set is `python -m assistant eval`
-    picked = [line for line in gold_lines if json.loads(line)["type"] in ("numeric", "english", "traditional")][:6]
-    gold = tmp_path / "gold.jsonl"
-    gold.write_text("\n".join(picked) + "\n", encoding="utf-8")
-    index_settings.eval_dir = str(tmp_path)
+    gold = _write_gold(tmp_path / "gold.jsonl", _pick(project_root, "dev.jsonl", ("numeric", "english", "traditional"), 6))
+    settings = replace(index_settings, eval_dir=str(tmp_path))
     out = tmp_path / "out"
-    args = argparse.Namespace(gold=str(gold), retrieval_only=True, check_floors=True, out=str(out))
-
-    (tmp_path / "floors.json").write_text(json.dumps({"retrieval.hybrid+qu.overall.hit@10": 0.0}))
-    assert run_cli(args, index_settings) == 0
+    args = argparse.Namespace(command="eval", suite=None, gold=str(gold), retrieval_only=False, no_cv=True,
+                              check_floors=True, out=str(out))
+    key = "plans.gold.answers.in_sample.overall.fact_recall"
+    (tmp_path / "floors.json").write_text(json.dumps({key: 0.0, "laws.all.answers.oof.overall.fact_recall": 1.0}))
+    assert run_cli(args, settings) == 0  # floors of a suite not run are not checked
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert set(report["retrieval"]) == {"bm25", "dense", "hybrid", "hybrid+qu"}
-    assert report["git_commit"] and report["timestamp"] and report["settings"]
+    assert report["git_commit"] and report["timestamp"] and report["shipped"]
+    assert report["figures"]["plans"]["gold"]["answers"]["in_sample"]["overall"]["n"] == 6
     assert (out / "report.png").stat().st_size > 1000
-    assert "hybrid+qu" in (out / "report.md").read_text(encoding="utf-8")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "plans / gold" in md and "chars p50" in md
 
     # an unreachable floor fails the check
-    (tmp_path / "floors.json").write_text(json.dumps({"retrieval.hybrid+qu.overall.hit@1": 1.01}))
-    assert run_cli(args, index_settings) == 1
+    (tmp_path / "floors.json").write_text(json.dumps({key: 1.01}))
+    assert run_cli(args, settings) == 1
 
 
 def test_corpus_for_faithfulness_is_read_per_plan(index_settings):
@@ -144,3 +312,9 @@ def test_corpus_for_faithfulness_is_read_per_plan(index_settings):
     assert set(corpus) == {"jiaxing", "haimen", "ningbo", "yuncheng", "shaoxing"}
     # the traditional plan is compared in simplified script
     assert for_compare("知識產權質押融資登記金額三年累計達到10億元") in corpus["yuncheng"]
+
+
+def test_percentile():
+    assert percentile(list(range(1, 101)), 50) == 50
+    assert percentile(list(range(1, 101)), 95) == 95
+    assert percentile([], 50) != percentile([], 50)  # NaN

@@ -1,0 +1,263 @@
+"""Constants chosen from data: declared once, chosen by cross-validation, shipped as data.
+
+A **tunable** is a constant of the pipeline whose value is picked by measuring on
+the gold questions rather than by hand. Each is declared once, in ``TUNABLES``: its
+name (``<stage>.<field>``), the grid of values tried, and a hand-set ``start`` value
+where the search begins (never a value chosen on the data). A grid value is either
+a scalar (the field ``<field>`` of the stage's config) or a dict of several fields
+set together (``retrieval.fusion`` sets ``fusion``, ``weight_bm25``, ``weight_dense``).
+
+How values are chosen (``choose``): coordinate ascent over the declared grids on a
+set of *training* questions, ``retrieval`` tunables first (objective: MRR of the
+evidence over answerable questions), then ``answer`` tunables with the retrieval
+values fixed (objective: ``evaluation.answer_utility``). A value replaces the
+current one only when it scores strictly better, so ties keep the earlier value.
+
+How choices are judged (``cross_validate``): the questions are dealt into ``k``
+folds, stratified by (gold file, type), with a fixed seed; for each fold the values
+are chosen on the other folds and the fold's questions are answered with them.
+Those *out-of-fold* rows are what the floors guard. The values the code ships are
+those chosen on all questions (``python -m assistant train`` writes them to
+``assistant/tuned.json``, where the code reads them).
+
+This module knows nothing of the pipeline: it is given functions that score a
+question under a configuration (``Objective``), so the same search runs over the
+real pipeline (``eval_run``) and over synthetic data (tests).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+TUNED_FILE = Path(__file__).with_name("tuned.json")
+STAGES = ("retrieval", "answer")  # chosen in this order
+DEFAULT_K = 5
+DEFAULT_SEED = 20261122
+MAX_PASSES = 2  # coordinate-ascent sweeps over all tunables of a stage
+EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Tunable:
+    name: str  # "<stage>.<field>" (a dict-valued grid sets several fields of the stage)
+    grid: tuple[Any, ...]
+    start: Any  # hand-set value the search starts from
+    doc: str = ""
+
+    @property
+    def stage(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def field(self) -> str:
+        return self.name.split(".", 1)[1]
+
+    def fields(self, value: Any) -> dict[str, Any]:
+        """The config fields ``value`` sets."""
+        return dict(value) if isinstance(value, dict) else {self.field: value}
+
+
+def _convex(wb: float) -> dict[str, Any]:
+    return {"fusion": "convex", "weight_bm25": wb, "weight_dense": round(1 - wb, 2)}
+
+
+def _rrf(wb: float, k: int = 60) -> dict[str, Any]:
+    return {"fusion": "rrf", "rrf_k": k, "weight_bm25": wb, "weight_dense": 1.0}
+
+
+# Every constant of the pipeline that is chosen from data. Nothing else in the code
+# may be set from a gold question.
+TUNABLES: tuple[Tunable, ...] = (
+    # -- retrieval (RetrievalConfig / Settings fields) --------------------------------
+    Tunable("retrieval.fusion",
+            tuple(_convex(w) for w in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)) + tuple(_rrf(w) for w in (1.0, 2.0, 3.0)),
+            _convex(0.5), "how BM25 and dense clause scores are fused, and their weights"),
+    Tunable("retrieval.weight_bm25_en", (0.0, 0.3, 0.6, 1.0), 0.3,
+            "BM25 weight for English questions (BM25 sees only the glossed field terms)"),
+    Tunable("retrieval.phrase_bonus", (0.0, 0.25, 0.5, 1.0), 0.5,
+            "bonus × share of the question's quoted phrases a clause contains"),
+    Tunable("retrieval.target_bonus", (0.0, 0.3, 0.5, 1.0), 0.5,
+            "target questions: clauses in target sections score (1 + bonus)×"),
+    Tunable("retrieval.background_penalty", (0.0, 0.3, 0.5, 0.7), 0.3,
+            "support questions: clauses in background sections score (1 − penalty)×"),
+    Tunable("retrieval.cross_min_share", (0.0, 0.4, 0.6, 0.8), 0.0,
+            "cross-document questions: a plan's best clause comes forward at this share of the top score"),
+    Tunable("retrieval.strip_doc_refs", (True, False), True,
+            "search with the question's content words only once its plan is known"),
+    # -- answer (answering.AnswerParams fields) ---------------------------------------
+    Tunable("answer.w_dense", (0.0, 0.1, 0.2, 0.4), 0.2,
+            "weight of the question–sentence cosine in a sentence's score"),
+    Tunable("answer.extra_sentence_share", (0.7, 0.8, 0.9), 0.8,
+            "a further sentence of a clause is quoted when it scores this share of the best"),
+    Tunable("answer.min_coverage", (0.0, 0.05, 0.1, 0.2), 0.05,
+            "below this share of the question's keywords the best sentence does not answer it"),
+    Tunable("answer.figure_near_coverage", (0.2, 0.3, 0.4), 0.3,
+            "a figure answers a how-much question only in a sentence this close to the question"),
+    Tunable("answer.cross_doc_share", (0.4, 0.55, 0.7), 0.55,
+            "a plan enters a cross-document answer at this share of the best plan's score"),
+)
+
+
+def tunables(stage: str | None = None, declared: Sequence[Tunable] = TUNABLES) -> list[Tunable]:
+    return [t for t in declared if stage is None or t.stage == stage]
+
+
+# ---------------------------------------------------------------------------
+# configurations
+# ---------------------------------------------------------------------------
+Config = dict[str, Any]  # tunable name -> value
+
+
+def start_config(declared: Sequence[Tunable] = TUNABLES) -> Config:
+    return {t.name: t.start for t in declared}
+
+
+def freeze(value: Any) -> Any:
+    """A hashable copy of a config or a value (dicts become sorted tuples)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def stage_fields(config: Config, stage: str, declared: Sequence[Tunable] = TUNABLES) -> dict[str, Any]:
+    """The config fields of one stage a configuration sets (``{"weight_bm25": 0.6, …}``)."""
+    out: dict[str, Any] = {}
+    for t in tunables(stage, declared):
+        if t.name in config:
+            out.update(t.fields(config[t.name]))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the shipped values (assistant/tuned.json)
+# ---------------------------------------------------------------------------
+@lru_cache(maxsize=4)
+def _read_tuned(path: str) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        return {}
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+def load_tuned(path: str | Path = TUNED_FILE) -> dict[str, Any]:
+    """The whole tuned file (``{}`` when there is none)."""
+    return _read_tuned(str(path))
+
+
+def shipped_config(path: str | Path = TUNED_FILE, declared: Sequence[Tunable] = TUNABLES) -> Config:
+    """The shipped value of every declared tunable (its ``start`` where the file has none)."""
+    values = load_tuned(path).get("values", {})
+    return {t.name: values.get(t.name, t.start) for t in declared}
+
+
+def shipped_fields(stage: str, path: str | Path = TUNED_FILE) -> dict[str, Any]:
+    """The shipped config fields of one stage, for the code that reads them."""
+    return stage_fields(shipped_config(path), stage)
+
+
+def tuned_digest(path: str | Path = TUNED_FILE) -> str:
+    p = Path(path)
+    return hashlib.sha1(p.read_bytes()).hexdigest() if p.is_file() else ""
+
+
+def write_tuned(config: Config, meta: Mapping[str, Any], path: str | Path = TUNED_FILE,
+                declared: Sequence[Tunable] = TUNABLES) -> None:
+    data = {
+        "_comment": "Written by `python -m assistant train`: each tunable declared in assistant/tuning.py, "
+                    "chosen by the search described there on every tuning question. Do not edit by hand.",
+        **meta,
+        "values": {t.name: config[t.name] for t in declared},
+    }
+    Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    _read_tuned.cache_clear()
+
+
+# ---------------------------------------------------------------------------
+# folds
+# ---------------------------------------------------------------------------
+def assign_folds(items: Iterable[tuple[str, Any]], k: int = DEFAULT_K, seed: int = DEFAULT_SEED) -> dict[str, int]:
+    """Deal ``(uid, stratum)`` items into ``k`` folds: each stratum shuffled with a
+    fixed seed and dealt round-robin, continuing where the last stratum stopped, so
+    every fold gets its share of every stratum and fold sizes differ by at most one."""
+    if k < 2:
+        raise ValueError("cross-validation needs k >= 2")
+    rng = random.Random(seed)
+    by: dict[str, list[str]] = defaultdict(list)
+    for uid, stratum in items:
+        by[repr(stratum)].append(uid)
+    out: dict[str, int] = {}
+    offset = 0
+    for key in sorted(by):
+        ids = sorted(by[key])
+        rng.shuffle(ids)
+        for i, uid in enumerate(ids):
+            out[uid] = (offset + i) % k
+        offset += len(ids)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# choosing
+# ---------------------------------------------------------------------------
+# An objective scores a configuration on a set of question ids (higher is better).
+Objective = Callable[[Config, Sequence[str]], float]
+
+
+def choose(train_ids: Sequence[str], objectives: Mapping[str, Objective], declared: Sequence[Tunable] = TUNABLES,
+           start: Config | None = None) -> Config:
+    """Values for every tunable, chosen on ``train_ids`` only (module docstring).
+
+    ``objectives`` maps a stage to its objective; a stage without one keeps its
+    start values."""
+    config = dict(start or start_config(declared))
+    for stage in STAGES:
+        objective = objectives.get(stage)
+        group = tunables(stage, declared)
+        if objective is None or not group:
+            continue
+        best = objective(config, train_ids)
+        for _ in range(MAX_PASSES):
+            changed = False
+            for t in group:
+                for value in t.grid:
+                    if freeze(value) == freeze(config[t.name]):
+                        continue
+                    trial = {**config, t.name: value}
+                    score = objective(trial, train_ids)
+                    if score > best + EPS:
+                        config, best, changed = trial, score, True
+            if not changed:
+                break
+    return config
+
+
+@dataclass
+class CVResult:
+    folds: dict[str, int]  # uid -> fold
+    chosen: list[Config]  # per fold
+    oof_config: dict[str, Config]  # uid -> the config its rows were scored with
+
+
+def cross_validate(uids: Sequence[str], strata: Mapping[str, Any], objectives: Mapping[str, Objective],
+                   k: int = DEFAULT_K, seed: int = DEFAULT_SEED, declared: Sequence[Tunable] = TUNABLES) -> CVResult:
+    """For each fold: values chosen on the other folds; each question is then scored
+    (by the caller) with the values of the fold it was held out of."""
+    folds = assign_folds(((u, strata[u]) for u in uids), k=k, seed=seed)
+    chosen: list[Config] = []
+    oof: dict[str, Config] = {}
+    for f in range(k):
+        train = [u for u in uids if folds[u] != f]
+        held = [u for u in uids if folds[u] == f]
+        cfg = choose(train, objectives, declared)
+        chosen.append(cfg)
+        for u in held:
+            oof[u] = cfg
+    return CVResult(folds, chosen, oof)

@@ -15,30 +15,16 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import numerals
+from .numerals import int_to_cn
 from .textnorm import to_simplified, to_traditional
 
 CN_DIGITS = "一二三四五六七八九十"
 
 
 def cn_to_int(s: str) -> int:
-    """一 → 1, 十 → 10, 十七 → 17, 二十四 → 24 (up to 99)."""
-    if not s:
-        return 0
-    if s.isdigit():
-        return int(s)
-    vals = {c: i + 1 for i, c in enumerate(CN_DIGITS[:9])}
-    if "十" in s:
-        tens, _, ones = s.partition("十")
-        return (vals.get(tens, 1) if tens else 1) * 10 + (vals.get(ones, 0) if ones else 0)
-    return vals.get(s, 0)
-
-
-def int_to_cn(n: int) -> str:
-    d = CN_DIGITS[:9]
-    if n < 10:
-        return d[n - 1]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else d[tens - 1]) + "十" + (d[ones - 1] if ones else "")
+    """一 → 1, 十七 → 17, 一百零三 → 103 (0 when ``s`` is not a number)."""
+    return numerals.cn_to_int(s) or 0
 
 
 @dataclass
@@ -271,6 +257,9 @@ def rule_ocr_markers(text: str) -> tuple[str, int]:
 # --- whitespace -----------------------------------------------------------------------
 CJK = r"[\u4e00-\u9fff，。、；：“”（）《》]"
 INNER_SPACE_RE = re.compile(rf"(?<={CJK})[ \t\u3000\xa0]+(?={CJK})")
+# the space after a line-initial 第X条 / 第X章 (“第十四条　驰名商标…”) separates the
+# number from the text: kept, as one ordinary space, so citations read as printed
+MARKER_SPACE_RE = re.compile(r"^((?:#{1,6} )?第[一二三四五六七八九十百千零〇\d]{1,8}(?:编|分编|章|节|条(?:之[一二三四五六七八九十]{1,3})?))[ \t\u3000\xa0]+")
 
 
 def rule_whitespace(text: str) -> tuple[str, int]:
@@ -281,7 +270,13 @@ def rule_whitespace(text: str) -> tuple[str, int]:
         s = line.strip(" \t\u3000\xa0\ufeff")
         if s != line:
             n += 1
+        head = ""
+        m = MARKER_SPACE_RE.match(s)
+        if m:
+            head, s = m.group(1) + " ", s[m.end():]
+            n += m.group(0) != head
         s, k = INNER_SPACE_RE.subn("", s)
+        s = head + s
         n += k
         if s:
             lines.append(s)

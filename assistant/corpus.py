@@ -1,88 +1,419 @@
-"""The corpus: which files are plans, and their metadata (``corpus/plans.toml``).
+"""The corpus: which files are documents, and their metadata.
 
-A file dropped into ``corpus/`` without an entry is still a plan: its metadata is
-inferred from its text (``infer_meta``) and marked as inferred.
+``discover(corpus_dir)`` walks the corpus folder (sub-folders included) and returns
+every document with its metadata (``corpus/plans.toml`` entries first) and every
+file it refuses, each with its reason: an unknown file type, a hidden (dot) file or
+folder, a symbolic link leading outside the corpus folder, a ``plans.toml`` entry
+naming a file outside the folder (``../../x``) or one that does not exist. Nothing
+in the folder is skipped silently except the corpus's own data files
+(``plans.toml``, ``repairs.toml``, ``userdict.txt``, ``README.md``).
+
+A document with no ``plans.toml`` entry is still a document: ``infer_meta`` fills
+its title, type, place (at every level), issuer and dates from its text. Fields it
+cannot infer are listed in ``DocMeta.missing`` and never in ``inferred``. Entries in
+``plans.toml`` win over anything inferred.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import MetadataError
 from .models import PlanMeta
+from .places import Gazetteer, is_national_body, not_places, place_level
+from .textnorm import to_simplified
 
 PLANS_FILE = "plans.toml"
-DOC_SUFFIXES = {".txt", ".pdf", ".html", ".htm", ".docx"}
-# files in corpus/ that are data about the plans, not plans
+DOC_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx"}
+# files in corpus/ that are data about the documents, not documents
 NON_PLAN_FILES = {"README.md", PLANS_FILE, "repairs.toml", "userdict.txt"}
+LEXICONS = Path(__file__).resolve().parent / "lexicons"
+# the fields infer_meta fills; what it cannot infer is listed in DocMeta.missing
+INFERRED_FIELDS = ("title", "doc_type", "place", "issuer", "date")
 
 
-def plan_files(corpus_dir: str | Path) -> list[Path]:
-    d = Path(corpus_dir)
-    return sorted(p for p in d.iterdir() if p.is_file() and p.name not in NON_PLAN_FILES and not p.name.startswith("."))
+@dataclass
+class Refusal:
+    """A file in the corpus folder that is not ingested, and why."""
+
+    file: str  # relative to the corpus folder
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason}"
 
 
-def load_plans(corpus_dir: str | Path) -> list[PlanMeta]:
-    """Metadata for every plan file in ``corpus_dir`` (listed ones first, in file order)."""
+@dataclass
+class Corpus:
+    documents: list[PlanMeta] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- discovery
+def scan_files(corpus_dir: str | Path) -> tuple[list[str], list[Refusal]]:
+    """Document files under ``corpus_dir`` (paths relative to it, sorted) and the
+    files refused. Symbolic links are followed only to files inside the folder."""
+    root = Path(corpus_dir)
+    real_root = root.resolve()
+    files: list[str] = []
+    refused: list[Refusal] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        rel_dir = here.relative_to(root)
+        for d in sorted(dirnames):
+            rel = (rel_dir / d).as_posix()
+            if d.startswith("."):
+                refused.append(Refusal(rel + "/", "hidden folder (its name starts with a dot): not read"))
+            elif (here / d).is_symlink():
+                refused.append(Refusal(rel + "/", "symbolic link to a folder: not followed"))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (here / d).is_symlink())
+        for name in sorted(filenames):
+            rel = (rel_dir / name).as_posix()
+            path = here / name
+            if rel_dir == Path(".") and name in NON_PLAN_FILES:
+                continue
+            reason = _refusal_reason(path, name, real_root)
+            if reason:
+                refused.append(Refusal(rel, reason))
+            else:
+                files.append(rel)
+    return sorted(files), refused
+
+
+def _refusal_reason(path: Path, name: str, real_root: Path) -> str:
+    if name.startswith("."):
+        return "hidden file (its name starts with a dot): not read"
+    if path.is_symlink():
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return "broken symbolic link"
+        if not target.is_relative_to(real_root):
+            return f"symbolic link to {target}, outside the corpus folder: not read"
+    if not path.is_file():
+        return "not a regular file (a device, pipe or socket)"
+    suffix = path.suffix.lower()
+    if suffix not in DOC_SUFFIXES:
+        kinds = " ".join(sorted(DOC_SUFFIXES))
+        return f"unknown file type {suffix or '(no extension)'}: documents are {kinds}"
+    return ""
+
+
+def discover(corpus_dir: str | Path) -> Corpus:
+    """Every document in ``corpus_dir`` with its metadata (``plans.toml`` entries first,
+    in file order), and every file refused."""
     d = Path(corpus_dir)
     if not d.is_dir():
         raise MetadataError(f"corpus folder {d} does not exist")
-    listed: dict[str, PlanMeta] = {}
-    pf = d / PLANS_FILE
-    if pf.is_file():
-        try:
-            data = tomllib.loads(pf.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as e:
-            raise MetadataError(f"{pf}: not valid TOML ({e}); fix the file or remove the broken entry") from e
-        known = set(PlanMeta.__dataclass_fields__)
-        for i, entry in enumerate(data.get("plan", [])):
-            unknown = set(entry) - known
-            if unknown:
-                raise MetadataError(f"{pf}: plan #{i + 1} has unknown fields {sorted(unknown)}")
-            if "id" not in entry or "file" not in entry:
-                raise MetadataError(f"{pf}: plan #{i + 1} needs at least 'id' and 'file'")
-            meta = PlanMeta(**entry)
-            if not (d / meta.file).is_file():
-                raise MetadataError(f"{pf}: plan '{meta.id}' names {meta.file}, which is not in {d}")
-            listed[meta.file] = meta
+    files, refused = scan_files(d)
+    listed = _listed(d, set(files), refused)
     out = sorted(listed.values(), key=lambda m: m.file)
-    for p in plan_files(d):
-        if p.name not in listed and p.suffix.lower() in DOC_SUFFIXES:
-            out.append(PlanMeta(id=_auto_id(p), file=p.name, inferred=["id", "title", "place", "date", "issuer"]))
+    for rel in files:
+        if rel not in listed:
+            out.append(PlanMeta(id=_auto_id(rel), file=rel, inferred=[], listed=False))
+    return Corpus(out, refused)
+
+
+def load_plans(corpus_dir: str | Path) -> list[PlanMeta]:
+    """Metadata of every document in ``corpus_dir`` (``discover`` without the refusals)."""
+    return discover(corpus_dir).documents
+
+
+def _listed(d: Path, files: set[str], refused: list[Refusal]) -> dict[str, PlanMeta]:
+    """The ``plans.toml`` entries, by file; an entry naming a file outside the folder,
+    or one that is not there, is refused (reported) rather than read."""
+    pf = d / PLANS_FILE
+    if not pf.is_file():
+        return {}
+    try:
+        data = tomllib.loads(pf.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise MetadataError(f"{pf}: not valid TOML ({e}); fix the file or remove the broken entry") from e
+    known = set(PlanMeta.__dataclass_fields__) - {"listed", "missing"}
+    real_root = d.resolve()
+    out: dict[str, PlanMeta] = {}
+    for i, entry in enumerate(data.get("plan", [])):
+        unknown = set(entry) - known
+        if unknown:
+            raise MetadataError(f"{pf}: plan #{i + 1} has unknown fields {sorted(unknown)}")
+        if "id" not in entry or "file" not in entry:
+            raise MetadataError(f"{pf}: plan #{i + 1} needs at least 'id' and 'file'")
+        meta = PlanMeta(**entry, listed=True)
+        target = (d / meta.file).resolve()
+        where = f"{PLANS_FILE} entry '{meta.id}'"
+        if not target.is_relative_to(real_root):
+            refused.append(Refusal(meta.file, f"{where} names a file outside the corpus folder: not read"))
+            continue
+        rel = target.relative_to(real_root).as_posix()
+        if rel not in files:
+            if (d / meta.file).is_file():
+                continue  # refused by the scan already (a dot file, an unknown type)
+            refused.append(Refusal(meta.file, f"{where} names a file that is not in the corpus folder"))
+            continue
+        meta.file = rel
+        out[rel] = meta
     return out
 
 
-def _auto_id(p: Path) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "", p.stem)[:24] or "doc"
-    return f"{stem}-{hashlib.sha1(p.name.encode()).hexdigest()[:6]}"
+def _auto_id(rel: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "", Path(rel).stem)[:24] or "doc"
+    return f"{stem}-{hashlib.sha1(rel.encode()).hexdigest()[:6]}"
 
 
-_TITLE_RE = re.compile(r"[^\n《》]{4,60}?(?:规划|方案|意见|办法|通知|規劃|意見|辦法)(?:\s*[(（]\d{4}[-—–]\d{4}年?[)）])?")
-_DATE_RE = re.compile(r"(20\d\d)年(\d{1,2})月(\d{1,2})日")
-_PLACE_RE = re.compile(r"([\u4e00-\u9fff]{2,4}(?:市|区|區|县|縣))")
-_ISSUER_RE = re.compile(r"^([\u4e00-\u9fff]{2,20}(?:人民政府|人民政府办公室|人民政府辦公室|办公室|辦公室))\s*$", re.M)
+# --------------------------------------------------------------------------- metadata inference
+@dataclass(frozen=True)
+class _DocTypes:
+    endings: tuple[tuple[str, str], ...]  # (ending, type), longest first
+    judicial_issuers: tuple[str, ...]
+    judicial_forms: tuple[str, ...]
 
 
-def infer_meta(meta: PlanMeta, text: str) -> PlanMeta:
-    """Fill empty title/place/date/issuer of an unlisted plan from its cleaned text."""
+@lru_cache(maxsize=1)
+def doc_types() -> _DocTypes:
+    data = tomllib.loads((LEXICONS / "doc_types.toml").read_text(encoding="utf-8"))
+    endings = [(e, t["type"]) for t in data["type"] for e in t["endings"]]
+    endings.sort(key=lambda x: -len(x[0]))
+    j = data.get("judicial", {})
+    return _DocTypes(tuple(endings), tuple(j.get("issuers", ())), tuple(j.get("forms", ())))
+
+
+_BRACKET_TAIL = r"(?:\s*[(（][^()（）\n]{1,20}[)）])*"
+
+
+@lru_cache(maxsize=1)
+def _title_end_re() -> re.Pattern[str]:
+    endings = "|".join(re.escape(e) for e, _ in doc_types().endings)
+    return re.compile(rf"(?:{endings}){_BRACKET_TAIL}$")
+
+
+def doc_type_of(title: str, issuer: str = "") -> str:
+    """The document type its title's ending tells (``lexicons/doc_types.toml``)."""
+    t = re.sub(rf"{_BRACKET_TAIL}$", "", (title or "").strip("《》 "))
+    dt = doc_types()
+    for ending, kind in dt.endings:
+        if t.endswith(ending):
+            if any(t.startswith(j) or issuer.startswith(j) for j in dt.judicial_issuers) and \
+                    any(t.endswith(f) for f in dt.judicial_forms):
+                return "interpretation"
+            return kind
+    return ""
+
+
+def looks_like_title(line: str) -> bool:
+    s = line.strip().strip("《》")
+    return 4 <= len(s) <= 80 and not re.search(r"[。；！？]", s) and _title_end_re().search(s) is not None
+
+
+_NOTICE_TITLE_RE = re.compile(r"(?:印发|发布|公布|转发|颁布)[^《\n]{0,20}《([^》\n]{4,80})》")
+_QUOTED_TITLE_RE = re.compile(r"《([^》\n]{4,80})》")
+_PLAN_TITLE_RE = re.compile(r"[^\n《》]{4,60}?(?:规划|方案|意见|办法|通知|規劃|意見|辦法)(?:\s*[(（]\d{4}[-—–]\d{4}年?[)）])?")
+
+
+def infer_title(text: str, hint: str = "") -> str:
+    """A document's title: its own title line (a Markdown ``# `` line, given as
+    ``hint``), else its first line when that reads as a title, else the 《》 of an
+    issuing notice (关于印发《X》的通知 → X), else the first title-like line or
+    phrase of its opening; "" when none."""
+    if hint.strip():
+        return hint.strip()
     head = text[:3000]
+    lines = [ln.strip() for ln in head.split("\n") if ln.strip()]
+    m = _NOTICE_TITLE_RE.search("\n".join(lines[:3]))
+    if m:
+        return m.group(1).strip()  # 关于印发《X》的通知: the document is X
+    if lines and looks_like_title(lines[0]):
+        return lines[0].strip("《》 \u3000")
+    for ln in lines[:8]:
+        if looks_like_title(ln):
+            return ln.strip("《》 \u3000")
+    m = _PLAN_TITLE_RE.search(head)
+    if m:
+        return m.group(0).strip(" 《》\u3000")
+    return ""
+
+
+_NUM = "[一二三四五六七八九十百零〇\\d]+"
+_DATE_LINE_RE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(.*)$")
+_BODY_EFFECTIVE_RE = re.compile(r"自(\d{4})年(\d{1,2})月(\d{1,2})日起(?:施行|实施|生效|执行)")
+_DATE_ANY_RE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+# what happened on a header date, by the last word of its line
+_DATE_EVENTS = (("amended", ("修正", "修订", "修改")), ("effective", ("施行", "实施", "生效")),
+                ("approved", ("批准",)), ("adopted", ("通过",)), ("promulgated", ("公布", "发布", "印发", "颁布")))
+_ISSUER_LINE_RE = re.compile(
+    r"^([\u4e00-\u9fff]{2,30}(?:人民政府|人民政府办公室|人民政府辦公室|办公室|辦公室|办公厅|委员会|人民代表大会常务委员会|"
+    r"知识产权局|市场监督管理局|人民法院|人民检察院))\s*$", re.M)
+_ORGAN_CLEAN_RE = re.compile(rf"第{_NUM}(?:届|次)|常务会议|全体会议|会议|全体|令|公告|第{_NUM}号|中华人民共和国(?=国务院|中央军事委员会)")
+
+
+def _iso(y: str, m: str, d: str) -> str:
+    return f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
+
+
+def infer_dates(text: str) -> tuple[dict, str]:
+    """Dates of a document's header lines by what happened on them, and the body that
+    adopted or issued it. A line naming a 修正/修订 is an amendment; otherwise its last
+    event word says what it is: 通过 adopted (the first), 批准 approved, 公布/发布/印发
+    promulgated, 施行 effective (the latest of each); a date alone is when it is dated."""
+    dates: dict = {}
+    issuer = ""
+    for line in text[:4000].split("\n")[:40]:
+        m = _DATE_LINE_RE.match(line.strip())
+        if not m:
+            continue
+        iso = _iso(*m.groups()[:3])
+        rest = m.group(4).strip()
+        event = "amended" if re.search(r"修正|修订", rest) else ""
+        if not event:
+            best = -1
+            for name, words in _DATE_EVENTS:
+                for w in words:
+                    pos = rest.rfind(w)
+                    if pos > best:
+                        best, event = pos, name
+        if not event:
+            dates.setdefault("dated", iso)
+        elif event == "amended":
+            dates.setdefault("amended", []).append(iso)
+        elif event == "adopted":
+            dates.setdefault("adopted", iso)
+        else:
+            dates[event] = iso
+        if event in ("adopted", "promulgated") and not issuer:
+            issuer = _organ(rest)
+    if "effective" not in dates:
+        m = _BODY_EFFECTIVE_RE.search(text)
+        if m:
+            dates["effective"] = _iso(*m.groups())
+    return dates, issuer
+
+
+def _organ(rest: str) -> str:
+    """The body in “第七届全国人民代表大会常务委员会第十五次会议通过”: 全国人民代表大会常务委员会."""
+    s = re.split(r"[《〈<]|通过|公布|发布|印发|批准|颁布", rest, maxsplit=1)[0]
+    s = _ORGAN_CLEAN_RE.sub("", s).strip(" ，,、")
+    s = re.sub(r"(审判委员会|检察委员会)$", "", s) if re.match(r"最高人民(?:法院|检察院)", s) else s
+    return s if 2 <= len(s) <= 40 and re.fullmatch(r"[\u4e00-\u9fff、]+", s) else ""
+
+
+def main_date(dates: dict) -> str:
+    """The date a document's version is known by: the latest of its header's dates of
+    adoption, approval, promulgation or amendment (else when it takes effect)."""
+    made = [d for k in ("adopted", "approved", "promulgated", "dated") if (d := dates.get(k))]
+    made += dates.get("amended", [])
+    return max(made) if made else dates.get("effective", "")
+
+
+def infer_place(title: str, issuer: str, gaz: Gazetteer | None = None) -> tuple[str, str, str, str]:
+    """(place, place_level, province, place_code) from a title, else from the issuer;
+    a national body gives ("全国", "national", "", "")."""
+    gaz = gaz or Gazetteer.default()
+    t = re.sub(r"^关于印发", "", to_simplified((title or "").strip("《》 ")))
+    for source in (t, to_simplified(issuer or "")):
+        if is_national_body(source):
+            return "全国", "national", "", ""
+        chain = gaz.place_chain(source)
+        if chain:
+            inner = chain[-1]
+            # the place as the text writes it (南通市海门区: the district's current name),
+            # when it ends like a division's name; else the division's full name
+            written = source[:gaz.find(source)[len(chain) - 1].end]
+            if not written.endswith(_DIVISION_ENDINGS):
+                written = inner.name
+            province = gaz.province_of(inner)
+            return written, place_level(inner), province.name, inner.code
+    # a division the gazetteer does not know (renamed or new since its data): a title
+    # that starts with a name ending like one (…市, …区, …县)
+    m = _UNKNOWN_PLACE_RE.match(t)
+    if m and m.group(1) not in not_places():
+        suffix = m.group(2)
+        level = "province" if suffix in ("省", "自治区") else "city" if suffix in ("市", "自治州", "州", "盟") else "district"
+        return m.group(1), level, "", ""
+    return "", "", "", ""
+
+
+_DIVISION_ENDINGS = ("省", "市", "区", "县", "州", "盟", "旗")
+_UNKNOWN_PLACE_RE = re.compile(r"^([\u4e00-\u9fff]{2,5}?(省|自治区|自治州|市|州|盟|区|县|旗))(?![\u4e00-\u9fff]{0,1}(?:场|民|级|政|长|委|场|区))")
+
+
+def infer_meta(meta: PlanMeta, text: str, title_hint: str = "", file_date: bool = True) -> PlanMeta:
+    """Fill the empty metadata fields of a document from its cleaned text: title, type,
+    place (national, province, city, district), issuer, dates. Fields given (by
+    ``plans.toml``) are kept; fields inferred are listed in ``inferred``; fields that
+    could not be inferred in ``missing``."""
+    inferred: list[str] = [f for f in meta.inferred if f not in INFERRED_FIELDS]
     if not meta.title:
-        m = _TITLE_RE.search(head)
-        meta.title = m.group(0).strip(" 《》\u3000") if m else Path(meta.file).stem
-    if not meta.date:
-        m = _DATE_RE.search(head)
-        if m:
-            meta.date = f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
-    if not meta.place:
-        m = _PLACE_RE.search(meta.title)
-        if m:
-            meta.place = m.group(1)
+        meta.title = infer_title(text, title_hint)
+        if meta.title:
+            inferred.append("title")
+    dates, organ = infer_dates(text)
     if not meta.issuer:
-        m = _ISSUER_RE.search(head)
-        if m:
-            meta.issuer = m.group(1)
-    if meta.place and not meta.aliases:
-        meta.aliases = [re.sub(r"(市|区|區|县|縣)$", "", meta.place)]
+        m = _ISSUER_LINE_RE.search(text[:3000])
+        issuer = organ or (m.group(1) if m else "")
+        if not issuer and is_national_body(meta.title):
+            issuer = national_issuer(meta.title)
+        if issuer:
+            meta.issuer = issuer
+            inferred.append("issuer")
+    if not meta.doc_type:
+        meta.doc_type = doc_type_of(meta.title, meta.issuer)
+        if meta.doc_type:
+            inferred.append("doc_type")
+    if not meta.dates and dates:
+        meta.dates = dates
+    if not meta.date:
+        meta.date = main_date(dates)
+        if not meta.date and file_date:
+            m = re.search(r"[(（](\d{4})-(\d{2})-(\d{2})[)）]", Path(meta.file).stem)
+            if m:
+                meta.date = _iso(*m.groups())
+        if meta.date:
+            inferred.append("date")
+    _fill_place(meta, inferred)
+    if meta.place and not meta.aliases and meta.place_level != "national":
+        meta.aliases = _aliases(meta)
+    meta.inferred = inferred
+    meta.missing = [f for f in INFERRED_FIELDS if not getattr(meta, f)]
     return meta
+
+
+def _fill_place(meta: PlanMeta, inferred: list[str]) -> None:
+    gaz = Gazetteer.default()
+    if meta.place:
+        # given: its level, province and code from the gazetteer, where it knows it
+        if not meta.place_level:
+            place, level, province, code = infer_place(meta.place, "", gaz)
+            if level:
+                meta.place_level, meta.place_code = level, code
+                meta.province = meta.province or province
+                inferred.append("place_level")
+        return
+    place, level, province, code = infer_place(meta.title, meta.issuer, gaz)
+    if place:
+        meta.place, meta.place_level, meta.place_code = place, level, code
+        meta.province = meta.province or province
+        inferred.append("place")
+
+
+def _aliases(meta: PlanMeta) -> list[str]:
+    """Names a user may type for the document's place: its short names."""
+    gaz = Gazetteer.default()
+    out = []
+    for m in gaz.find(meta.place):
+        for p in m.places:
+            if p.code == meta.place_code or len(m.places) == 1:
+                for n in (p.short, p.name):
+                    if n and n not in out and n != meta.place:
+                        out.append(n)
+    return out
+
+
+def national_issuer(title: str) -> str:
+    m = re.match(r"^(.{2,30}?)(?:关于|印发|办公厅关于)", title.strip("《》 "))
+    if m and is_national_body(m.group(1)):
+        return m.group(1)
+    return "全国人民代表大会常务委员会" if title.startswith("中华人民共和国") and title.endswith("法") else ""

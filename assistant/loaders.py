@@ -1,4 +1,4 @@
-"""Read plan documents (txt, PDF, HTML, docx) into plain text.
+"""Read documents (txt, Markdown, PDF, HTML, docx) into plain text.
 
 The format is decided by the file's content first and its extension second:
 a PDF saved as ``.txt`` is still read as a PDF (``LoadedText.fmt`` records what
@@ -50,6 +50,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _PDF_MAGIC = b"%PDF-"
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
 
 # A text sniffs as HTML when it opens with a doctype or one of the document-level tags.
 _HTML_START_RE = re.compile(
@@ -87,8 +88,16 @@ def load_file(path: str | Path, max_mb: float = 20.0) -> LoadedText:
         data = p.read_bytes()
     except OSError as e:
         raise LoadError(name, f"cannot be read: {e.strerror or e}") from e
+    return load_bytes(name, data)
 
-    suffix = p.suffix.lower()
+
+def load_bytes(name: str, data: bytes) -> LoadedText:
+    """Read one document from its bytes (``name`` gives the extension and is the name
+    errors use): the part of ``load_file`` after reading, for documents that come
+    from an archive rather than a file."""
+    if not data:
+        raise LoadError(name, "empty file (0 bytes)")
+    suffix = Path(name).suffix.lower()
     head = data[:SNIFF_BYTES]
 
     # A PDF header may be preceded by junk bytes; readers accept it within the first KB.
@@ -116,6 +125,11 @@ def load_file(path: str | Path, max_mb: float = 20.0) -> LoadedText:
             except UnicodeDecodeError:
                 pass  # the declaration is wrong; keep the detected encoding
         return LoadedText(path=name, text=_html_to_text(name, text), fmt="html", encoding=encoding)
+    if suffix in MARKDOWN_SUFFIXES:
+        body, title = markdown_to_text(text)
+        if not body.strip():
+            raise LoadError(name, "Markdown file contains no text (only front matter, comments or markup)")
+        return LoadedText(path=name, text=body, fmt="md", encoding=encoding, title=title)
     return LoadedText(path=name, text=text, fmt="txt", encoding=encoding)
 
 
@@ -208,6 +222,48 @@ def _checked_text(name: str, text: str, encoding: str) -> str:
     if controls / len(text) > 0.005:
         raise LoadError(name, f"binary data: decodes as {encoding} but is full of control characters")
     return text
+
+
+# ---------------------------------------------------------------- Markdown
+
+_FRONT_MATTER_RE = re.compile(r"\A\ufeff?---[ \t]*\n.*?\n---[ \t]*(?:\n|\Z)", re.S)
+_HEADER_END_RE = re.compile(r"<!--\s*INFO END\s*-->", re.I)
+_MD_COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+_MD_HEADING_LINE_RE = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$", re.M)
+_MD_IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_LINK_RE = re.compile(r"\[([^\]\n]+)\]\([^)\n]*\)")
+_MD_EMPHASIS_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+
+
+def markdown_to_text(md: str) -> tuple[str, str]:
+    """Markdown → (text, title).
+
+    Legal and policy texts in Markdown (the LawRefBook layout: a ``# `` title line,
+    a header block of dates and bodies closed by ``<!-- INFO END -->``, ``##``/``###``
+    headings, then the articles) are mostly plain text, and their clause markers
+    (``1.``, ``（一）``) must survive verbatim, so this is a light conversion rather
+    than a Markdown renderer: front matter and comments are dropped, links and
+    images become their text, emphasis marks go. The header block becomes plain
+    lines (its ``#`` title lines are the title, not structure); headings in the body
+    keep their ``#`` marks, which the clause parser reads as heading depth.
+    """
+    text = _FRONT_MATTER_RE.sub("", md, count=1)
+    m = _HEADER_END_RE.search(text)
+    if m:
+        head, body = text[:m.start()], text[m.end():]
+    else:
+        # no header block: a leading "# " line is the title
+        first = re.match(r"\s*(#[ \t]+[^\n]*)(?:\n|\Z)", text)
+        head, body = (text[:first.end()], text[first.end():]) if first else ("", text)
+    head = _MD_COMMENT_RE.sub("", head)
+    titles = [t.strip() for _, t in _MD_HEADING_LINE_RE.findall(head) if t.strip()]
+    head = _MD_HEADING_LINE_RE.sub(lambda h: h.group(2), head)
+    body = _MD_COMMENT_RE.sub("", body)
+    out = head.rstrip("\n") + "\n\n" + body.lstrip("\n") if head.strip() else body
+    out = _MD_IMAGE_RE.sub(lambda x: x.group(1), out)
+    out = _MD_LINK_RE.sub(lambda x: x.group(1), out)
+    out = _MD_EMPHASIS_RE.sub(lambda x: x.group(2), out)
+    return out, " ".join(titles)
 
 
 # ---------------------------------------------------------------- HTML

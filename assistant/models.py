@@ -11,22 +11,36 @@ from typing import Any
 
 @dataclass
 class PlanMeta:
-    """One plan's metadata, from ``corpus/plans.toml`` (or inferred from the text)."""
+    """One document's metadata, from ``corpus/plans.toml`` or inferred from its text
+    (``corpus.infer_meta``). The name is historical: any policy or legal document
+    has one (``DocMeta`` is the same class)."""
 
     id: str
-    file: str  # original file name inside corpus/
+    file: str  # file path inside corpus/ (relative, as found)
     title: str = ""
-    place: str = ""  # city or district as the plan names it, e.g. "绍兴市", "南通市海门区"
+    place: str = ""  # the place as the document names it: "绍兴市", "南通市海门区", "广东省"; "全国" for national
     province: str = ""
     issuer: str = ""
-    date: str = ""  # ISO date where the text gives one
+    date: str = ""  # ISO date of the version: last amendment, else promulgation/adoption/issue
     doc_number: str = ""
     script: str = "simplified"  # "simplified" | "traditional"
     aliases: list[str] = field(default_factory=list)  # names users type: 绍兴, 柯桥, 诸暨 …
     inferred: list[str] = field(default_factory=list)  # which fields were inferred from text
+    # plan | scheme | opinion | measures | regulation | provisions | rules | interpretation |
+    # decision | reply | law | notice | other ("" when unknown)
+    doc_type: str = ""
+    place_level: str = ""  # national | province | city | district | ""
+    place_code: str = ""  # the division's code in the gazetteer (lexicons/gazetteer.tsv)
+    # {"adopted": iso, "approved": iso, "promulgated": iso, "effective": iso, "amended": [iso, ...]}
+    dates: dict[str, Any] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # fields that could not be inferred
+    listed: bool = False  # has an entry in corpus/plans.toml
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+DocMeta = PlanMeta
 
 
 @dataclass
@@ -35,10 +49,12 @@ class LoadedText:
 
     path: str
     text: str
-    fmt: str  # "txt" | "pdf" | "html" | "docx"
+    fmt: str  # "txt" | "md" | "pdf" | "html" | "docx"
     encoding: str = ""
     # (start offset in text, page number starting at 1) for formats with pages
     pages: list[tuple[int, int]] = field(default_factory=list)
+    # the title as the file's own markup marks it (a Markdown "# " line), else ""
+    title: str = ""
 
 
 @dataclass

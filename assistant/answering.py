@@ -29,7 +29,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .citations import sentence_bounds
 from .models import Clause, Hit, PlanMeta
@@ -189,47 +189,62 @@ class ExtractiveAnswer:
 class ExtractiveAnswerer:
     """Answers by quoting the best sentences of the retrieved clauses (module docstring)."""
 
-    def __init__(self, clauses: Iterable[Clause], plans: Sequence[PlanMeta] = (),
+    def __init__(self, clauses: Iterable[Clause] | Mapping[str, Clause], plans: Sequence[PlanMeta] = (),
                  similarity: Callable[[str, Sequence[str]], Sequence[float]] | None = None,
-                 params: AnswerParams | None = None):
+                 params: AnswerParams | None = None,
+                 term_stats: tuple[int, Callable[[str], int]] | None = None):
         """``similarity(question, sentences)`` gives each sentence's cosine with the
         question (``IndexStore.similarities``); without it, sentences are scored on
-        shared words only. ``params``: the tuned constants (default: the shipped ones)."""
-        from .index import tokenize
+        shared words only. ``params``: the tuned constants (default: the shipped ones).
+
+        ``clauses`` may be a mapping that reads clauses on demand (``IndexStore.clauses``):
+        a clause's sentences are split when a question first needs them, so nothing
+        here costs in proportion to the corpus. ``term_stats`` = (units, document
+        frequency of a token) gives the keyword weights (``IndexStore.term_stats``);
+        without it they are counted over every clause's sentences here."""
+        from .tokens import tokenize
 
         self.params = params or AnswerParams.shipped()
         self._tokenize = tokenize
         self._similarity = similarity
-        self.clauses: dict[str, Clause] = {c.clause_id: c for c in clauses}
+        self.clauses: Mapping[str, Clause] = clauses if isinstance(clauses, Mapping) else \
+            {c.clause_id: c for c in clauses}
         self.plans = {p.id: p for p in plans}
-        self._sentences: dict[str, list[Sentence]] = {}
-        self._clause_search: dict[str, str] = {}
-        df: Counter[str] = Counter()
-        n = 0
-        for cid, c in self.clauses.items():
-            sents = []
-            heading_line = c.text.split("\n", 1)[0].strip()
-            if c.fields and c.level in ("table_row", "attachment_row"):
-                # a row is one unit, matched with its column names and read with its units
-                search = for_search(" ".join(f"{k} {v}" for k, v in c.fields.items())).lower()
-                sents.append(Sentence(cid, 0, len(c.text), c.text, search, reading=self._row_summary(c)))
-            else:
-                for a, b in sentence_spans(c.text):
-                    s = c.text[a:b]
-                    sents.append(Sentence(cid, a, b, s, for_search(s).lower(),
-                                          is_heading=(s == heading_line and "\n" in c.text.strip())))
-            self._sentences[cid] = sents
-            self._clause_search[cid] = for_search(" ".join([*c.parents, c.heading, c.text])).lower()
-            for s in sents:
-                n += 1
-                df.update(set(self._tokenize(s.text)))
-        self._n = max(n, 1)
-        self._df = df
+        self._sentences = _PerClause(self.clauses, self._split)
+        self._clause_search = _PerClause(
+            self.clauses, lambda c: for_search(" ".join([*c.parents, c.heading, c.text])).lower())
+        if term_stats is not None:
+            self._n, self._df_of = max(1, int(term_stats[0])), term_stats[1]
+        else:
+            df: Counter[str] = Counter()
+            n = 0
+            for cid in self.clauses:
+                for sent in self._sentences[cid]:
+                    n += 1
+                    df.update(set(self._tokenize(sent.text)))
+            self._n, self._df_of = max(n, 1), (lambda tok, _df=df: _df.get(tok, 0))
         self._place_words = self._collect_place_words()
         self._posseg = None
 
+    def _split(self, c: Clause) -> list[Sentence]:
+        """A clause's sentences (a table row is one unit)."""
+        cid = c.clause_id
+        sents = []
+        heading_line = c.text.split("\n", 1)[0].strip()
+        if c.fields and c.level in ("table_row", "attachment_row"):
+            # a row is one unit, matched with its column names and read with its units
+            search = for_search(" ".join(f"{k} {v}" for k, v in c.fields.items())).lower()
+            sents.append(Sentence(cid, 0, len(c.text), c.text, search, reading=self._row_summary(c)))
+        else:
+            for a, b in sentence_spans(c.text):
+                s = c.text[a:b]
+                sents.append(Sentence(cid, a, b, s, for_search(s).lower(),
+                                      is_heading=(s == heading_line and "\n" in c.text.strip())))
+        return sents
+
     # -- setup helpers -----------------------------------------------------------
     def _collect_place_words(self) -> set[str]:
+        """The plans' places (each clause's place is its plan's)."""
         words: set[str] = set()
         for p in self.plans.values():
             for name in [p.place, p.province, *p.aliases]:
@@ -237,18 +252,13 @@ class ExtractiveAnswerer:
                 if s:
                     words.add(s)
                     words.add(re.sub(r"(市|区|县|省)$", "", s))
-        for c in self.clauses.values():
-            s = to_simplified(c.place or "")
-            if s:
-                words.add(s)
-                words.add(re.sub(r"(市|区|县)$", "", s))
         return {w for w in words if w}
 
     def warm_up(self) -> None:
         self._ns_words("绍兴")
 
     def idf(self, tok: str) -> float:
-        return math.log((self._n + 1) / (self._df.get(tok, 0) + 1)) + 1.0
+        return math.log((self._n + 1) / (self._df_of(tok) + 1)) + 1.0
 
     # -- question --------------------------------------------------------------------
     def view(self, question: str, search_text: str | None = None, places: Sequence[str] = ()) -> QuestionView:
@@ -383,7 +393,7 @@ class ExtractiveAnswerer:
         return out
 
     def all_sentences(self) -> list[str]:
-        return [s.text for sents in self._sentences.values() for s in sents]
+        return [s.text for cid in self.clauses for s in self._sentences[cid]]
 
     def _sentence_similarities(self, qv: QuestionView, hits: Sequence[Hit]) -> dict[int, float]:
         """Cosine of the question with every sentence of these clauses, by ``id(sentence)``."""
@@ -612,6 +622,30 @@ class ExtractiveAnswerer:
         if lines:
             answer += "\n\n相关条款（它们提到了相近内容，但没有给出所问的内容）：\n" + "\n".join(lines)
         return ExtractiveAnswer(answer, cites, True)
+
+
+class _PerClause(dict):
+    """clause id → ``make(clause)``, computed on first use (``get`` too)."""
+
+    def __init__(self, clauses: Mapping[str, Clause], make: Callable[[Clause], Any]):
+        super().__init__()
+        self._clauses = clauses
+        self._make = make
+
+    LIMIT = 50_000  # clauses kept; a long-running app forgets old ones rather than grow with the corpus
+
+    def __missing__(self, cid: str):
+        if len(self) >= self.LIMIT:
+            self.clear()
+        value = self[cid] = self._make(self._clauses[cid])
+        return value
+
+    def get(self, cid, default=None):
+        if dict.__contains__(self, cid):
+            return dict.__getitem__(self, cid)
+        if cid in self._clauses:
+            return self[cid]
+        return default
 
 
 def friendly_reply(kind: str) -> str:

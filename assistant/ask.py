@@ -30,7 +30,13 @@ from .settings import Settings
 from .textnorm import for_search
 
 RETRIEVED_SHOWN = 10
-PER_PLAN_HITS = 3  # cross-document questions: each plan's best clauses join the candidates
+# Cross-document questions: one search grouped by document; the best documents'
+# best clauses join the candidates (so a plan whose wording differs from the others'
+# is not crowded out), and the answer says how many more documents match.
+PER_PLAN_HITS = 3
+MAX_DOCS_NAMED = 5
+# a document "matches" when its best clause scores at least this share of the best document's
+DOC_MATCH_SHARE = 0.5
 # A follow-up this short (CJK characters, after dropping 那/呢/…) is elliptic: it
 # names a new place or aspect and leaves the rest of the question to the last turn.
 ELLIPTIC_MAX_CHARS = 8
@@ -73,12 +79,10 @@ class AskPipeline:
             self.retriever = HybridRetriever(self.settings, store=store)
         self.retriever.warm_up()
         store = self.retriever.store
-        self.clauses_by_id = dict(store.clauses)
-        self.extractive = ExtractiveAnswerer(self.clauses_by_id.values(), self.retriever.plans,
-                                             similarity=store.similarities)
+        self.clauses_by_id = store.clauses  # read per document on first use
+        self.extractive = ExtractiveAnswerer(self.clauses_by_id, self.retriever.plans,
+                                             similarity=store.similarities, term_stats=store.term_stats())
         self.extractive.warm_up()
-        # vectors for the answerer's sentences that are not rows of the index, now
-        store.prepare_texts(self.extractive.all_sentences())
         self._ready = True
         return self
 
@@ -111,18 +115,23 @@ class AskPipeline:
             return f"{last_q} {question}", None
         return question, new_places or None
 
-    def _per_plan_hits(self, query: str, hits: list[Hit], turns: list[dict[str, str]]) -> list[Hit]:
-        """For a question about several plans: each plan's own best clauses added to the
-        hits, so a plan whose wording differs from the others' is not crowded out of the
-        top 10 (the answer then states what each plan says)."""
+    def _per_document_hits(self, query: str, hits: list[Hit], turns: list[dict[str, str]]) -> tuple[list[Hit], int]:
+        """For a question about several documents: one search grouped by document; the
+        best ``MAX_DOCS_NAMED`` documents' own best clauses are added to the hits. Also
+        returns how many further documents match (see ``DOC_MATCH_SHARE``)."""
+        groups, _ = self.retriever.search_by_document(query, per_doc=PER_PLAN_HITS)
         seen = {h.clause_id for h in hits}
         extra: list[Hit] = []
-        for plan in self.retriever.plans:
-            for h in self.retriever.search(query, k=PER_PLAN_HITS, mode="hybrid+qu", places=[plan.id]):
+        for _, _, doc_hits in groups[:MAX_DOCS_NAMED]:
+            for h in doc_hits:
                 if h.clause_id not in seen:
                     seen.add(h.clause_id)
                     extra.append(h)
-        return list(hits) + extra
+        named = {doc for doc, _, _ in groups[:MAX_DOCS_NAMED]}
+        kept = [h for h in hits if h.doc_id in named or len(named) < MAX_DOCS_NAMED]
+        top = groups[0][1] if groups else 0.0
+        more = sum(1 for _, best, _ in groups[MAX_DOCS_NAMED:] if top > 0 and best >= DOC_MATCH_SHARE * top)
+        return kept + extra, more
 
     # -- asking ------------------------------------------------------------------------------
     def ask(self, question: str, history: Any = None, places: Sequence[str] | None = None,
@@ -163,8 +172,9 @@ class AskPipeline:
         hits, info = self.retriever.search_with_info(query, k=max(RETRIEVED_SHOWN, self.settings.top_k),
                                                      mode="hybrid+qu", places=search_places, history=turns or None)
         answer_hits = hits
+        more_docs = 0
         if not search_places and not (info and info.places) and ASK_CROSS_RE.search(for_search(question)):
-            answer_hits = self._per_plan_hits(query, hits, turns)
+            answer_hits, more_docs = self._per_document_hits(query, hits, turns)
         t_retrieve = (time.perf_counter() - t0) * 1000
         retrieved = [{"doc_id": h.doc_id, "path": h.path, "text": h.text, "score": round(h.score, 6)}
                      for h in hits[:RETRIEVED_SHOWN]]
@@ -186,10 +196,14 @@ class AskPipeline:
             assert self.extractive is not None
             answer = self.extractive.answer(question, answer_hits, search_text=info.text if info else query,
                                             places=used_places)
+            if more_docs and not answer.not_found:
+                answer.answer += (f"\n\n另有{more_docs}份文件也有相关条款，未一一列出；"
+                                  "在问题中写明文件名称或地区，可以只查这些文件。")
             for piece in _pieces(answer.answer):
                 yield piece
         t_answer = (time.perf_counter() - t1) * 1000
         yield {**base, "answer": answer.answer, "not_found": answer.not_found, "citations": answer.citations,
+               "more_documents": more_docs,
                "retrieved": retrieved, "timings_ms": {"retrieve": round(t_retrieve, 1), "answer": round(t_answer, 1)},
                "answerer": used, "notes": notes + answer.notes}
 

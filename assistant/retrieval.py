@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence as _Sequence
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -29,10 +30,6 @@ from .settings import Settings
 from .textnorm import for_compare, for_search
 
 MODES = ("bm25", "dense", "hybrid", "hybrid+qu")
-# Every chunk is scored by both retrievers: the corpus is a few thousand chunks at
-# most, a full pass is a millisecond, and fusion needs each clause's score on both
-# sides (a clause missing from one side's top-k would look like a zero).
-CANDIDATES_ALL = 100_000
 # A looked-up clause goes before every fused result: fused scores are < 1.
 LOOKUP_BONUS = 10.0
 # headings of the sections where plans state their targets (发展目标, 主要目标, 建设目标,
@@ -118,6 +115,17 @@ class RetrievalConfig:
     # cross-document questions: a plan's best clause is brought forward when it scores
     # at least this share of the overall best (a plan with nothing relevant is not)
     cross_min_share: float = 0.0
+    # Which chunks are scored. Fusion needs each clause's score on both sides, so when
+    # the documents searched hold at most ``full_scoring_max_chunks`` chunks (a named
+    # plan; the five plans) every chunk is scored by both retrievers. Above that, each
+    # retriever proposes its best ``candidates`` chunks and both retrievers score the
+    # union exactly; the benchmark measures how often that changes the top 10.
+    full_scoring_max_chunks: int = 5_000
+    candidates: int = 300
+    # clause numbers a question gives are looked up in every document when there are at
+    # most this many (else in the documents of the best ``lookup_docs`` fused clauses)
+    lookup_all_docs_max: int = 200
+    lookup_docs: int = 50
 
     @classmethod
     def from_settings(cls, s: Settings) -> "RetrievalConfig":
@@ -139,8 +147,8 @@ class HybridRetriever:
         self.store = store
         self.config = config or RetrievalConfig.from_settings(self.settings)
         self._plans: list[PlanMeta] | None = None
-        self._chunk_clause: list[str] = []
         self._norm_text: dict[str, str] = {}
+        self._heads: dict[str, dict[int, str]] = {}
         self._ready = False
 
     # -- setup ---------------------------------------------------------------
@@ -152,26 +160,11 @@ class HybridRetriever:
 
             self.store = IndexStore.load(self.settings)
         self.store.warm_up()
-        self._chunk_clause = [c.clause_id for c in self.store.chunks]
-        self._norm_text = {cid: for_compare(c.text) for cid, c in self.store.clauses.items()}
-        self._plans = self._load_plans()
+        self._plans = list(self.store.plans)
         self._ready = True
         # one dummy query so the first real one does not pay for lazy initialisation
         self.search("知识产权质押融资", k=3, mode="hybrid+qu")
         return self
-
-    def _load_plans(self) -> list[PlanMeta]:
-        """The indexed plans' metadata as ingestion left it (with what it inferred
-        for plans not listed in plans.toml), else as corpus/plans.toml gives it."""
-        from .corpus import load_plans
-        from .ingest import read_documents
-
-        known = {c.doc_id for c in self.store.clauses.values()}
-        try:
-            metas = [PlanMeta(**d["meta"]) for d in read_documents(self.settings.index_dir)]
-        except (OSError, KeyError, TypeError, ValueError):
-            metas = load_plans(self.settings.corpus_dir)
-        return [p for p in metas if p.id in known]
 
     @property
     def plans(self) -> list[PlanMeta]:
@@ -192,6 +185,30 @@ class HybridRetriever:
 
     def search_with_info(self, query: str, k: int = 10, mode: str = "hybrid+qu", places: Sequence[str] | None = None,
                          history: Sequence[dict[str, Any]] | None = None) -> tuple[list[Hit], QueryInfo | None]:
+        order, fused, info = self.rank(query, mode=mode, places=places, history=history, k=k)
+        return [self._hit(cid, fused[cid]) for cid in order[:k]], info
+
+    def search_by_document(self, query: str, per_doc: int = 3, places: Sequence[str] | None = None,
+                           history: Sequence[dict[str, Any]] | None = None
+                           ) -> tuple[list[tuple[str, float, list[Hit]]], QueryInfo | None]:
+        """One search, grouped by document: [(doc_id, its best fused score, its best
+        ``per_doc`` clauses)], documents best first. Hits are made only on demand:
+        the groups hold clause hits for the first documents a caller reads."""
+        order, fused, info = self.rank(query, mode="hybrid+qu", places=places, history=history, k=per_doc)
+        groups: dict[str, list[str]] = {}
+        for cid in order:
+            ids = groups.setdefault(_doc_of(cid), [])
+            if len(ids) < per_doc:
+                ids.append(cid)
+        out = [(doc, fused[ids[0]][0], _LazyHits(self, ids, fused)) for doc, ids in groups.items()]
+        out.sort(key=lambda g: -g[1])
+        return out, info
+
+    def rank(self, query: str, mode: str = "hybrid+qu", places: Sequence[str] | None = None,
+             history: Sequence[dict[str, Any]] | None = None, k: int = 10
+             ) -> tuple[list[str], dict[str, tuple[float, dict[str, float]]], QueryInfo | None]:
+        """Clause ids best first, each clause's fused score and contributions, and the
+        query analysis (``hybrid+qu``): the search without making ``Hit``s."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
         if not query or not query.strip():
@@ -213,12 +230,7 @@ class HybridRetriever:
             if info.lang == "en":
                 w_bm25 = cfg.weight_bm25_en
 
-        scores: dict[str, dict[str, float]] = {}
-        if mode in ("bm25", "hybrid", "hybrid+qu"):
-            scores["bm25"] = self._by_clause(self.store.bm25_search(text, CANDIDATES_ALL), allowed)
-        if mode in ("dense", "hybrid", "hybrid+qu"):
-            scores["dense"] = self._by_clause(self.store.dense_search(dense_text, CANDIDATES_ALL), allowed)
-
+        scores = self._retriever_scores(mode, text, dense_text, allowed)
         if mode in ("bm25", "dense"):
             (name, per_clause), = scores.items()
             fused = {cid: (s, {name: s}) for cid, s in per_clause.items()}
@@ -229,7 +241,7 @@ class HybridRetriever:
         if info is not None and info.places and not cfg.restrict_places and cfg.place_boost != 1.0:
             named = set(info.places)
             for cid, (s, contrib) in list(fused.items()):
-                if self.store.clauses[cid].doc_id in named:
+                if _doc_of(cid) in named:
                     contrib["place"] = s * (cfg.place_boost - 1.0)
                     fused[cid] = (s * cfg.place_boost, contrib)
 
@@ -246,21 +258,49 @@ class HybridRetriever:
             order, fused = self._lookup_first(info, order, fused, allowed)
             if "cross" in info.intent and not info.places:
                 order = self._per_doc_bests_first(order, fused, cfg.cross_min_share)
-        return [self._hit(cid, fused[cid]) for cid in order[:k]], info
+        return order, fused, info
 
-    def _by_clause(self, chunk_scores: Sequence[tuple[int, float]], allowed: set[str] | None) -> dict[str, float]:
+    def _retriever_scores(self, mode: str, text: str, dense_text: str,
+                          allowed: set[str] | None) -> dict[str, dict[str, float]]:
+        """Each retriever's clause scores over the allowed documents (all when None):
+        every chunk when they are few, else the union of both sides' candidates, each
+        candidate scored exactly on both sides (see ``RetrievalConfig``)."""
+        cfg, store = self.config, self.store
+        use_bm25 = mode in ("bm25", "hybrid", "hybrid+qu")
+        use_dense = mode in ("dense", "hybrid", "hybrid+qu")
+        docs = sorted(allowed) if allowed is not None else None
+        n = store.count_chunks(docs)
+        want = n if n <= cfg.full_scoring_max_chunks else cfg.candidates
+        bm = store.bm25_search(text, want, docs) if use_bm25 else []
+        de = store.dense_search(dense_text, want, docs) if use_dense else []
+        if want < n and use_bm25 and use_dense:
+            union = sorted({c for c, _ in bm} | {c for c, _ in de})
+            bm = [(c, float(x)) for c, x in zip(union, store.bm25_scores(text, union)) if x > 0]
+            de = list(zip(union, store.dense_scores(dense_text, union).tolist()))
+        out: dict[str, dict[str, float]] = {}
+        if use_bm25:
+            out["bm25"] = self._by_clause(bm)
+        if use_dense:
+            out["dense"] = self._by_clause(de)
+        return out
+
+    def _by_clause(self, chunk_scores: Sequence[tuple[int, float]]) -> dict[str, float]:
         """Chunk scores folded into clause scores (a clause is as good as its best chunk)."""
         out: dict[str, float] = {}
-        clauses = self.store.clauses
         for idx, score in chunk_scores:
-            if idx < 0:
-                continue  # FAISS pads with -1 when asked for more than it holds
-            cid = self._chunk_clause[idx]
-            if allowed is not None and clauses[cid].doc_id not in allowed:
-                continue
+            cid = self.store.chunk_clause_id(idx)
             if score > out.get(cid, float("-inf")):
                 out[cid] = float(score)
         return out
+
+    def _head(self, cid: str) -> str:
+        """The headings a clause sits under, its own last (from the build's clause table)."""
+        doc, _, ordinal = cid.rpartition("#")
+        heads = self._heads.get(doc)
+        if heads is None:
+            t = self.store.clause_table(doc)
+            heads = self._heads[doc] = dict(zip(t["ord"], t["head"]))
+        return heads.get(int(ordinal), "")
 
     def _boost_quoted(self, phrases: Sequence[str], fused: dict[str, tuple[float, dict[str, float]]],
                       bonus: float) -> None:
@@ -270,7 +310,9 @@ class HybridRetriever:
         if not norm:
             return
         for cid, (s, contrib) in list(fused.items()):
-            text = self._norm_text[cid]
+            text = self._norm_text.get(cid)
+            if text is None:
+                text = self._norm_text[cid] = for_compare(self.store.clauses[cid].text)
             share = sum(p in text for p in norm) / len(norm)
             if share:
                 contrib["phrase"] = bonus * share
@@ -282,8 +324,7 @@ class HybridRetriever:
         times as much; multiplied, so a target clause that does not match the
         question stays low."""
         for cid, (s, contrib) in list(fused.items()):
-            clause = self.store.clauses[cid]
-            if TARGET_SECTION_RE.search(" ".join([*clause.parents, clause.heading])):
+            if TARGET_SECTION_RE.search(self._head(cid)):
                 contrib["target"] = s * bonus
                 fused[cid] = (s * (1 + bonus), contrib)
 
@@ -292,8 +333,7 @@ class HybridRetriever:
         in a background section (past results, the situation faced) score
         ``1 - penalty`` times as much, unless the question asks about the past."""
         for cid, (s, contrib) in list(fused.items()):
-            clause = self.store.clauses[cid]
-            if BACKGROUND_SECTION_RE.search(" ".join([*clause.parents, clause.heading])):
+            if BACKGROUND_SECTION_RE.search(self._head(cid)):
                 contrib["background"] = -s * penalty
                 fused[cid] = (s * (1 - penalty), contrib)
 
@@ -305,12 +345,19 @@ class HybridRetriever:
         nothing about which clause carries that number."""
         if not info.clause_refs:
             return order, fused
+        cfg = self.config
+        if allowed is not None:
+            docs = [d for d in self.store.doc_ids if d in allowed]
+        elif len(self.store.doc_ids) <= cfg.lookup_all_docs_max:
+            docs = list(self.store.doc_ids)
+        else:  # many documents and none named: look in those the question's words found
+            docs = list(dict.fromkeys(_doc_of(cid) for cid in order))[:cfg.lookup_docs]
         matched: list[str] = []
-        for cid, clause in self.store.clauses.items():
-            if allowed is not None and clause.doc_id not in allowed:
-                continue
-            if any(ref.matches(clause.path) for ref in info.clause_refs):
-                matched.append(cid)
+        for doc in docs:
+            table = self.store.clause_table(doc)
+            for ordinal, path in zip(table["ord"], table["path"]):
+                if any(ref.matches(path) for ref in info.clause_refs):
+                    matched.append(f"{doc}#{ordinal}")
         if not matched:
             return order, fused
         fused = dict(fused)
@@ -335,7 +382,7 @@ class HybridRetriever:
         bests: list[str] = []
         seen_docs: set[str] = set()
         for cid in order:
-            doc = self.store.clauses[cid].doc_id
+            doc = _doc_of(cid)
             if doc not in seen_docs and fused[cid][0] >= floor:
                 seen_docs.add(doc)
                 bests.append(cid)
@@ -347,6 +394,30 @@ class HybridRetriever:
         score, contrib = scored
         return Hit(clause_id=cid, doc_id=clause.doc_id, path=clause.path, text=clause.text, score=float(score),
                    contributions={k: float(v) for k, v in contrib.items()})
+
+
+def _doc_of(clause_id: str) -> str:
+    """The document of a clause id (``doc_id#ordinal``)."""
+    return clause_id.rpartition("#")[0]
+
+
+class _LazyHits(_Sequence):
+    """A document's best clauses as ``Hit``s, made (clause text read) when first used."""
+
+    def __init__(self, retriever: "HybridRetriever", ids: list[str], fused: dict[str, tuple[float, dict[str, float]]]):
+        self._r, self._ids, self._fused = retriever, ids, fused
+        self._hits: list[Hit] | None = None
+
+    def _all(self) -> list[Hit]:
+        if self._hits is None:
+            self._hits = [self._r._hit(cid, self._fused[cid]) for cid in self._ids]
+        return self._hits
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, i):
+        return self._all()[i]
 
 
 # ---------------------------------------------------------------------------

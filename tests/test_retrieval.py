@@ -10,6 +10,7 @@ import pytest
 from assistant.errors import BadQuestionError
 from assistant.query import parse_clause_refs
 from assistant.retrieval import HybridRetriever, ScoreFusion
+from assistant.textnorm import for_search
 
 
 
@@ -148,7 +149,8 @@ def test_search_cli_prints_a_table(index_settings, capsys):
 
 def test_similarities_reuse_the_stored_sentence_vectors(retriever):
     """The answerer's question–sentence cosines come from the index's sentence rows
-    (re-derived in build order) and equal a fresh embedding of the same text."""
+    (found by digest, nothing embedded) and equal a fresh embedding of the same text;
+    a text that is not a row is embedded once and cached on disk."""
     import numpy as np
 
     from assistant.chunking import sentence_texts
@@ -156,13 +158,17 @@ def test_similarities_reuse_the_stored_sentence_vectors(retriever):
     store = retriever.store
     chunk = next(c for c in store.chunks if len(sentence_texts(c)) >= 3)
     sent = sentence_texts(chunk)[1]
-    keys = store.prepare_texts([sent])
-    assert keys[0] in store._row_of  # a stored row, not embedded again
+    from_rows = store._from_rows([sent])
+    assert sent in from_rows  # a stored row, not embedded again
     fresh = store.embedder.embed([sent])[0]
-    stored = store.faiss_index.reconstruct(store._row_of[keys[0]])
-    assert float(np.dot(fresh, stored)) > 0.999
+    assert float(np.dot(fresh, from_rows[sent])) > 0.999
     sims = store.similarities(sent, [sent, "今天天气晴朗，适合出门散步。"])
     assert sims[0] > 0.99 and sims[1] < sims[0] - 0.2
+    from assistant.embcache import EmbeddingCache, text_digest
+
+    other = "今天天气晴朗，适合出门散步。"
+    cache = EmbeddingCache(store._sentence_cache().folder, "use").load_index()  # as a later process sees it
+    assert text_digest(for_search(other)) in cache
 
 
 def test_a_target_question_prefers_the_plans_target_section(retriever):

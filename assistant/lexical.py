@@ -1,0 +1,222 @@
+"""The lexical side of search: BM25 over the chunks, searchable per document.
+
+``LexicalIndex`` is the interface the store uses; ``BM25Index`` is the embedded
+implementation. Its scores are bm25s's ``method="lucene"`` scores (k1 = 1.5,
+b = 0.75; a test checks them against bm25s on the real corpus)::
+
+    idf(t)     = ln(1 + (N − df(t) + 0.5) / (df(t) + 0.5))
+    w(t, c)    = idf(t) · tf(t, c) / (tf(t, c) + k1 · (1 − b + b · |c| / avg|c|))
+    score(q,c) = Σ_{t in q} w(t, c)          (a token repeated in q counts again)
+
+bm25s itself cannot do what this index is for: the weights are stored term by term
+(compressed sparse columns), each term's postings sorted by chunk number, and a
+document's chunks are numbered contiguously, so a search restricted to some
+documents reads only the slice of each query term's postings that falls in their
+chunk ranges (``np.searchsorted``): the cost of a question about one document is
+that document's share of the postings, not the corpus's. The index is assembled
+from per-document term counts (``DocTerms``), so a rebuild after one document
+changed re-counts nothing.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Protocol, Sequence
+
+import numpy as np
+
+from .errors import IndexCorruptError
+from .tokens import tokenize
+
+K1 = 1.5
+B = 0.75
+FILES = ("bm25_data.npy", "bm25_indices.npy", "bm25_indptr.npy", "bm25_chunk_len.npy", "bm25_terms.json")
+
+Ranges = Sequence[tuple[int, int]]  # [start, end) chunk ranges
+
+
+class LexicalIndex(Protocol):
+    """Lexical scoring of chunks (numbered 0..n_chunks-1 by the build)."""
+
+    n_chunks: int
+
+    def search(self, text: str, k: int, ranges: Ranges | None = None) -> list[tuple[int, float]]:
+        """Up to ``k`` (chunk, score) best first, only chunks that share a token with
+        ``text``; within ``ranges`` when given."""
+
+    def score(self, text: str, chunks: np.ndarray) -> np.ndarray:
+        """The score of each of ``chunks`` (0 where no token is shared)."""
+
+    def document_frequency(self, token: str) -> int:
+        """In how many chunks ``token`` occurs."""
+
+
+@dataclass
+class DocTerms:
+    """One document's BM25 input: its chunks' term counts, from ``count_terms``."""
+
+    terms: list[str]  # the document's distinct terms
+    chunk: np.ndarray  # int32, chunk number within the document
+    term: np.ndarray  # int32, index into ``terms``
+    tf: np.ndarray  # int32, count of the term in the chunk
+    length: np.ndarray  # int32, tokens per chunk
+
+    def to_dict(self) -> dict:
+        return {"terms": self.terms, "chunk": self.chunk.tolist(), "term": self.term.tolist(),
+                "tf": self.tf.tolist(), "length": self.length.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DocTerms":
+        return cls(list(d["terms"]), np.asarray(d["chunk"], dtype=np.int32), np.asarray(d["term"], dtype=np.int32),
+                   np.asarray(d["tf"], dtype=np.int32), np.asarray(d["length"], dtype=np.int32))
+
+
+def count_terms(chunk_tokens: Sequence[Sequence[str]]) -> DocTerms:
+    """Term counts of one document's chunks (each a token list from ``tokenize``)."""
+    local: dict[str, int] = {}
+    chunk, term, tf = [], [], []
+    for ci, toks in enumerate(chunk_tokens):
+        counts: dict[int, int] = {}
+        for t in toks:
+            tid = local.setdefault(t, len(local))
+            counts[tid] = counts.get(tid, 0) + 1
+        for tid, n in counts.items():
+            chunk.append(ci)
+            term.append(tid)
+            tf.append(n)
+    return DocTerms(list(local), np.asarray(chunk, dtype=np.int32), np.asarray(term, dtype=np.int32),
+                    np.asarray(tf, dtype=np.int32), np.asarray([len(t) for t in chunk_tokens], dtype=np.int32))
+
+
+class BM25Index:
+    """BM25 over chunks with per-document restriction (see the module docstring)."""
+
+    def __init__(self, terms: list[str], data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                 chunk_len: np.ndarray):
+        self.terms = terms
+        self.vocab = {t: i for i, t in enumerate(terms)}
+        self.data = data
+        self.indices = indices
+        self.indptr = indptr
+        self.chunk_len = chunk_len
+        self.n_chunks = int(len(chunk_len))
+
+    # -- building ------------------------------------------------------------------
+    @classmethod
+    def build(cls, docs: Iterable[DocTerms]) -> "BM25Index":
+        """Assemble the index from each document's term counts, documents in chunk order."""
+        vocab: dict[str, int] = {}
+        chunks, terms, tfs, lengths = [], [], [], []
+        offset = 0
+        for d in docs:
+            ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in d.terms), dtype=np.int64, count=len(d.terms))
+            chunks.append(d.chunk.astype(np.int64) + offset)
+            terms.append(ids[d.term] if len(d.term) else np.zeros(0, dtype=np.int64))
+            tfs.append(d.tf)
+            lengths.append(d.length)
+            offset += len(d.length)
+        chunk = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+        term = np.concatenate(terms) if terms else np.zeros(0, dtype=np.int64)
+        tf = np.concatenate(tfs).astype(np.float32) if tfs else np.zeros(0, dtype=np.float32)
+        chunk_len = np.concatenate(lengths).astype(np.int32) if lengths else np.zeros(0, dtype=np.int32)
+        n = len(chunk_len)
+        # postings sorted by term, then chunk: the weights of one term are one slice
+        order = np.lexsort((chunk, term))
+        chunk, term, tf = chunk[order], term[order], tf[order]
+        df = np.bincount(term, minlength=len(vocab)).astype(np.float64)
+        idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        avg_len = float(chunk_len.mean()) if n else 1.0
+        norm = K1 * (1.0 - B + B * chunk_len[chunk] / avg_len)
+        data = (idf[term] * tf / (tf + norm)).astype(np.float32)
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(df.astype(np.int64), out=indptr[1:])
+        return cls(list(vocab), data, chunk.astype(np.int32), indptr, chunk_len)
+
+    def save(self, folder: Path) -> list[Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / FILES[0], self.data)
+        np.save(folder / FILES[1], self.indices)
+        np.save(folder / FILES[2], self.indptr)
+        np.save(folder / FILES[3], self.chunk_len)
+        (folder / FILES[4]).write_text(json.dumps(self.terms, ensure_ascii=False), encoding="utf-8")
+        return [folder / f for f in FILES]
+
+    @classmethod
+    def load(cls, folder: Path, index_dir: Path | str) -> "BM25Index":
+        """Memory-maps the arrays (nothing is read until a question needs it)."""
+        try:
+            data = np.load(folder / FILES[0], mmap_mode="r")
+            indices = np.load(folder / FILES[1], mmap_mode="r")
+            indptr = np.load(folder / FILES[2], mmap_mode="r")
+            chunk_len = np.load(folder / FILES[3], mmap_mode="r")
+            terms = json.loads((folder / FILES[4]).read_bytes().decode("utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError) as e:
+            raise IndexCorruptError(str(index_dir), f"the BM25 index cannot be read ({type(e).__name__}: {e})") from None
+        if (not isinstance(terms, list) or len(indptr) != len(terms) + 1 or len(data) != len(indices)
+                or (len(indptr) and int(indptr[-1]) != len(data))):
+            raise IndexCorruptError(str(index_dir), "the BM25 index files do not fit together")
+        return cls(terms, data, indices, indptr, chunk_len)
+
+    # -- searching -----------------------------------------------------------------
+    def token_ids(self, text: str) -> list[int]:
+        return [self.vocab[t] for t in tokenize(text) if t in self.vocab]
+
+    def _postings(self, tid: int, ranges: Ranges | None):
+        """(chunks, weights) of one term, within ``ranges`` when given."""
+        a, b = int(self.indptr[tid]), int(self.indptr[tid + 1])
+        idx = self.indices[a:b]
+        if ranges is None:
+            return [(idx, self.data[a:b])]
+        out = []
+        for start, end in ranges:
+            lo, hi = np.searchsorted(idx, (start, end))
+            if hi > lo:
+                out.append((idx[lo:hi], self.data[a + lo:a + hi]))
+        return out
+
+    def search(self, text: str, k: int, ranges: Ranges | None = None) -> list[tuple[int, float]]:
+        ids = self.token_ids(text)
+        if not ids or k <= 0:
+            return []
+        parts = [p for tid in ids for p in self._postings(tid, ranges)]
+        if not parts:
+            return []
+        chunks = np.concatenate([c for c, _ in parts])
+        weights = np.concatenate([w for _, w in parts]).astype(np.float32)
+        uniq, inv = np.unique(chunks, return_inverse=True)
+        scores = np.bincount(inv, weights=weights).astype(np.float32)
+        k = min(int(k), len(uniq))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(uniq) else np.arange(len(uniq))
+        top = top[np.lexsort((uniq[top], -scores[top]))]
+        return [(int(uniq[i]), float(scores[i])) for i in top if scores[i] > 0]
+
+    def score(self, text: str, chunks: np.ndarray) -> np.ndarray:
+        chunks = np.asarray(chunks, dtype=np.int64)
+        out = np.zeros(len(chunks), dtype=np.float32)
+        if not len(chunks):
+            return out
+        order = np.argsort(chunks, kind="stable")
+        sorted_chunks = chunks[order]
+        for tid in self.token_ids(text):
+            a, b = int(self.indptr[tid]), int(self.indptr[tid + 1])
+            idx = self.indices[a:b]
+            pos = np.searchsorted(idx, sorted_chunks)
+            pos_ok = pos < len(idx)
+            hit = np.zeros(len(chunks), dtype=bool)
+            hit[pos_ok] = idx[pos[pos_ok]] == sorted_chunks[pos_ok]
+            out[order[hit]] += self.data[a + pos[hit]]
+        return out
+
+    def document_frequency(self, token: str) -> int:
+        tid = self.vocab.get(token)
+        return 0 if tid is None else int(self.indptr[tid + 1] - self.indptr[tid])
+
+
+def idf(df: int, n: int) -> float:
+    """The idf above, for a term in ``df`` of ``n`` chunks."""
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+__all__ = ["LexicalIndex", "BM25Index", "DocTerms", "count_terms", "K1", "B", "FILES"]

@@ -47,8 +47,8 @@ from .documents import CLAUSE_TABLE, DOCS_TABLE
 from .embcache import EmbeddingCache, model_folder, text_digest
 from .embeddings import Embedder, embed_texts, make_embedder, normalise_spec
 from .errors import AssistantError, IndexCorruptError
-from .indexfiles import (BUILDS_DIR, CACHE_DIR, MANIFEST, atomic_write_json, check_file, file_record, fsync_dir,
-                         read_current, read_json, write_current)
+from .indexfiles import (BUILDS_DIR, CACHE_DIR, MANIFEST, atomic_write_json, build_in_use, check_file, file_record,
+                         fsync_dir, read_current, read_json, write_current)
 from .ingest import CorpusSnapshot, ingest_documents, scan_corpus
 from .lexical import BM25Index, DocTerms, count_terms
 from .models import Chunk, Clause
@@ -282,8 +282,7 @@ class IndexBuilder:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         write_current(self.index_dir, build_id)
-        kept = {build_id, current} - {None}
-        self._prune(builds, keep=kept)
+        kept = self._prune(builds, keep={build_id, current} - {None})
         self._collect_garbage(kept, cache, entries, chunk_arts)
         clock.wall["total"] = round(time.perf_counter() - t0, 2)
         return BuildSummary(
@@ -486,6 +485,7 @@ class IndexBuilder:
         doc_rows = [(d["chunks"]["key"], d["row_start"], d["row_end"]) for d in table]
         prev_dir = self.index_dir / BUILDS_DIR / previous_build if previous_build else None
         vectors_info = backend.write(tmp, full_keys, doc_rows, cache, self.model, prev_dir, progress)
+        vectors_info["config"] = backend.config()
         counts = {"documents": len(entries), "clauses": n_clauses, "chunks": n_chunks, "rows": n_rows}
         return counts, vectors_info
 
@@ -526,10 +526,17 @@ class IndexBuilder:
                 shutil.rmtree(p, ignore_errors=True)
 
     @staticmethod
-    def _prune(builds: Path, keep: set) -> None:
+    def _prune(builds: Path, keep: set) -> set[str]:
+        """Remove builds older than the previous one, unless a process still reads
+        them; returns the names kept."""
+        kept = set(keep)
         for p in builds.iterdir():
             if p.is_dir() and not p.name.startswith(".") and p.name not in keep:
-                shutil.rmtree(p, ignore_errors=True)
+                if build_in_use(p):
+                    kept.add(p.name)
+                else:
+                    shutil.rmtree(p, ignore_errors=True)
+        return kept
 
     def _collect_garbage(self, kept: set[str], cache: EmbeddingCache, entries, arts) -> None:
         """Artefacts no kept build uses, and cache shards mostly holding vectors no

@@ -12,6 +12,7 @@ One module per thing:
 | ``tokens.py`` | the BM25 tokeniser |
 | ``lexical.py`` | ``LexicalIndex`` and the BM25 index, searchable per document |
 | ``vectors.py`` | ``VectorIndex`` and the FAISS backend (exact per document, IVF/HNSW over all) |
+| ``milvus_store.py`` | the Milvus backend of ``VectorIndex`` (Milvus Lite or a server by URI) |
 | ``vector_backends.py`` | the factory that picks a backend from the settings |
 | ``builder.py`` | ``IndexBuilder``: scan → ingest → chunk → embed → assemble, resumable |
 | ``documents.py`` | a build's documents: table, clauses and chunks read on demand |

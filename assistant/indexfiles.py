@@ -5,7 +5,9 @@ Layout of ``settings.index_dir``::
     CURRENT                    name of the build in use (one line)
     builds/<id>/               one complete index: manifest.json (with the size and
                                sha1 of every file it uses), the document table, the
-                               lexical index and the vector rows (see store.py)
+                               lexical index and the vector rows (see store.py); a
+                               process using it holds a shared lock on .readers.lock,
+                               and builds never remove a build in use
     docs/<ab>/<key>.*.json     per-document artefacts, content-addressed: the cleaned
                                text and clauses (``.ingest.json``), the chunks, sentence
                                rows and BM25 term counts (``.chunks.json``)
@@ -186,6 +188,46 @@ def read_current(index_dir: Path | str, strict: bool = True) -> str | None:
     return name
 
 
+READER_LOCK = ".readers.lock"
+
+
+def hold_reader_lock(build_dir: Path):
+    """Mark a build as in use by this process until it exits (a shared lock on a
+    file of the build); ``build`` does not remove a build someone holds. Returns the
+    open file, which must be kept referenced (None when the folder is read-only)."""
+    import fcntl
+
+    try:
+        fh = open(build_dir / READER_LOCK, "a+")
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        return None
+    return fh
+
+
+def build_in_use(build_dir: Path) -> bool:
+    """Whether some process holds the reader lock of a build."""
+    import fcntl
+
+    p = build_dir / READER_LOCK
+    if not p.is_file():
+        return False
+    try:
+        with open(p, "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return False
+
+
 def write_current(index_dir: Path, build_id: str) -> None:
     atomic_write_text(index_dir / CURRENT_FILE, build_id + "\n")
     fsync_dir(index_dir)
@@ -195,4 +237,5 @@ __all__ = [
     "CURRENT_FILE", "BUILDS_DIR", "DOCS_DIR", "CACHE_DIR", "MANIFEST", "EXPORT_CLAUSES", "EXPORT_DOCUMENTS",
     "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_write_jsonl", "sha1_file", "sha1_bytes",
     "file_record", "check_file", "read_json", "read_json_bytes", "read_current", "write_current", "fsync_dir",
+    "hold_reader_lock", "build_in_use", "READER_LOCK",
 ]

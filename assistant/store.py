@@ -34,7 +34,7 @@ from .documents import IndexedDocuments, LazyChunks, LazyClauses, LazyClausesByD
 from .embcache import EmbeddingCache, model_folder, text_digest
 from .embeddings import Embedder, embed_texts, make_embedder, normalise_spec
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from .indexfiles import BUILDS_DIR, MANIFEST, check_file, read_current, read_json
+from .indexfiles import BUILDS_DIR, MANIFEST, check_file, hold_reader_lock, read_current, read_json
 from .lexical import BM25Index
 from .models import PlanMeta
 from .settings import Settings
@@ -76,6 +76,7 @@ class IndexStore:
         self._query_cache: dict[str, np.ndarray] = {}
         self._text_vecs: dict[str, np.ndarray] = {}
         self._simcache: EmbeddingCache | None = None
+        self._reader_lock = None  # see load()
 
     # -- loading -----------------------------------------------------------------------
     @classmethod
@@ -85,6 +86,9 @@ class IndexStore:
         if build is None:
             raise IndexMissingError(str(index_dir))
         path = index_dir / BUILDS_DIR / build
+        # held for this store's life: a later build keeps this build's files (documents are
+        # read from them lazily) until the store is gone
+        reader_lock = hold_reader_lock(path)
         manifest = read_json(path / MANIFEST, index_dir)
         if manifest.get("format") != INDEX_FORMAT:
             raise IndexMismatchError(str(index_dir), f"index format {manifest.get('format')} (this code reads "
@@ -116,7 +120,9 @@ class IndexStore:
         doc_row_ptr = np.asarray([d["row_start"] for d in docs.table] + [len(arrays["row_chunk"])], dtype=np.int64)
         vectors = backend_for_manifest(manifest, settings).open(path, manifest, doc_row_ptr,
                                                                 [d["chunks"]["key"] for d in docs.table], index_dir)
-        return cls(path, manifest, docs, arrays, lexical, vectors, settings)
+        store = cls(path, manifest, docs, arrays, lexical, vectors, settings)
+        store._reader_lock = reader_lock
+        return store
 
     @staticmethod
     def check_manifest(manifest: dict, settings: Settings) -> None:
@@ -138,10 +144,10 @@ class IndexStore:
                                                 f"{row_policy(settings)}")
             if manifest.get("tokenizer") != tokenizer_fingerprint():
                 raise IndexMismatchError(where, "the BM25 tokeniser or corpus/userdict.txt changed")
-            configured = vector_backend(settings).config()["backend"]
-            if manifest["vectors"].get("backend", "faiss") != configured:
-                raise IndexMismatchError(where, f"its vectors are in {manifest['vectors'].get('backend')} but "
-                                                f"vector_store is {configured!r}")
+            configured = vector_backend(settings).config()
+            if manifest["vectors"].get("config") != configured:
+                raise IndexMismatchError(where, f"its vectors were stored with {manifest['vectors'].get('config')}, "
+                                                f"the settings now say {configured}")
             current = scan_corpus(settings).fingerprint()
             if manifest["corpus"]["sha1"] != current["sha1"]:
                 raise IndexMismatchError(where, describe_corpus_change(manifest["corpus"], current))

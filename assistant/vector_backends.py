@@ -5,7 +5,9 @@ A backend writes a build's vector rows (``write``) and opens them for searching
 (``open``); ``config()`` is what of the settings decides its content (part of the
 build fingerprint, so switching backends rebuilds).
 
-* ``faiss`` (default): rows in the build folder (vectors.py).
+* ``faiss`` (default): rows in the build folder (vectors.py);
+* ``milvus``: rows in a Milvus collection (milvus_store.py), embedded Milvus Lite
+  by default or a Milvus server by ``milvus_uri``.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from .errors import SettingsError
 from .settings import Settings
 from .vectors import ANN_FILE, FaissVectors, VectorIndex, write_faiss
 
-BACKENDS = ("faiss",)
+BACKENDS = ("faiss", "milvus")
 
 
 class VectorBackend(Protocol):
@@ -60,11 +62,19 @@ def vector_backend(settings: Settings) -> VectorBackend:
     name = (settings.vector_store or "faiss").strip().lower()
     if name == "faiss":
         return FaissBackend(settings)
+    if name == "milvus":
+        from .milvus_store import MilvusBackend
+
+        return MilvusBackend(settings)
     raise SettingsError(f"vector_store must be one of {', '.join(BACKENDS)}, not {settings.vector_store!r}")
 
 
 def backend_for_manifest(manifest: dict[str, Any], settings: Settings) -> VectorBackend:
     """The backend that wrote a build (its manifest says), whatever is configured now."""
+    if manifest.get("vectors", {}).get("backend") == "milvus":
+        from .milvus_store import MilvusBackend
+
+        return MilvusBackend(settings)
     return FaissBackend(settings)
 
 

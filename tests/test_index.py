@@ -418,3 +418,23 @@ def test_artefacts_are_keyed_by_content(built):
     for d in store.docs.table:
         assert art.exists(d["ingest"]["key"], INGEST) and art.exists(d["chunks"]["key"], CHUNKS)
     assert len({d["ingest"]["key"] for d in store.docs.table}) == 5
+
+
+def test_a_build_in_use_is_kept_until_its_reader_is_gone(built, tmp_path):
+    """A running app reads documents from its build lazily: later builds must not
+    remove that build while the app holds it, and remove it once it is released."""
+    import gc
+
+    settings = _copy_setup(built[0], tmp_path)
+    store = IndexStore.load(settings)
+    first = store.path
+    for _ in range(2):
+        _change_a_plan(settings)
+        IndexBuilder(settings).build(progress=False)
+    assert first.is_dir()
+    assert len(list(store.clauses.values())) == store.manifest["counts"]["clauses"]  # still readable
+    del store
+    gc.collect()
+    _change_a_plan(settings)
+    IndexBuilder(settings).build(progress=False)
+    assert not first.exists()

@@ -1,5 +1,8 @@
 """Latency and memory benchmark: ``python -m assistant.bench [--reps 3] [--gold FILE] [--no-ask]``.
 
+``python -m assistant.bench --load [...]`` is the web app's load and soak benchmark
+(``assistant/loadbench.py``).
+
 Loads the index once, warms up, then times every retrieval mode over the gold
 questions × ``reps`` (the query embedding is inside the timing: the store's cache of
 recent query vectors is emptied before each timed call). ``bm25`` is the
@@ -47,6 +50,11 @@ def time_calls(fn, items, reps: int, before=None) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--load" in argv:  # the load and soak benchmark of the web app has its own flags
+        from .loadbench import main as load_main
+
+        return load_main([a for a in argv if a != "--load"])
     p = argparse.ArgumentParser(prog="python -m assistant.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--reps", type=int, default=3, help="repetitions over the question set (default 3)")
     p.add_argument("--gold", help="questions JSONL (default eval/gold/dev.jsonl)")

@@ -80,6 +80,8 @@ class Settings:
     # app
     server_name: str = "127.0.0.1"
     server_port: int = 7860
+    max_sessions: int = 500  # browser sessions kept in memory; the least recently used go first
+    session_idle_minutes: float = 120.0  # a conversation idle this long is dropped from memory
 
     # where each value came from: "default" | "file:<path>" | "env:<NAME>"
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)

@@ -4,9 +4,13 @@
 the page assets (CSS, the small click-handling script, theme) that Gradio 6 takes
 at launch time; ``run_cli`` is ``python -m assistant serve`` and ``app.py``.
 
-Security: everything that comes from a document or from an LLM is passed through
-``html.escape`` before it is placed into HTML built here. The only markup added
-afterwards is our own: ``[n]`` citation links, ``**bold**`` and ``<mark>``.
+Security: everything that comes from a document, a question or an LLM is escaped
+before it is placed into HTML built here, and nothing of it may make the browser
+fetch anything: answers are rendered from Markdown here, with raw HTML escaped and
+no images, links or autolinks (``ANSWER_MARKDOWN``), and the chat shows that HTML as
+it is (``render_markdown=False``), so ``![t](http://host/x.png)`` or a bare URL stays
+text. The only links are our own ``[n]`` anchors to citation cards. ``webguard``
+adds a Content-Security-Policy that keeps every fetch on the page's own origin.
 
 State: each browser session keeps its conversation in a ``gr.State`` (a list of
 answer dicts); the pipeline and the clause tables are shared and only read.
@@ -24,6 +28,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import gradio as gr
 
 from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from .redact import Redactor
 from .feedback import FeedbackLog
 from .models import Clause, PlanMeta
 
@@ -36,6 +41,9 @@ HISTORY_TURNS = 4
 # Concurrent asks per process. The pipeline is read-only after warm-up; two cores
 # gain little beyond a handful of parallel requests.
 ASK_CONCURRENCY = 4
+# Turns one session keeps (and shows): its memory is bounded, whatever the user does.
+MAX_TURNS = 20
+EMPTY_QUESTION = "请输入问题。"
 
 # Example questions, one group per kind of user.
 EXAMPLES: dict[str, list[str]] = {
@@ -54,7 +62,6 @@ EXAMPLES: dict[str, list[str]] = {
 }
 
 _CITE_RE = re.compile(r"\[(\d{1,3})\]")
-_BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
 
 
 # ---------------------------------------------------------------------------
@@ -73,10 +80,24 @@ def clause_anchor(clause_id: str) -> str:
     return "clause-" + re.sub(r"[^A-Za-z0-9_-]", "-", clause_id)
 
 
+def _answer_markdown():
+    """CommonMark (plus tables and strikethrough) that cannot fetch or link: raw HTML
+    is escaped, and images, links, autolinks and link reference definitions are off
+    (their text stays as written); linkify is off, so bare URLs are text."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
+    md.disable(["image", "link", "autolink", "reference", "html_inline", "html_block"])
+    md.enable(["table", "strikethrough"])
+    return md
+
+
+ANSWER_MARKDOWN = _answer_markdown()
+
+
 def render_answer_text(answer_md: str, turn: int) -> str:
-    """The answer's markdown as safe HTML: escaped, then our own markup for [n] and **bold**."""
-    out = esc(answer_md)
-    out = _BOLD_RE.sub(r"<strong>\1</strong>", out)
+    """The answer's markdown as safe HTML, with each [n] linked to its citation card."""
+    out = ANSWER_MARKDOWN.render(answer_md or "")
     return _CITE_RE.sub(
         lambda m: f'<a class="cite-link" href="#{cite_anchor(turn, m.group(1))}">[{m.group(1)}]</a>', out
     )
@@ -97,7 +118,7 @@ def render_answer_message(answer: dict[str, Any], turn: int) -> str:
             for c in cites
         )
         parts.append(f'<div class="refs">出处：{refs}</div>')
-    return "\n\n".join(parts)
+    return f'<div class="msg">{"".join(parts)}</div>'
 
 
 def _short_title(c: dict[str, Any]) -> str:
@@ -233,7 +254,7 @@ def render_retrieved(answer: dict[str, Any] | None, titles: dict[str, str]) -> s
 
 
 def render_user_message(question: str) -> str:
-    return esc(question)
+    return f'<div class="msg">{esc(question).replace(chr(10), "<br>")}</div>'
 
 
 # -- document view ---------------------------------------------------------
@@ -377,6 +398,17 @@ def _accumulate(so_far: str, piece: str) -> str:
     return piece if piece.startswith(so_far) else so_far + piece
 
 
+def _raw_json(answer: dict[str, Any]) -> str:
+    """The raw-JSON panel's text."""
+    return json.dumps(answer, ensure_ascii=False, indent=2)
+
+
+def render_settings_panel(model: str, answerer: str, llm_ok: bool, llm_reason: str) -> str:
+    llm = f"可用（{esc(llm_reason)}）" if llm_ok else f"未启用：{esc(llm_reason)}"
+    return (f'<ul class="settings"><li>嵌入模型：<code>{esc(model)}</code></li>'
+            f"<li>默认回答方式：<code>{esc(answerer)}</code></li><li>大模型：{llm}</li></ul>")
+
+
 def _public_answer(answer: dict[str, Any]) -> dict[str, Any]:
     """The answer as JSON-safe data (what the API returns and the raw-JSON panel shows)."""
     return json.loads(json.dumps(answer, ensure_ascii=False, default=str))
@@ -386,6 +418,10 @@ CSS = """
 .gradio-container { max-width: 1400px !important; font-family: system-ui, "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Zen Hei", sans-serif; }
 #app-header h1 { margin-bottom: 0; }
 #app-header p { color: var(--body-text-color-subdued); margin-top: 4px; }
+/* messages are finished HTML: the chat's plain-text pre-wrap would show its newlines */
+#chatbot .msg { white-space: normal; }
+#chatbot .msg pre { white-space: pre-wrap; }
+#chatbot .msg p { margin: 0.3em 0; }
 .cite-link { text-decoration: none; font-weight: 600; color: var(--color-accent) !important; cursor: pointer; }
 .refs { font-size: 0.85em; color: var(--body-text-color-subdued); border-top: 1px dashed var(--border-color-primary); padding-top: 4px; }
 .refs .cite-link { margin-right: 0.6em; font-weight: 500; }
@@ -483,6 +519,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
     titles = lib.titles
     feedback = FeedbackLog(settings.eval_dir)
     llm_ok, llm_reason = _llm_status(settings)
+    redactor = Redactor.for_settings(settings)
     model = _index_model(pipeline, settings)
     all_ids = [p.id for p in lib.plans]
     first_doc = next((p.id for p in lib.plans if lib.clauses_by_doc.get(p.id)), None)
@@ -503,12 +540,10 @@ def build_app(pipeline, settings) -> gr.Blocks:
         return out
 
     def respond(question: str, turns: list, places: list[str], use_llm: bool) -> Iterator[tuple]:
-        question = (question or "").strip()
-        turns = list(turns or [])
+        question = question.strip() if isinstance(question, str) else ""
         if not question:
-            gr.Warning("请输入问题。")
-            yield (gr.update(), _chat_messages(turns), turns, gr.update(), gr.update(), gr.update(), gr.update(), "")
-            return
+            raise gr.Error(EMPTY_QUESTION, print_exception=False)
+        turns = list(turns or [])[-(MAX_TURNS - 1):]
         answerer = "llm" if (use_llm and llm_ok) else "extractive"
         history = _history(turns)
         msgs = _chat_messages(turns) + [
@@ -524,12 +559,15 @@ def build_app(pipeline, settings) -> gr.Blocks:
                     final = item
                     break
                 partial = _accumulate(partial, str(item))
-                msgs[-1] = {"role": "assistant", "content": render_answer_text(partial, len(turns)) + " ▌"}
+                msgs[-1] = {"role": "assistant",
+                            "content": f'<div class="msg">{render_answer_text(partial, len(turns))} ▌</div>'}
                 yield ("", msgs, turns, gr.update(), gr.update(), gr.update(), gr.update(), "")
         except AssistantError as e:
-            turns.append({"question": question, "error": str(e)})
-            gr.Warning(str(e))
-            yield ("", _chat_messages(turns), turns, gr.update(), gr.update(), {"error": str(e)}, gr.update(), "")
+            message = redactor(e)
+            turns.append({"question": question, "error": message})
+            gr.Warning(esc(message))
+            yield ("", _chat_messages(turns), turns, gr.update(), gr.update(), _raw_json({"error": message}),
+                   gr.update(), "")
             return
         if final is None:  # a stream that ended without its final dict is a pipeline bug
             raise gr.Error("回答生成中断，请重试。")
@@ -542,13 +580,14 @@ def build_app(pipeline, settings) -> gr.Blocks:
             turns,
             render_cards(turns, lib.resolve, titles),
             render_retrieved(final, titles),
-            final,
+            _raw_json(final),
             gr.update(choices=choices, value=None),
             "",
         )
 
     def clear():
-        return [], [], render_cards([], lib.resolve, titles), render_retrieved(None, titles), None, gr.update(choices=[], value=None), ""
+        return ([], [], render_cards([], lib.resolve, titles), render_retrieved(None, titles), "",
+                gr.update(choices=[], value=None), "")
 
     def record(rating: str, comment: str, turns: list, turn_index: int | None = None) -> tuple[str, str]:
         answered = [t for t in (turns or []) if not t.get("error")]
@@ -601,7 +640,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
         """Select the clause's plan in the document tab and highlight the clause."""
         c = lib.by_id.get(clause_id or "")
         if c is None:
-            raise gr.Error(f"找不到条款 {clause_id!r}")
+            raise gr.Error(f"找不到条款 {esc(clause_id)}", print_exception=False)
         outline, body = show_doc(c.doc_id, c.clause_id)
         return (
             gr.Tabs(selected="doc"),
@@ -618,7 +657,8 @@ def build_app(pipeline, settings) -> gr.Blocks:
     place_choices = [(f"{p.place or p.id} · {_with_brackets(p.title)}", p.id) for p in lib.plans]
 
     with gr.Blocks(title=APP_TITLE) as app:
-        turns_state = gr.State([])
+        # the conversation; dropped after session_idle_minutes without a new answer
+        turns_state = gr.State([], time_to_live=settings.session_idle_minutes * 60)
         gr.Markdown(
             f"# {APP_TITLE}\n就地方知识产权规划提问：每条回答都标注出处 [n]，点击即可查看规划原文中的对应条款。",
             elem_id="app-header",
@@ -631,7 +671,10 @@ def build_app(pipeline, settings) -> gr.Blocks:
                             label="对话",
                             height=480,
                             sanitize_html=True,
-                            render_markdown=True,
+                            # messages are finished HTML (render_answer_text): Markdown
+                            # rendering here would turn ![t](url) into a live image
+                            render_markdown=False,
+                            latex_delimiters=[],
                             feedback_options=("Like", "Dislike"),
                             placeholder="<b>请提问</b><br>例如：嘉兴规划中知识产权质押融资的目标是多少？",
                             elem_id="chatbot",
@@ -679,10 +722,8 @@ def build_app(pipeline, settings) -> gr.Blocks:
                         with gr.Accordion("本次检索到的条款", open=False):
                             retrieved = gr.HTML(render_retrieved(None, titles), elem_id="retrieved")
                         with gr.Accordion("设置", open=False):
-                            gr.Markdown(
-                                f"- 嵌入模型：`{model}`\n- 默认回答方式：`{settings.answerer}`\n"
-                                f"- 大模型：{'可用（' + llm_reason + '）' if llm_ok else '未启用：' + llm_reason}"
-                            )
+                            gr.HTML(render_settings_panel(model, settings.answerer, llm_ok, redactor(llm_reason)),
+                                    elem_id="settings-panel")
                             use_llm = gr.Checkbox(
                                 label="使用大模型生成回答（失败时回退到摘录式回答）",
                                 value=llm_ok and settings.answerer == "llm",
@@ -690,7 +731,10 @@ def build_app(pipeline, settings) -> gr.Blocks:
                                 info=None if llm_ok else "需要先配置 llm_base_url 和 llm_model",
                             )
                         with gr.Accordion("原始 JSON", open=False):
-                            raw = gr.JSON(label="最近一次回答", elem_id="raw-json")
+                            # a JSON string, not gr.JSON: gradio_client takes any dict with a
+                            # "path" key (every citation has one) for a file to download
+                            raw = gr.Code(label="最近一次回答", language="json", interactive=False,
+                                          elem_id="raw-json")
             with gr.Tab("规划原文", id="doc"):
                 with gr.Row():
                     plan_dd = gr.Dropdown(
@@ -737,15 +781,26 @@ def build_app(pipeline, settings) -> gr.Blocks:
     return app
 
 
-def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool = False, quiet: bool = False):
-    """Start the server with the page assets (Gradio 6 takes CSS/head/theme at launch)."""
+def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool = False, quiet: bool = False,
+               settings=None):
+    """Start the server with the page assets (Gradio 6 takes CSS/head/theme at launch),
+    the web guard (``webguard``: CSP, no anonymous upload) and bounded sessions."""
+    from .settings import Settings
+    from .webguard import launch_kwargs
+
+    settings = settings or Settings.load()
     app.queue(default_concurrency_limit=ASK_CONCURRENCY)
     return app.launch(
         server_name=host,
         server_port=port,
         prevent_thread_lock=prevent_thread_lock,
-        show_error=True,
+        # an unexpected exception's text is for the server log, not the page
+        show_error=False,
         quiet=quiet,
+        # Gradio keeps every session's copy of the page config and outputs until this
+        # many newer sessions exist (default 10,000: gigabytes); least recently used go first
+        state_session_capacity=settings.max_sessions,
+        **launch_kwargs(upload_max_bytes=0),
         css=CSS,
         head=HEAD,
         theme=gr.themes.Soft(
@@ -783,7 +838,7 @@ def run_cli(args, settings) -> int:
     pipeline = prepare_pipeline(settings, log=log)
     app = build_app(pipeline, settings)
     log(f"serving on http://{host}:{port}")
-    launch_app(app, host, port)
+    launch_app(app, host, port, settings=settings)
     return 0
 
 

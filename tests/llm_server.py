@@ -43,6 +43,8 @@ class Reply:
     drop: close the connection without sending a response.
     chunk_chars: characters per streamed delta (so a reply arrives as several tokens).
     chunk_delay_s: pause between streamed deltas.
+    compose: when given, the reply text is ``compose(request)``: for replies that
+        must quote what the prompt contained (e.g. clause [1]'s first sentence).
     """
 
     text: str = ""
@@ -52,6 +54,7 @@ class Reply:
     drop: bool = False
     chunk_chars: int = 3
     chunk_delay_s: float = 0.0
+    compose: Any = None
 
 
 @dataclass
@@ -81,6 +84,13 @@ class RecordedRequest:
     @property
     def stream(self) -> bool:
         return bool(self.body.get("stream"))
+
+    def clause_text(self, n: int) -> str:
+        """The text of clause [n] as the answer prompt listed it ("" if absent)."""
+        import re
+
+        m = re.search(rf"^\[{n}\] [^\n]*\n(.*?)(?=\n\n\[\d+\] |\n</clauses>|\Z)", self.user_text, re.S | re.M)
+        return m.group(1).strip() if m else ""
 
 
 class ScriptedLLMServer:
@@ -176,6 +186,8 @@ class ScriptedLLMServer:
                 if reply is None:
                     self._send_json(500, _error_body("test server: no scripted reply left", "server_error"))
                     return
+                if reply.compose is not None:
+                    reply = Reply(**{**reply.__dict__, "text": reply.compose(server.requests[-1]), "compose": None})
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.drop:

@@ -40,16 +40,15 @@ def served():
 def client(served):
     from gradio_client import Client
 
-    # download_files=False: citation dicts carry a "path" key, which the client
-    # would otherwise take for a file to download
-    return Client(served.url, verbose=False, download_files=False)
+    # the client's defaults, as a user of the API has them
+    return Client(served.url, verbose=False)
 
 
 def ask(c, question: str, places: list[str] | None = None):
     """(answer JSON, chat messages, cards HTML, retrieved HTML) from the /ask endpoint."""
     out = c.predict(question, places or [], False, api_name="/ask")
     _question_box, chat, cards, retrieved, answer, _cited, _status = out
-    return answer, chat, cards, retrieved
+    return json.loads(answer), chat, cards, retrieved
 
 
 def message_text(msg: dict) -> str:

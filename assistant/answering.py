@@ -444,6 +444,8 @@ class ExtractiveAnswerer:
             unknown = self.unknown_place(question)
             if unknown:
                 return self._not_found(qv, hits, f"现有规划文件中没有关于「{unknown}」的规划")
+        if self.shares_nothing(qv, hits):
+            return self._not_found(qv, hits, "现有规划文件未涉及这一问题", picked=[])
         picked = self.score_sentences(qv, hits)
         if not picked:
             return self._not_found(qv, hits, "现有规划文件未明确规定这一问题")
@@ -466,6 +468,15 @@ class ExtractiveAnswerer:
                 chosen.append(p)
         chosen += self._phrase_picks(qv, hits, chosen)
         return self._compose(qv, chosen)
+
+    def shares_nothing(self, qv: QuestionView, hits: Sequence[Hit]) -> bool:
+        """Nothing of the question is in the documents: none of its words (numbers
+        aside) occurs in any sentence, and it names no place, plan, quoted wording or
+        clause. Such a question (an instruction to the assistant, a SQL fragment,
+        small talk) has no answer here, however close the nearest vector is."""
+        if qv.places or qv.phrases or any(h.contributions.get("lookup") for h in hits):
+            return False
+        return not any(self._df_of(t) for t in qv.keywords if not t.isdigit())
 
     def _missing_figure(self, qv: QuestionView, picked: Sequence[Picked]) -> str:
         """The kind of figure asked for when no close sentence states one ('' otherwise)."""

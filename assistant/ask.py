@@ -17,9 +17,11 @@ note) when the endpoint fails or no citation survives.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -41,13 +43,6 @@ DOC_MATCH_SHARE = 0.5
 # names a new place or aspect and leaves the rest of the question to the last turn.
 ELLIPTIC_MAX_CHARS = 8
 ELLIPSIS_FILLER_RE = re.compile(r"^(那么|那|还有|另外|再问一下|再问|请问)|(呢|吗|怎么样|如何|情况|方面)?[?？。!！\s]*$")
-
-
-def _history_turns(history: Any) -> list[dict[str, str]]:
-    """Earlier turns as [{"q", "a"}], oldest first, whatever shape they came in."""
-    from .llm import normalise_history
-
-    return [{"q": q, "a": a} for q, a in normalise_history(history)]
 
 
 class AskPipeline:
@@ -156,7 +151,8 @@ class AskPipeline:
         kind = (answerer or self.settings.answerer or "extractive").strip().lower()
         if kind not in ("extractive", "llm"):
             raise BadQuestionError(f"unknown answerer {kind!r}: use 'extractive' or 'llm'")
-        turns = _history_turns(history)
+        question = check_text(question)
+        turns = parse_history(history, "the history")
         base = {"id": qid or "", "question": question}
 
         if not question.strip() or not has_words(question):
@@ -296,18 +292,79 @@ def _pieces(text: str, n: int = 4) -> list[str]:
 # CLI: python -m assistant ask "问题" [--history FILE] [--json] [--answerer]
 #      python -m assistant ask --jsonl IN.jsonl [--out OUT]
 # ---------------------------------------------------------------------------
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(text: str, what: str = "the question") -> str:
+    """``text`` unchanged if it is text this program can process, else BadQuestionError.
+
+    A lone surrogate is what undecodable bytes become: Python turns a command-line
+    argument that is not UTF-8 into U+DC80–U+DCFF, and JSON may carry "\\ud800"."""
+    m = _SURROGATE_RE.search(text)
+    if m is None:
+        return text
+    cp = ord(m.group())
+    what_char = (f"the byte 0x{cp - 0xDC00:02X}, which is not UTF-8" if 0xDC80 <= cp <= 0xDCFF
+                 else f"a lone surrogate (U+{cp:04X})")
+    raise BadQuestionError(f"{what} is not valid text: it contains {what_char} at character {m.start() + 1}; "
+                           "give it as UTF-8 text")
+
+
+def printable(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, so that it can be shown
+    and serialised (UTF-8 cannot encode a surrogate)."""
+    return _SURROGATE_RE.sub("\ufffd", text)
+
+
+def parse_history(data: Any, where: str) -> list[dict[str, str]]:
+    """Earlier turns as [{"q", "a"}], or BadQuestionError saying what is wrong with them."""
+    from .llm import normalise_history
+
+    if data is None:
+        return []
+    if not isinstance(data, (list, tuple)):
+        raise BadQuestionError(f'{where} must be a JSON list of {{"q": ..., "a": ...}} turns, '
+                               f"not {type(data).__name__}")
+    try:
+        pairs = normalise_history(data)
+    except ValueError as e:
+        raise BadQuestionError(f"{where}: {e}") from None
+    for i, (q, a) in enumerate(pairs, start=1):
+        check_text(q, f"{where} turn {i}")
+        check_text(a, f"{where} turn {i}")
+    return [{"q": q, "a": a} for q, a in pairs]
+
+
 def _load_history(path: str | None) -> list[dict[str, str]] | None:
     if not path:
         return None
+    p = Path(path)
+    if p.is_dir():
+        raise BadQuestionError(f"history file {path} is a directory, not a JSON file")
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(p.read_bytes().decode("utf-8-sig"))
     except FileNotFoundError:
         raise BadQuestionError(f"history file {path} not found") from None
+    except UnicodeDecodeError as e:
+        raise BadQuestionError(f"history file {path} is not UTF-8 text (invalid byte at offset {e.start})") from None
     except json.JSONDecodeError as e:
         raise BadQuestionError(f"history file {path} is not JSON: {e}") from None
-    if not isinstance(data, list):
-        raise BadQuestionError(f"history file {path} must hold a JSON list of {{\"q\": ..., \"a\": ...}} turns")
-    return data
+    except OSError as e:
+        raise BadQuestionError(f"history file {path} cannot be read: {e.strerror or e}") from None
+    return parse_history(data, f"history file {path}")
+
+
+def _check_out_path(path: str | None) -> None:
+    """Refuse an --out that cannot be written, before the slow warm-up."""
+    if not path:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise BadQuestionError(f"--out {path} is a directory; give the name of the file to write")
+    if not p.parent.is_dir():
+        raise BadQuestionError(f"--out {path}: folder {p.parent} does not exist")
+    if p.exists() and not os.access(p, os.W_OK) or not p.exists() and not os.access(p.parent, os.W_OK):
+        raise BadQuestionError(f"--out {path} is not writable")
 
 
 def format_human(reply: dict[str, Any]) -> str:
@@ -327,10 +384,16 @@ def format_human(reply: dict[str, Any]) -> str:
 def run_cli(args, settings: Settings) -> int:
     if not args.jsonl and args.question is None:
         raise BadQuestionError('give a question (python -m assistant ask "问题") or --jsonl FILE')
-    pipeline = AskPipeline(settings).warm_up()
+    # everything the user gave is checked before the slow warm-up
+    _check_out_path(args.out)
     if args.jsonl:
-        return _run_jsonl(pipeline, args)
-    reply = pipeline.ask(args.question, history=_load_history(args.history), answerer=args.answerer)
+        rows = read_jsonl_rows(args.jsonl)
+        pipeline = AskPipeline(settings).warm_up()
+        return _run_jsonl(pipeline, rows, args)
+    question = check_text(args.question)
+    history = _load_history(args.history)
+    pipeline = AskPipeline(settings).warm_up()
+    reply = pipeline.ask(question, history=history, answerer=args.answerer)
     if args.json:
         print(json.dumps(reply, ensure_ascii=False, indent=2))
     else:
@@ -338,34 +401,108 @@ def run_cli(args, settings: Settings) -> int:
     return 0
 
 
-def _run_jsonl(pipeline: AskPipeline, args) -> int:
+@dataclass
+class JsonlRow:
+    line: int
+    qid: str = ""
+    question: str = ""
+    history: list[dict[str, str]] = field(default_factory=list)
+    error: str = ""  # why the row cannot be asked; it is written as an error row
+
+
+def read_jsonl_rows(path: str) -> list[JsonlRow]:
+    """Every non-blank line of a --jsonl file as a row; a line that cannot be asked
+    (not UTF-8, not JSON, no question, bad history) becomes a row with its error."""
+    src = Path(path)
+    if src.is_dir():
+        raise BadQuestionError(f"--jsonl {src} is a directory, not a JSONL file")
+    try:
+        data = src.read_bytes()
+    except FileNotFoundError:
+        raise BadQuestionError(f"--jsonl {src} not found") from None
+    except OSError as e:
+        raise BadQuestionError(f"--jsonl {src} cannot be read: {e.strerror or e}") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    rows = []
+    for i, raw in enumerate(data.split(b"\n"), start=1):
+        if raw.strip():
+            rows.append(_parse_row(raw, i))
+    return rows
+
+
+def _parse_row(raw: bytes, line: int) -> JsonlRow:
+    row = JsonlRow(line)
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        row.error = f"line {line} is not UTF-8 text (invalid byte at offset {e.start})"
+        return row
+    except json.JSONDecodeError as e:
+        row.error = f"line {line} is not JSON: {e}"
+        return row
+    if not isinstance(obj, dict):
+        row.error = f'line {line} must be a JSON object {{"id", "question", "history"}}, not {type(obj).__name__}'
+        return row
+    qid = obj.get("id")
+    row.qid = "" if qid is None else printable(str(qid))
+    question = obj.get("question")
+    if isinstance(question, str):
+        row.question = printable(question)  # shown in an error row too
+    try:
+        if not isinstance(question, str):
+            raise BadQuestionError(f'line {line} needs a "question" string'
+                                   + ("" if question is None else f", not {type(question).__name__}"))
+        check_text(question, f"the question on line {line}")
+        row.history = parse_history(obj.get("history"), f"the history on line {line}")
+    except BadQuestionError as e:
+        row.error = str(e)
+    return row
+
+
+def _run_jsonl(pipeline: AskPipeline, rows: list[JsonlRow], args) -> int:
+    """Answer every row, in order, each written (and flushed) as soon as it is answered:
+    a row that cannot be answered gets an error row, and the batch goes on."""
     from tqdm import tqdm
 
-    src = Path(args.jsonl)
-    if not src.is_file():
-        raise BadQuestionError(f"{src} not found")
-    rows = []
-    for i, line in enumerate(src.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise BadQuestionError(f"{src}:{i} is not JSON: {e}") from None
-        if not isinstance(row, dict) or "question" not in row:
-            raise BadQuestionError(f"{src}:{i} needs a \"question\" field")
-        rows.append(row)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    failed: list[int] = []
     try:
         for row in tqdm(rows, desc="ask", unit="q", file=sys.stderr):
-            try:
-                reply = pipeline.ask(row.get("question") or "", history=row.get("history") or None,
-                                     answerer=args.answerer, qid=str(row.get("id", "")))
-            except AssistantError as e:
-                reply = {"id": str(row.get("id", "")), "question": row.get("question"), "error": str(e)}
-            out.write(json.dumps(reply, ensure_ascii=False) + "\n")
+            reply = None
+            if not row.error:
+                try:
+                    reply = pipeline.ask(row.question, history=row.history, answerer=args.answerer, qid=row.qid)
+                except AssistantError as e:
+                    row.error = str(e)
+            if reply is None:
+                failed.append(row.line)
+                reply = {"id": row.qid, "question": row.question, "error": row.error}
+            out.write(json.dumps({**reply, "line": row.line}, ensure_ascii=False) + "\n")
             out.flush()
     finally:
         if out is not sys.stdout:
             out.close()
-    return 0
+    print(batch_summary(rows, failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def batch_summary(rows: list[JsonlRow], failed: list[int]) -> str:
+    """What a batch did, with the input lines a user must look at."""
+    by_id: dict[str, list[int]] = {}
+    for r in rows:
+        by_id.setdefault(r.qid, []).append(r.line)
+    missing = by_id.pop("", [])
+    dupes = {qid: lines for qid, lines in by_id.items() if len(lines) > 1}
+    parts = [f"answered {len(rows) - len(failed)} of {len(rows)} rows"]
+    if failed:
+        parts.append(f"{len(failed)} error rows (lines {_lines(failed)})")
+    if missing:
+        parts.append(f"{len(missing)} rows without an id (lines {_lines(missing)})")
+    if dupes:
+        parts.append("duplicate ids: " + "; ".join(f"{qid!r} on lines {_lines(ls)}" for qid, ls in dupes.items()))
+    return "; ".join(parts)
+
+
+def _lines(lines: list[int], shown: int = 20) -> str:
+    return ", ".join(map(str, lines[:shown])) + (f" and {len(lines) - shown} more" if len(lines) > shown else "")

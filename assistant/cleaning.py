@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import numerals
 from .numerals import int_to_cn
-from .textnorm import to_simplified, to_traditional
+from .textnorm import PINYIN_NOTE_RE, to_simplified, to_traditional
 
 CN_DIGITS = "一二三四五六七八九十"
 
@@ -190,11 +190,7 @@ def rule_mojibake_headings(text: str, warnings: list[str], script: str = "simpli
     return "\n".join(ln for ln in lines if ln.strip() or True), fired
 
 
-# --- pinyin notes after characters: 發(fā) ------------------------------------------
-TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
-PINYIN_NOTE_RE = re.compile(
-    r"(?<=[\u4e00-\u9fff])[(（](?=[a-zü" + TONE_VOWELS + r"]*[" + TONE_VOWELS + r"ü])[a-zü" + TONE_VOWELS + r"]{1,7}[)）]"
-)
+# --- pinyin notes after characters: 發(fā) (textnorm.PINYIN_NOTE_RE) ----------------------
 
 
 def rule_pinyin_notes(text: str) -> tuple[str, int]:

@@ -169,7 +169,8 @@ def scan_corpus(settings) -> CorpusSnapshot:
     for meta in found.documents:
         digest = sha1_file(corpus / meta.file)
         key = make_key({"pipeline": PIPELINE_VERSION, "file": digest, "meta": meta.to_dict(),
-                        "repairs": extra.get(REPAIRS_FILE, ""), "max_file_mb": float(settings.max_file_mb)})
+                        "repairs": extra.get(REPAIRS_FILE, ""), "max_file_mb": float(settings.max_file_mb),
+                        "max_expanded_mb": float(settings.max_expanded_mb)})
         entries.append(CorpusEntry(meta, digest, key))
     return CorpusSnapshot(corpus, entries, extra, list(found.refused))
 
@@ -236,7 +237,8 @@ def ingest_documents(snapshot: CorpusSnapshot, settings, known: dict[str, dict[s
             if repairs is None:
                 repairs = Repairs.load(snapshot.corpus_dir / REPAIRS_FILE)
             try:
-                loaded = load_file(snapshot.corpus_dir / e.meta.file, max_mb=settings.max_file_mb)
+                loaded = load_file(snapshot.corpus_dir / e.meta.file, max_mb=settings.max_file_mb,
+                                   max_expanded_mb=settings.max_expanded_mb)
             except LoadError as err:
                 out.errors.append(err)
                 continue

@@ -12,14 +12,17 @@ caller can fall back to the extractive answerer.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlparse
 
+from .circuit import CircuitBreaker, CircuitOpen
 from .citations import NOT_FOUND_MARKER, CheckedAnswer, NumberedClause, check_llm_answer, number_clauses
 from .errors import LLMUnavailableError
+from .redact import Redactor, redact_url
 from .settings import Settings
 
 PROMPT_ANSWER_SYSTEM = "answer_system"
@@ -134,7 +137,11 @@ class LLMAnswerer:
         if not ok:
             raise LLMUnavailableError(reason)
         self.settings = settings
-        self.base_url = settings.llm_base_url
+        # every message about the endpoint passes through this: the key, and credentials
+        # in the URL, must not reach a note, a panel or a log (an endpoint may echo them)
+        self.redact = Redactor.for_settings(settings)
+        self.base_url = redact_url(settings.llm_base_url)
+        self.breaker = breaker_for(settings)
         self.model = settings.llm_model
         self.timeout_s = float(settings.llm_timeout_s)
         self._prompts = {name: load_prompt(name, settings.prompts_dir) for name in PROMPTS}
@@ -160,7 +167,13 @@ class LLMAnswerer:
         """Whether the LLM answerer can be used, and if not, why (for the UI's switch).
 
         Checks the configuration and the prompt templates; with ``probe=True`` also asks
-        the endpoint for its model list (``GET {base_url}/models``)."""
+        the endpoint for its model list (``GET {base_url}/models``). The reason is
+        redacted: it names the endpoint without the credentials in its URL."""
+        ok, reason = LLMAnswerer._availability(settings, probe)
+        return ok, Redactor.for_settings(settings)(reason)
+
+    @staticmethod
+    def _availability(settings: Settings, probe: bool) -> tuple[bool, str]:
         url = (settings.llm_base_url or "").strip()
         if not url:
             return False, "no LLM endpoint configured: set llm_base_url (e.g. http://localhost:11434/v1 for Ollama)"
@@ -240,7 +253,27 @@ class LLMAnswerer:
 
     def _run(self, messages: list, on_token: Callable[[str], None] | None) -> tuple[str, int]:
         """Stream one completion; returns (text, pieces). Endpoint failures become
-        LLMUnavailableError; an exception from ``on_token`` propagates unchanged."""
+        LLMUnavailableError; an exception from ``on_token`` propagates unchanged.
+
+        The endpoint's circuit breaker sees every call: after ``llm_breaker_failures``
+        failures in a row the endpoint is not called for ``llm_breaker_cooldown_s``
+        (then one probe call at a time), and the call fails at once instead."""
+        try:
+            self.breaker.before_call()
+        except CircuitOpen as e:
+            raise LLMUnavailableError(self.redact(f"LLM endpoint {self.base_url} {e}")) from None
+        try:
+            result = self._stream_completion(messages, on_token)
+        except LLMUnavailableError as e:
+            self.breaker.record_failure(_short(str(e), 160))
+            raise
+        except BaseException:
+            self.breaker.release()
+            raise
+        self.breaker.record_success()
+        return result
+
+    def _stream_completion(self, messages: list, on_token: Callable[[str], None] | None) -> tuple[str, int]:
         parts: list[str] = []
         stream = self._chat.stream(messages)
         try:
@@ -253,7 +286,7 @@ class LLMAnswerer:
                     err = self._unavailable(e)
                     if err is None:
                         raise
-                    raise err from e
+                    raise LLMUnavailableError(self.redact(err)) from None
                 token = _content_text(chunk.content)
                 if token:
                     parts.append(token)
@@ -263,7 +296,8 @@ class LLMAnswerer:
             stream.close()  # releases the HTTP connection if we stop early
         text = "".join(parts)
         if not text.strip():
-            raise LLMUnavailableError(f"LLM endpoint {self.base_url} returned an empty answer (model {self.model})")
+            raise LLMUnavailableError(self.redact(
+                f"LLM endpoint {self.base_url} returned an empty answer (model {self.model})"))
         return text, len(parts)
 
     def _unavailable(self, e: Exception) -> LLMUnavailableError | None:
@@ -292,6 +326,26 @@ class LLMAnswerer:
                 f"{type(e).__name__}: {_short(str(e))}"
             )
         return None
+
+
+_breakers: dict[tuple, CircuitBreaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def breaker_for(settings: Settings) -> CircuitBreaker:
+    """The circuit breaker of this endpoint and model, shared by every answerer in the
+    process (the app's sessions all see the same endpoint state)."""
+    key = (settings.llm_base_url, settings.llm_model, settings.llm_breaker_failures, settings.llm_breaker_cooldown_s)
+    with _breakers_lock:
+        if key not in _breakers:
+            _breakers[key] = CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_s)
+        return _breakers[key]
+
+
+def reset_breakers() -> None:
+    """Forget every endpoint's failures (for tests that script failures on purpose)."""
+    with _breakers_lock:
+        _breakers.clear()
 
 
 def _root_cause(e: BaseException) -> str:

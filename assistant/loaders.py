@@ -62,12 +62,29 @@ _META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\
 # GB2312 and GBK are subsets of GB18030; decoding with the superset never loses characters.
 _GB_FAMILY = {"gb2312", "gbk", "cp936", "gb18030", "x-gbk", "euc-cn"}
 
+# Decompression bombs: what one file may expand to, beyond its size on disk (which
+# max_file_mb bounds). A small docx or PDF can inflate to gigabytes and minutes of
+# parsing; these limits refuse it, naming the file, before the expensive work.
+MAX_EXPANDED_MB = 64.0  # the setting max_expanded_mb: a docx's parts together, a PDF's decoded streams, the text
+# A docx part compressed more than this (and over 1 MB unzipped) is a bomb: Word's
+# XML compresses 5–20:1, and 100:1 only when it is one thing repeated.
+MAX_ZIP_RATIO = 100
+ZIP_RATIO_MIN_BYTES = 1 << 20
+MAX_PDF_PAGES = 5000
+# Elements of an HTML page: the parse tree costs time and memory per element
+# (a 500-page law is some 20,000); a page of millions of empty tags is a bomb.
+MAX_HTML_ELEMENTS = 200_000
+_HTML_ELEMENT_RE = re.compile(rb"<[A-Za-z]")
+
 
 # ---------------------------------------------------------------- public API
 
 
-def load_file(path: str | Path, max_mb: float = 20.0) -> LoadedText:
-    """Read one document; raise ``LoadError`` naming the file and the reason."""
+def load_file(path: str | Path, max_mb: float = 20.0, max_expanded_mb: float = MAX_EXPANDED_MB) -> LoadedText:
+    """Read one document; raise ``LoadError`` naming the file and the reason.
+
+    ``max_mb`` bounds the file's size, ``max_expanded_mb`` what it may expand to
+    (see ``MAX_EXPANDED_MB``)."""
     p = Path(path)
     name = str(p)
     if not p.exists():
@@ -88,13 +105,14 @@ def load_file(path: str | Path, max_mb: float = 20.0) -> LoadedText:
         data = p.read_bytes()
     except OSError as e:
         raise LoadError(name, f"cannot be read: {e.strerror or e}") from e
-    return load_bytes(name, data)
+    return load_bytes(name, data, max_expanded_mb)
 
 
-def load_bytes(name: str, data: bytes) -> LoadedText:
+def load_bytes(name: str, data: bytes, max_expanded_mb: float = MAX_EXPANDED_MB) -> LoadedText:
     """Read one document from its bytes (``name`` gives the extension and is the name
     errors use): the part of ``load_file`` after reading, for documents that come
     from an archive rather than a file."""
+    limit = int(max_expanded_mb * 1024 * 1024)
     if not data:
         raise LoadError(name, "empty file (0 bytes)")
     suffix = Path(name).suffix.lower()
@@ -102,11 +120,11 @@ def load_bytes(name: str, data: bytes) -> LoadedText:
 
     # A PDF header may be preceded by junk bytes; readers accept it within the first KB.
     if _PDF_MAGIC in data[:1024]:
-        return _load_pdf(name, data)
+        return _load_pdf(name, data, limit)
     if suffix == ".pdf":
         raise LoadError(name, "named .pdf but has no PDF header: damaged or not a PDF file")
     if head.startswith(_ZIP_MAGIC):
-        return _load_docx(name, data)
+        return _load_docx(name, data, limit)
     if suffix == ".docx":
         raise LoadError(name, "named .docx but is not a zip archive: damaged or not a Word .docx file")
     if head.startswith(_OLE_MAGIC):
@@ -124,6 +142,7 @@ def load_bytes(name: str, data: bytes) -> LoadedText:
                 text, encoding = _normalise_newlines(data.decode(declared)), declared
             except UnicodeDecodeError:
                 pass  # the declaration is wrong; keep the detected encoding
+        _check_html_elements(name, data)
         return LoadedText(path=name, text=_html_to_text(name, text), fmt="html", encoding=encoding)
     if suffix in MARKDOWN_SUFFIXES:
         body, title = markdown_to_text(text)
@@ -134,7 +153,8 @@ def load_bytes(name: str, data: bytes) -> LoadedText:
 
 
 def load_many(
-    paths: Iterable[str | Path], max_mb: float = 20.0, progress: bool | None = None
+    paths: Iterable[str | Path], max_mb: float = 20.0, progress: bool | None = None,
+    max_expanded_mb: float = MAX_EXPANDED_MB,
 ) -> tuple[list[LoadedText], list[LoadError]]:
     """Load every file that can be loaded; report the others instead of stopping.
 
@@ -147,7 +167,7 @@ def load_many(
     errors: list[LoadError] = []
     for p in tqdm(paths, desc="Loading documents", unit="file", disable=None if progress is None else not progress):
         try:
-            loaded.append(load_file(p, max_mb=max_mb))
+            loaded.append(load_file(p, max_mb=max_mb, max_expanded_mb=max_expanded_mb))
         except LoadError as e:
             errors.append(e)
     return loaded, errors
@@ -339,7 +359,7 @@ def _html_to_text(name: str, html: str) -> str:
 # ---------------------------------------------------------------- docx
 
 
-def _load_docx(name: str, data: bytes) -> LoadedText:
+def _load_docx(name: str, data: bytes, limit: int) -> LoadedText:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         members = set(zf.namelist())
@@ -347,6 +367,7 @@ def _load_docx(name: str, data: bytes) -> LoadedText:
         raise LoadError(name, f"damaged zip archive, cannot be read as .docx ({e})") from e
     if "word/document.xml" not in members:
         raise LoadError(name, "zip archive but not a Word .docx document (no word/document.xml)")
+    _check_zip_expansion(name, zf, limit)
 
     import docx
     from docx.table import Table
@@ -368,6 +389,35 @@ def _load_docx(name: str, data: bytes) -> LoadedText:
     return LoadedText(path=name, text=text, fmt="docx", encoding="")
 
 
+def _check_zip_expansion(name: str, zf: zipfile.ZipFile, limit: int) -> None:
+    """Refuse a zip whose members would unzip to more than ``limit`` bytes together, or
+    one of which is compressed like a bomb. The sizes are the archive's own records,
+    which zipfile holds a member to when it reads it (reading stops at the recorded
+    size and a lie fails the CRC check), so checking them bounds what python-docx reads."""
+    total = 0
+    for info in zf.infolist():
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > ZIP_RATIO_MIN_BYTES and ratio > MAX_ZIP_RATIO:
+            raise LoadError(name, f"decompression bomb: {info.filename} unzips to {_mb(info.file_size)} from "
+                                  f"{_mb(info.compress_size)} ({ratio:.0f}:1; a real document is under "
+                                  f"{MAX_ZIP_RATIO}:1)")
+    if total > limit:
+        raise LoadError(name, f"unzips to {_mb(total)}, over the {_mb(limit)} limit (setting max_expanded_mb): "
+                              "a decompression bomb or a document too large to read")
+
+
+def _check_html_elements(name: str, data: bytes) -> None:
+    n = len(_HTML_ELEMENT_RE.findall(data))
+    if n > MAX_HTML_ELEMENTS:
+        raise LoadError(name, f"HTML page has {n:,} elements, over the limit of {MAX_HTML_ELEMENTS:,}: "
+                              "too large to parse (save its text as .txt instead)")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
 def _table_lines(table) -> list[str]:
     """One line per cell, rows in order; a merged cell is reported once."""
     out: list[str] = []
@@ -385,14 +435,33 @@ def _table_lines(table) -> list[str]:
 # ---------------------------------------------------------------- PDF
 
 
-def _load_pdf(name: str, data: bytes) -> LoadedText:
+def _load_pdf(name: str, data: bytes, limit: int) -> LoadedText:
+    """A PDF's text. Decompression bombs are refused: every stream decodes to at most
+    ``limit`` bytes (pypdf's own limits, lowered to ours), the pages' content
+    together and the text extracted may not exceed it either, nor the pages MAX_PDF_PAGES."""
     import pypdf
-    from pypdf.errors import DependencyError, PdfReadError
+    from pypdf.errors import LimitReachedError
 
     # pypdf quietly recovers what it can from a cut-off file; a plan missing its
     # end is worse than no plan, so a file without its end marker is refused.
     if b"%%EOF" not in data[-4096:]:
         raise LoadError(name, "truncated or corrupt PDF (no %%EOF end marker)")
+    limits = {k: limit for k in ("zlib_maximum_output_length", "lzw_maximum_output_length",
+                                 "run_length_maximum_output_length", "brotli_maximum_output_length",
+                                 "jbig2_maximum_output_length", "array_based_stream_maximum_output_length",
+                                 "maximum_declared_stream_length", "stream_decoding_work_maximum_length")}
+    try:
+        with pypdf.apply_configuration(**limits):
+            return _read_pdf(name, data, limit)
+    except LimitReachedError as e:
+        raise LoadError(name, f"decompression bomb: a stream expands beyond the {_mb(limit)} limit "
+                              f"(setting max_expanded_mb; {e})") from e
+
+
+def _read_pdf(name: str, data: bytes, limit: int) -> LoadedText:
+    import pypdf
+    from pypdf.errors import DependencyError, LimitReachedError, PdfReadError
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -407,13 +476,27 @@ def _load_pdf(name: str, data: bytes) -> LoadedText:
                 ) from e
             if unlocked == pypdf.PasswordType.NOT_DECRYPTED:
                 raise LoadError(name, "encrypted PDF; supply an unencrypted copy")
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise LoadError(name, f"PDF has {len(reader.pages):,} pages, over the limit of {MAX_PDF_PAGES:,}")
         page_lines: list[list[PdfLine]] = []
+        content = chars = 0
         for i, page in enumerate(reader.pages, start=1):
             try:
+                stream = page.get_contents()
+                content += len(stream.get_data()) if stream is not None else 0
+                if content > limit:
+                    raise LoadError(name, f"decompression bomb: the page contents decode to over {_mb(limit)} "
+                                          f"by page {i} (setting max_expanded_mb)")
                 page_lines.append(_page_lines(page))
+            except (LoadError, LimitReachedError):
+                raise
             except Exception as e:  # pypdf surfaces damaged content streams as assorted errors
                 raise LoadError(name, f"corrupt PDF: page {i} cannot be read ({type(e).__name__}: {e})") from e
-    except LoadError:
+            chars += sum(len(ln.text) for ln in page_lines[-1])
+            if chars > limit:
+                raise LoadError(name, f"the text of its first {i} pages is over {_mb(limit)} of characters "
+                                      "(setting max_expanded_mb)")
+    except (LoadError, LimitReachedError):
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as e:
         raise LoadError(name, f"corrupt PDF ({type(e).__name__}: {e})") from e

@@ -69,7 +69,13 @@ class Redactor:
 
     @classmethod
     def for_settings(cls, settings: Any) -> "Redactor":
-        return cls([getattr(settings, "llm_api_key", "") or "", *url_secrets(getattr(settings, "llm_base_url", ""))])
+        """Masks the secret settings' values and the credentials in the URL settings."""
+        from .settings import SECRET_FIELDS, URL_FIELDS
+
+        secrets = [str(getattr(settings, name, "") or "") for name in SECRET_FIELDS]
+        for name in URL_FIELDS:
+            secrets += url_secrets(str(getattr(settings, name, "") or ""))
+        return cls(secrets)
 
     def __call__(self, text: Any) -> str:
         text = "" if text is None else str(text)

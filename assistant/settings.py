@@ -20,6 +20,7 @@ CONFIG_FILE_ENV = "ASSISTANT_CONFIG"  # path to an optional TOML file
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "assistant.toml"
 
 SECRET_FIELDS = {"llm_api_key", "milvus_token"}
+URL_FIELDS = {"llm_base_url", "milvus_uri"}  # shown with any credentials written into them masked
 
 
 def _tuned(name: str, fallback: Any) -> Any:
@@ -38,6 +39,9 @@ class Settings:
     prompts_dir: str = str(PROJECT_ROOT / "prompts")
     # ingestion
     max_file_mb: float = 20.0  # larger files are refused with a clear error
+    # what one file may expand to (a docx unzipped, a PDF's decoded streams, the text):
+    # a decompression bomb is refused with a clear error instead of eating memory
+    max_expanded_mb: float = 64.0
     # embeddings: "use" (bundled Universal Sentence Encoder multilingual, offline)
     # or "st:<model name or local folder>" for sentence-transformers
     embedding_model: str = "use"
@@ -76,6 +80,10 @@ class Settings:
     llm_model: str = ""
     llm_api_key: str = ""
     llm_timeout_s: float = 30.0
+    # circuit breaker: after this many failures in a row the endpoint is not called
+    # for llm_breaker_cooldown_s (answers fall back to extractive at once), then probed
+    llm_breaker_failures: int = 3
+    llm_breaker_cooldown_s: float = 30.0
     llm_temperature: float = 0.0
     # app
     server_name: str = "127.0.0.1"
@@ -124,6 +132,10 @@ class Settings:
             v = getattr(self, f.name)
             if f.name in SECRET_FIELDS and v:
                 v = "***"
+            elif f.name in URL_FIELDS and v:
+                from .redact import redact_url
+
+                v = redact_url(v)
             out.append((f.name, v, self.sources.get(f.name, "default")))
         return out
 

@@ -9,8 +9,13 @@ import re
 import unicodedata
 from functools import lru_cache
 
-# pinyin notes left by a traditional-script converter: 發(fā), 區(qū)
-PINYIN_NOTE_RE = re.compile(r"[(（][a-züāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ]{1,7}[)）]")
+# pinyin notes left by a traditional-script converter: 發(fā), 區(qū) — a tone-marked
+# syllable in brackets right after a Chinese character, so that a Latin word in
+# brackets (“合作条约(pct)”) is text, not a note
+TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
+PINYIN_NOTE_RE = re.compile(
+    r"(?<=[\u4e00-\u9fff])[(（](?=[a-zü" + TONE_VOWELS + r"]*[" + TONE_VOWELS + r"ü])[a-zü" + TONE_VOWELS + r"]{1,7}[)）]"
+)
 
 
 @lru_cache(maxsize=1)
@@ -27,12 +32,26 @@ def _s2t():
     return opencc.OpenCC("s2t")
 
 
+# OpenCC converts through UTF-8, which cannot hold a lone surrogate: text around one
+# is converted piece by piece and the surrogate kept as it is.
+_SURROGATES_RE = re.compile("([\ud800-\udfff]+)")
+
+
+def _convert(converter, text: str) -> str:
+    if not text:
+        return text
+    if not _SURROGATES_RE.search(text):
+        return converter.convert(text)
+    parts = _SURROGATES_RE.split(text)
+    return "".join(p if i % 2 else (converter.convert(p) if p else p) for i, p in enumerate(parts))
+
+
 def to_simplified(text: str) -> str:
-    return _t2s().convert(text) if text else text
+    return _convert(_t2s(), text)
 
 
 def to_traditional(text: str) -> str:
-    return _s2t().convert(text) if text else text
+    return _convert(_s2t(), text)
 
 
 def nfkc(text: str) -> str:

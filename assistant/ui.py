@@ -17,20 +17,23 @@ answer dicts); the pipeline and the clause tables are shared and only read.
 """
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import re
 import sys
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, AsyncIterator, Callable, Iterable, Mapping, Sequence
 
 import gradio as gr
 
+from .ask import printable
 from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError
-from .redact import Redactor
 from .feedback import FeedbackLog
 from .models import Clause, PlanMeta
+from .redact import Redactor
 
 APP_TITLE = "知识产权规划问答助手"
 NOT_FOUND_NOTICE = "现有规划文件未明确规定该问题的内容。以下是检索到的相关条款，供参考："
@@ -38,9 +41,13 @@ NOT_FOUND_MARK = "未明确规定"
 # How many turns of the conversation are passed back to the pipeline: enough for
 # follow-ups ("那宁波呢？"), few enough that an old topic does not steer retrieval.
 HISTORY_TURNS = 4
-# Concurrent asks per process. The pipeline is read-only after warm-up; two cores
-# gain little beyond a handful of parallel requests.
+# Concurrent handlers of the other events (feedback, the document view).
 ASK_CONCURRENCY = 4
+# Answers computed at once, per kind. The pipeline is read-only after warm-up; two
+# cores gain little beyond a handful of parallel extractive answers. LLM answers
+# mostly wait on their endpoint, and have workers of their own (AnswerWorkers).
+EXTRACTIVE_WORKERS = 4
+LLM_WORKERS = 4
 # Turns one session keeps (and shows): its memory is bounded, whatever the user does.
 MAX_TURNS = 20
 EMPTY_QUESTION = "请输入问题。"
@@ -358,6 +365,48 @@ class Library:
         return [(f"{c.path}  {c.heading}".strip()[:60], c.clause_id) for c in self.clauses_by_doc.get(doc_id, [])]
 
 
+class AnswerWorkers:
+    """Separate worker threads for the two answerers, so that a slow or hung LLM
+    endpoint never delays a plain answer: extractive answers run on at most
+    EXTRACTIVE_WORKERS threads, LLM answers on at most LLM_WORKERS, and a question
+    waits only for a worker of its own kind (never for one of Gradio's threads)."""
+
+    def __init__(self, extractive: int = EXTRACTIVE_WORKERS, llm: int = LLM_WORKERS):
+        self.pools = {
+            "extractive": ThreadPoolExecutor(extractive, thread_name_prefix="answer-extractive"),
+            "llm": ThreadPoolExecutor(llm, thread_name_prefix="answer-llm"),
+        }
+
+    async def stream(self, kind: str, make_items: Callable[[], Iterable[Any]]) -> AsyncIterator[Any]:
+        """The items of ``make_items()``, produced on a worker of ``kind``, as they come."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+
+        def hand_over(done: bool, item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, (done, item))
+            except RuntimeError:  # the event loop is gone (server shutting down)
+                pass
+
+        def work() -> None:
+            try:
+                for item in make_items():
+                    hand_over(False, item)
+            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's task
+                hand_over(True, e)
+            else:
+                hand_over(True, None)
+
+        self.pools[kind].submit(work)
+        while True:
+            done, item = await queue.get()
+            if done:
+                if item is not None:
+                    raise item
+                return
+            yield item
+
+
 def _index_model(pipeline, settings) -> str:
     """The embedding model of the index actually loaded (falls back to the setting)."""
     from .index import read_manifest
@@ -520,6 +569,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
     feedback = FeedbackLog(settings.eval_dir)
     llm_ok, llm_reason = _llm_status(settings)
     redactor = Redactor.for_settings(settings)
+    workers = AnswerWorkers()
     model = _index_model(pipeline, settings)
     all_ids = [p.id for p in lib.plans]
     first_doc = next((p.id for p in lib.plans if lib.clauses_by_doc.get(p.id)), None)
@@ -539,11 +589,12 @@ def build_app(pipeline, settings) -> gr.Blocks:
                 out.append((f"[{c.get('n')}] {c.get('place', '')} {c.get('path', '')}".strip(), cid))
         return out
 
-    def respond(question: str, turns: list, places: list[str], use_llm: bool) -> Iterator[tuple]:
+    async def respond(question: str, turns: list, places: list[str], use_llm: bool) -> AsyncIterator[tuple]:
         question = question.strip() if isinstance(question, str) else ""
         if not question:
             raise gr.Error(EMPTY_QUESTION, print_exception=False)
         turns = list(turns or [])[-(MAX_TURNS - 1):]
+        asked, question = question, printable(question)  # the pipeline refuses what cannot be shown
         answerer = "llm" if (use_llm and llm_ok) else "extractive"
         history = _history(turns)
         msgs = _chat_messages(turns) + [
@@ -554,10 +605,14 @@ def build_app(pipeline, settings) -> gr.Blocks:
         final: dict[str, Any] | None = None
         partial = ""
         try:
-            for item in pipeline.ask_stream(question, history=history, places=places_arg(places), answerer=answerer):
+            stream = workers.stream(answerer, lambda: pipeline.ask_stream(
+                asked, history=history, places=places_arg(places), answerer=answerer))
+            async for item in stream:
                 if isinstance(item, dict):
                     final = item
                     break
+                if answerer != "llm":
+                    continue  # an extractive answer is ready at once: no point showing it grow
                 partial = _accumulate(partial, str(item))
                 msgs[-1] = {"role": "assistant",
                             "content": f'<div class="msg">{render_answer_text(partial, len(turns))} ▌</div>'}
@@ -762,8 +817,9 @@ def build_app(pipeline, settings) -> gr.Blocks:
             inputs=[question, turns_state, places, use_llm],
             outputs=ask_outputs,
             api_name="ask",
-            concurrency_limit=ASK_CONCURRENCY,
-            concurrency_id="ask",
+            # no queue limit here: AnswerWorkers bounds each kind of answer on its own,
+            # so LLM answers waiting on their endpoint never hold a plain answer's place
+            concurrency_limit=None,
         )
         clear_btn.click(clear, None, [chatbot, turns_state, cards, retrieved, raw, cited_dd, feedback_status],
                         api_name=False)

@@ -285,10 +285,15 @@ def llm_server_session():
 
 @pytest.fixture
 def llm_server(llm_server_session):
-    """The running ScriptedLLMServer with an empty script and no recorded requests."""
+    """The running ScriptedLLMServer with an empty script and no recorded requests, and
+    no failures remembered by any endpoint's circuit breaker."""
+    from assistant.llm import reset_breakers
+
     llm_server_session.reset()
+    reset_breakers()
     yield llm_server_session
     llm_server_session.reset()
+    reset_breakers()
 
 
 # ---------------------------------------------------------------------------

@@ -158,6 +158,7 @@ class Result:
     seconds: float
     kind: str = "plain"
     error: str = ""
+    message: dict[str, Any] = field(default_factory=dict, repr=False)  # the final event: success, output
 
 
 @dataclass
@@ -167,7 +168,7 @@ class Endpoint:
 
 
 async def ask_endpoint(client, url: str) -> Endpoint:
-    cfg = (await client.get(url + "/config")).json()
+    cfg = (await client.get(url.rstrip("/") + "/config")).json()
     for dep in cfg["dependencies"]:
         if dep.get("api_name") == "ask":
             return Endpoint(dep["id"], len(dep["inputs"]))
@@ -175,13 +176,19 @@ async def ask_endpoint(client, url: str) -> Endpoint:
 
 
 async def ask_once(client, url: str, ep: Endpoint, session: str, question: str, use_llm: bool = False) -> Result:
-    """One question in ``session``: join the queue, read the event stream to the end."""
+    """One question in ``session``: join the queue, read the event stream to the end.
+
+    The body is ASCII JSON, as a browser's JSON.stringify sends it (so a lone
+    surrogate travels as "\\ud800", which a UTF-8 body could not carry)."""
+    url = url.rstrip("/")
     data: list[Any] = [question, None, [], use_llm][: ep.n_inputs]
+    body = json.dumps({"data": data, "event_data": None, "fn_index": ep.fn_index, "trigger_id": None,
+                       "session_hash": session}, ensure_ascii=True)
     t0 = time.perf_counter()
     kind = "llm" if use_llm else "plain"
     try:
-        r = await client.post(url + "/gradio_api/queue/join", json={
-            "data": data, "event_data": None, "fn_index": ep.fn_index, "trigger_id": None, "session_hash": session})
+        r = await client.post(url + "/gradio_api/queue/join", content=body,
+                              headers={"Content-Type": "application/json"})
         if r.status_code != 200:
             return Result(False, time.perf_counter() - t0, kind, f"join HTTP {r.status_code}")
         event_id = r.json()["event_id"]
@@ -197,17 +204,27 @@ async def ask_once(client, url: str, ep: Endpoint, session: str, question: str, 
                     if msg.get("event_id") != event_id or msg.get("msg") != "process_completed":
                         continue
                     out = (msg.get("output") or {}).get("data") or []
-                    ok = bool(msg.get("success")) and _answered(out)
+                    ok = bool(msg.get("success")) and len(out) > 1 and bool(out[1])
                     err = "" if ok else str((msg.get("output") or {}).get("error") or "no answer in the output")
-                    return Result(ok, time.perf_counter() - t0, kind, err)
+                    return Result(ok, time.perf_counter() - t0, kind, err, msg)
         return Result(False, time.perf_counter() - t0, kind, "stream ended before the answer")
     except Exception as e:  # noqa: BLE001 - a failed request is a figure, not a crash
         return Result(False, time.perf_counter() - t0, kind, f"{type(e).__name__}: {e}")
 
 
-def _answered(outputs: list[Any]) -> bool:
-    """The final outputs carry an answer (the chat output is not empty)."""
-    return len(outputs) > 1 and bool(outputs[1])
+def ask_blocking(url: str, session: str, question: str, use_llm: bool = False, timeout: float = 300) -> dict:
+    """One question over the queue protocol, from synchronous code (tests): the final
+    event message (``success``, ``output.data``)."""
+    import httpx
+
+    async def go() -> Result:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=30)) as client:
+            return await ask_once(client, url, await ask_endpoint(client, url), session, question, use_llm)
+
+    result = asyncio.run(go())
+    if not result.message:
+        raise RuntimeError(f"no answer from {url}: {result.error}")
+    return result.message
 
 
 # ---------------------------------------------------------------------------

@@ -41,8 +41,8 @@ NOT_FOUND_MARK = "未明确规定"
 # How many turns of the conversation are passed back to the pipeline: enough for
 # follow-ups ("那宁波呢？"), few enough that an old topic does not steer retrieval.
 HISTORY_TURNS = 4
-# Concurrent handlers of the other events (feedback, the document view).
-ASK_CONCURRENCY = 4
+# Concurrent handlers of each other event (feedback, the document view).
+EVENT_CONCURRENCY = 4
 # Answers computed at once, per kind. The pipeline is read-only after warm-up; two
 # cores gain little beyond a handful of parallel extractive answers. LLM answers
 # mostly wait on their endpoint, and have workers of their own (AnswerWorkers).
@@ -845,7 +845,7 @@ def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool =
     from .webguard import launch_kwargs
 
     settings = settings or Settings.load()
-    app.queue(default_concurrency_limit=ASK_CONCURRENCY)
+    app.queue(default_concurrency_limit=EVENT_CONCURRENCY)
     return app.launch(
         server_name=host,
         server_port=port,

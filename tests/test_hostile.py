@@ -174,27 +174,9 @@ def test_gradio_client_defaults_work_on_answers_with_citations_and_empty_questio
 # ---------------------------------------------------------------------------
 def _queue_ask(url: str, session: str, question: str, use_llm: bool = False, timeout: float = 120) -> dict:
     """One question in a session over Gradio's queue protocol (as the page does)."""
-    import httpx
+    from assistant.loadbench import ask_blocking
 
-    from assistant.loadbench import Endpoint
-
-    cfg = httpx.get(url + "config", timeout=30).json()
-    dep = next(d for d in cfg["dependencies"] if d.get("api_name") == "ask")
-    ep = Endpoint(dep["id"], len(dep["inputs"]))
-    # ASCII JSON, as a browser's JSON.stringify sends a lone surrogate ("\ud800")
-    body = json.dumps({"data": [question, None, [], use_llm], "event_data": None, "fn_index": ep.fn_index,
-                       "trigger_id": None, "session_hash": session}, ensure_ascii=True)
-    r = httpx.post(url + "gradio_api/queue/join", timeout=30, content=body,
-                   headers={"Content-Type": "application/json"})
-    event_id = r.json()["event_id"]
-    with httpx.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session},
-                      timeout=timeout) as resp:
-        for line in resp.iter_lines():
-            if line.startswith("data:"):
-                msg = json.loads(line[5:])
-                if msg.get("event_id") == event_id and msg.get("msg") == "process_completed":
-                    return msg
-    raise AssertionError("no answer")
+    return ask_blocking(url, session, question, use_llm, timeout)
 
 
 @pytest.mark.slow

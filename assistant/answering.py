@@ -49,6 +49,7 @@ MULTI_PART_SHARE = 0.70
 SHORT_SENTENCE = 60  # a best sentence shorter than this is quoted with the next one, for context
 CONTEXT_MAX = 150
 MAX_QUOTE_CHARS = 260
+MAX_NAMED_CLAUSES = 3  # clauses a question names by number that are quoted whole
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,6 @@ ASK_NUMERIC_RE = re.compile(r"多少|几[个项家件年名]|多大|目标|比�
 ASK_CROSS_RE = re.compile(r"哪些地方|哪些城市|哪几个城市|各地|这几份|这些文件|几份文件|分别|哪份文件|哪个文件|哪些文件|各个城市|which (?:cities|places|plans|documents)", re.I)
 QUESTION_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 
-# Place-like words that are not a plan's place (the plans cite them as context).
-GENERIC_PLACES = frozenset("中国 全国 国家 国际 海外 境外 国外 全球 世界 长三角 长江 本地 本市 全市 全区 市县".split())
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -224,13 +223,15 @@ class ExtractiveAnswerer:
                     df.update(set(self._tokenize(sent.text)))
             self._n, self._df_of = max(n, 1), (lambda tok, _df=df: _df.get(tok, 0))
         self._place_words = self._collect_place_words()
-        self._posseg = None
 
     def _split(self, c: Clause) -> list[Sentence]:
         """A clause's sentences (a table row is one unit)."""
         cid = c.clause_id
         sents = []
         heading_line = c.text.split("\n", 1)[0].strip()
+        # the first line is a heading only in a clause that has one (a law's article has
+        # none: its first line is its first paragraph), or when it is a bare marker
+        has_heading_line = "\n" in c.text.strip() and (bool(c.heading) or len(heading_line) <= 6)
         if c.fields and c.level in ("table_row", "attachment_row"):
             # a row is one unit, matched with its column names and read with its units
             search = for_search(" ".join(f"{k} {v}" for k, v in c.fields.items())).lower()
@@ -239,7 +240,7 @@ class ExtractiveAnswerer:
             for a, b in sentence_spans(c.text):
                 s = c.text[a:b]
                 sents.append(Sentence(cid, a, b, s, for_search(s).lower(),
-                                      is_heading=(s == heading_line and "\n" in c.text.strip())))
+                                      is_heading=has_heading_line and s == heading_line))
         return sents
 
     # -- setup helpers -----------------------------------------------------------
@@ -255,7 +256,7 @@ class ExtractiveAnswerer:
         return {w for w in words if w}
 
     def warm_up(self) -> None:
-        self._ns_words("绍兴")
+        self.unknown_place("绍兴")  # loads the gazetteer and the word splitter once
 
     def idf(self, tok: str) -> float:
         return math.log((self._n + 1) / (self._df_of(tok) + 1)) + 1.0
@@ -304,25 +305,14 @@ class ExtractiveAnswerer:
             cross=bool(ASK_CROSS_RE.search(q_simpl)) and not places,
         )
 
-    def _ns_words(self, text: str) -> list[str]:
-        """Place names jieba's part-of-speech tagger finds in ``text``."""
-        if self._posseg is None:
-            import jieba
-            import jieba.posseg as pseg
-
-            jieba.setLogLevel(60)
-            self._posseg = pseg.POSTokenizer(jieba.Tokenizer())
-        return [w.word for w in self._posseg.cut(text) if w.flag == "ns" and len(w.word) >= 2]
-
     def unknown_place(self, question: str) -> str | None:
-        """A place the question names that none of the plans is about (or None)."""
-        q = for_search(question)
-        for w in self._ns_words(q):
-            s = w.lower()
-            if s in GENERIC_PLACES or any(s in p or p in s for p in self._place_words if len(p) >= 2):
-                continue
-            return w
-        return None
+        """A place the question names that no document covers, even up the hierarchy
+        of divisions (``routing``: the gazetteer, not a part-of-speech guess); words
+        that only look like places (外国, 境外, 海外) never are."""
+        from .routing import route
+
+        r = route(for_search(question), list(self.plans.values()))
+        return r.unknown_places[0] if r.unknown_places and not r.docs else None
 
     # -- scoring -----------------------------------------------------------------------
     def _coverage(self, kws: Sequence[str], text: str) -> float:
@@ -443,9 +433,15 @@ class ExtractiveAnswerer:
         if not places:
             unknown = self.unknown_place(question)
             if unknown:
-                return self._not_found(qv, hits, f"现有规划文件中没有关于「{unknown}」的规划")
+                return self._not_found(qv, hits, f"现有文件中没有关于「{unknown}」的文件")
+            several = self._which_documents(qv, hits)
+            if several is not None:
+                return several
         if self.shares_nothing(qv, hits):
             return self._not_found(qv, hits, "现有规划文件未涉及这一问题", picked=[])
+        named = self._named_clause(qv, hits)
+        if named is not None:
+            return named
         picked = self.score_sentences(qv, hits)
         if not picked:
             return self._not_found(qv, hits, "现有规划文件未明确规定这一问题")
@@ -477,6 +473,61 @@ class ExtractiveAnswerer:
         if qv.places or qv.phrases or any(h.contributions.get("lookup") for h in hits):
             return False
         return not any(self._df_of(t) for t in qv.keywords if not t.isdigit())
+
+    # -- clauses named by number (retrieval looked them up) ------------------------------
+    def _sub_clauses(self, head: Clause) -> list[Clause]:
+        """The clauses under ``head``, in order: they follow it in its document
+        (clause ids are ``doc#ordinal``), each with ``head`` among its parents."""
+        out = []
+        n = head.ordinal + 1
+        while (c := self.clauses.get(f"{head.doc_id}#{n}")) is not None and head.path in c.parent_paths:
+            out.append(c)
+            n += 1
+        return out
+
+    def _named_clause(self, qv: QuestionView, hits: Sequence[Hit]) -> ExtractiveAnswer | None:
+        """A clause the question names by number (retrieval looked it up) is what the
+        question asks about: it is quoted whole, with its sub-clauses (an article's
+        items and later paragraphs), each with its own citation; several named clauses
+        (第十四条、第十六条) each so, up to ``MAX_NAMED_CLAUSES``."""
+        heads: list[Clause] = []
+        for h in hits:
+            c = self.clauses.get(h.clause_id)
+            if c is None or not h.contributions.get("lookup"):
+                continue
+            if any(c.doc_id == o.doc_id and o.path in c.parent_paths for o in heads):
+                continue  # a sub-clause of a clause already named
+            heads.append(c)
+            if len(heads) == MAX_NAMED_CLAUSES:
+                break
+        chosen = []
+        for head in heads:
+            for c in [head, *self._sub_clauses(head)]:
+                sents = [s for s in self._sentences.get(c.clause_id, []) if s.text.strip()]
+                if sents:
+                    chosen.append(Picked(c, len(chosen), sents, 1.0, 1.0))
+        return self._compose(qv, chosen) if chosen else None
+
+    def _which_documents(self, qv: QuestionView, hits: Sequence[Hit]) -> ExtractiveAnswer | None:
+        """A clause number asked with no document named, that several documents have:
+        the answer says which documents have such a clause, citing each, and asks which
+        one is meant."""
+        docs: list[str] = []
+        firsts: list[Clause] = []
+        for h in hits:
+            c = self.clauses.get(h.clause_id)
+            if c is not None and h.contributions.get("lookup") and c.doc_id not in docs:
+                docs.append(c.doc_id)
+                firsts.append(c)
+        if len(docs) < 2:
+            return None
+        lines, cites = [], []
+        for rank, c in enumerate(firsts):
+            sents = [s for s in self._sentences.get(c.clause_id, []) if s.text.strip()][:1]
+            quoted = self._cite_quotes(Picked(c, rank, sents, 0.0, 0.0), cites) if sents else ""
+            lines.append(f"- {self._where(c)}（{c.place}）：{quoted}")
+        answer = (f"问题没有指明文件，有{len(docs)}份文件都有这一条款，请指明是哪一份：\n" + "\n".join(lines))
+        return ExtractiveAnswer(answer, cites, False)
 
     def _missing_figure(self, qv: QuestionView, picked: Sequence[Picked]) -> str:
         """The kind of figure asked for when no close sentence states one ('' otherwise)."""

@@ -250,12 +250,18 @@ class ClauseParser:
     # -- clauses -------------------------------------------------------------------
     def _to_clauses(self, nodes: list[_Node], text: str, meta: PlanMeta) -> list[Clause]:
         out: list[Clause] = []
+        own: dict[int, str] = {}
         for i, n in enumerate(nodes):
             own_end = n.children[0].cut if n.children else n.end
             if n.text_override is not None:
                 body = n.text_override
             else:
                 body = text[n.start:own_end].strip()
+            own[id(n)] = body
+            if n.single_para and n.parent is not None and not n.search_extra:
+                # an item of a list inside an article is searched with the words that
+                # introduce the list (“有下列情形之一的职务作品，作者享有署名权…：”)
+                n.search_extra = _lead_in(own.get(id(n.parent), ""))
             if n.kind in ("preamble", "header", "preface"):
                 out.append(self._clause(meta, n.number, n.level, n.number, meta.title if n.kind == "preamble" else n.number,
                                         [], [], body, (n.start, n.end), len(out), {}, True, ""))
@@ -870,6 +876,15 @@ def _cut_run_on_heading(h: str, table: bool = False, whole: bool = False) -> str
     if figures:
         cuts.append(6 + figures.start())
     return h[: min(cuts)].rstrip("一—-") if cuts else h
+
+
+_LEAD_IN_RE = re.compile(r"([^。；;！？\n]*[：:])\s*$")
+
+
+def _lead_in(parent_text: str) -> str:
+    """The sentence a list's parent ends with when it introduces the list (ends in ：)."""
+    m = _LEAD_IN_RE.search(parent_text[-400:])
+    return m.group(1).strip() if m else ""
 
 
 def _strip_marker_heading(body: str, heading: str) -> str:

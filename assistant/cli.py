@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("ingest", help="clean and parse corpus/ into index/clauses.jsonl")
     c.add_argument("--json", action="store_true", help="print the per-document report as JSON")
+    c.add_argument("--quality-scan", metavar="PATH",
+                   help="instead: parse every document of a folder or tar archive (e.g. laws-all.tar.xz) "
+                        "and print the parse-quality distribution (python -m assistant.parse_quality)")
 
     c = sub.add_parser("build", help="ingest (if needed), chunk, embed and index the corpus into index/")
     c.add_argument("--model", help="embedding model: 'use' or 'st:<name-or-folder>' (overrides the setting)")

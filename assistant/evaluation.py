@@ -278,6 +278,27 @@ def _false_abstention(q, reply, ctx):
     return bool(reply.get("not_found")) if is_answerable(q) else None
 
 
+def _citation_path(q, reply, ctx):
+    """Citation path right (laws suite): of the answer's citations that quote the
+    evidence, every one's path names an article the gold ``section`` gives for it
+    (第二章 第二节 第十八条（一） names 第十八条). None where it cannot be told: an
+    unanswerable or abstained question, a gold section naming no article, or no
+    citation quoting the evidence (citation support already counts that)."""
+    from .query import parse_clause_refs, path_steps
+
+    if not is_answerable(q) or reply.get("not_found"):
+        return None
+    gold = {n for r in parse_clause_refs(q.get("section") or "") for s, n in r.steps if s == "article"}
+    if not gold:
+        return None
+    quoting = [c for c in reply.get("citations") or []
+               if any(passage_matches(e, c.get("quote") or "") or passage_matches(e, c.get("clause_text") or "")
+                      for e in q.get("evidence") or [])]
+    if not quoting:
+        return None
+    return all(any(s == "article" and n in gold for s, n in path_steps(c.get("path") or "")) for c in quoting)
+
+
 # Every answer metric by name. The standard ones apply to every suite; a suite lists
 # its extra ones (``suites.Suite.metrics``). Register a new one with ``register_metric``.
 ANSWER_METRICS: dict[str, AnswerMetric] = {}
@@ -291,7 +312,8 @@ def register_metric(metric: AnswerMetric) -> AnswerMetric:
 
 for _m in (AnswerMetric("fact_recall", _fact_recall), AnswerMetric("citation_support", _citation_support),
            AnswerMetric("faithfulness", _faithfulness), AnswerMetric("abstention", _abstention),
-           AnswerMetric("false_abstention", _false_abstention, lower_is_better=True)):
+           AnswerMetric("false_abstention", _false_abstention, lower_is_better=True),
+           AnswerMetric("citation_path", _citation_path)):
     register_metric(_m)
 
 

@@ -34,6 +34,10 @@ from .indexfiles import EXPORT_CLAUSES, EXPORT_DOCUMENTS, atomic_write_jsonl, sh
 from .models import Clause, LoadedText, PlanMeta
 from .parse_quality import ParseQuality, measure
 
+# the data files ingestion reads (query-time lexicons such as title_norm.toml are not)
+INGEST_LEXICONS = ("numbering.toml", "doc_types.toml", "gazetteer.tsv", "national_bodies.txt", "not_places.txt")
+
+
 def _pipeline_version() -> str:
     """A digest of the code that turns raw files into clauses. It is part of the
     index's corpus fingerprint, so an index built by older cleaning or parsing
@@ -47,9 +51,10 @@ def _pipeline_version() -> str:
         p = here / name
         if p.is_file():
             h.update(p.read_bytes())
-    for p in sorted((here / "lexicons").glob("*")):
+    for name in INGEST_LEXICONS:
+        p = here / "lexicons" / name
         if p.is_file():
-            h.update(p.name.encode())
+            h.update(name.encode())
             h.update(p.read_bytes())
     return "ingest-" + h.hexdigest()[:12]
 
@@ -340,6 +345,10 @@ def format_report(report: IngestReport) -> str:
 
 
 def run_cli(args, settings) -> int:
+    if getattr(args, "quality_scan", None):
+        from .parse_quality import main as quality_main
+
+        return quality_main([args.quality_scan, *(["--json"] if getattr(args, "json", False) else [])])
     report = ingest_corpus(settings, progress=not getattr(args, "json", False))
     if getattr(args, "json", False):
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))

@@ -4,16 +4,22 @@
 
 * ``text``: the search copy (NFKC, simplified script, field synonyms appended,
   English field terms glossed in Chinese so BM25 has something to match);
-* ``places``: the plans the question names (city/district names and aliases in
-  either script or in English, or a plan's title); a follow-up question that names
-  no place inherits the place of the latest earlier turn that named one;
+* ``places``: the documents the question is about, its search scope (``routing``):
+  those it names by title or abbreviation (著作权法, 最高法…的规定, “2023年修订的”
+  picks the version), narrowed to the places it names; else the documents of the
+  places it names (gazetteer and the documents' aliases, in either script or in
+  English), a province's, a city's with its districts', a place without documents
+  falling back up the hierarchy; ``documents``, ``place_names`` and
+  ``unknown_places`` say what was named. A follow-up question that names no place
+  inherits the places of the latest earlier turn that named one;
 * ``clause_refs``: explicit clause numbers (``第（十七）条``, ``专栏5``, ``表2``,
   ``附件第13项``, ``三、（三）6.``, ``第三部分``) in a normalised form that can be
   compared with a clause's ``path`` (see ``ClauseRef.matches``);
 * ``lang`` and ``intent`` hints.
 
-Every rule here is general (numbering styles, place names from the plans'
-metadata, a small table of field synonyms); nothing refers to a particular question.
+Every rule here is general (numbering styles, place names from the gazetteer and
+the documents' metadata, title matching, a small table of field synonyms); nothing
+refers to a particular question.
 """
 from __future__ import annotations
 
@@ -23,64 +29,54 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
 from .models import PlanMeta
+from .numerals import cn_to_int
+from .routing import TITLE_MIN_COVERAGE, route, title_mentions
 from .textnorm import for_search, nfkc, to_simplified
 
-# ---------------------------------------------------------------------------
-# Chinese numerals
-# ---------------------------------------------------------------------------
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_NUM = "[零〇一二两三四五六七八九十百]+"
-
-
-def cn_to_int(s: str) -> int | None:
-    """``"十七"`` → 17, ``"二十四"`` → 24, ``"一百零三"`` → 103, ``"17"`` → 17.
-
-    Returns None for strings that are not a well-formed number (``"十四五"``), so a
-    word made of numeral characters is not mistaken for a clause number.
-    """
-    s = s.strip()
-    if not s:
-        return None
-    if s.isdigit():
-        return int(s)
-    m = re.fullmatch(r"(?:([一二两三四五六七八九])?百)?(?:零|〇)?(?:([一二三四五六七八九])?(十))?([一二三四五六七八九])?", s)
-    if not m or not any(m.groups()) and "百" not in s:
-        if s in _CN_DIGITS:
-            return _CN_DIGITS[s]
-        return None
-    hundreds_digit, tens_digit, ten, units = m.groups()
-    total = 0
-    if "百" in s:
-        total += 100 * (_CN_DIGITS[hundreds_digit] if hundreds_digit else 1)
-    if ten:
-        total += 10 * (_CN_DIGITS[tens_digit] if tens_digit else 1)
-    if units:
-        total += _CN_DIGITS[units]
-    return total or None
+# Chinese numerals: numerals.cn_to_int (一 … 九千九百九十九; None for 十四五)
+_CN_NUM = "[零〇一二两三四五六七八九十百千]+"
 
 
 # ---------------------------------------------------------------------------
 # Clause references
 # ---------------------------------------------------------------------------
 # A path is a list of (style, number) steps. Styles, by the document's own markers:
-#   chapter "三、"  paren "（三）"  item "6."  box "专栏6"  table "表2"
-#   attachment "附件" (number 0)  row "第13项" of an attachment
+#   part 第X编  subpart 第X分编  zhang 第X章  jie 第X节  article 第X条 (sub 之N)
+#   para 第X款 (duan 第X段)  chapter 一、  paren （一）  item 1.  subitem （1）
+#   circled ①  box 专栏6  table 表2  attachment 附件 (number 0)  row 第13项 of a table
+# ``cn_to_int`` is numerals.cn_to_int (None for a non-number such as 十四五).
 _STEP_RES: list[tuple[str, re.Pattern[str]]] = [
     ("attachment", re.compile(r"附件")),
+    ("subpart", re.compile(rf"第\s*({_CN_NUM}|\d+)\s*分编")),
+    ("part", re.compile(rf"第\s*({_CN_NUM}|\d+)\s*编")),
+    ("zhang", re.compile(rf"第\s*({_CN_NUM}|\d+)\s*章")),
+    ("jie", re.compile(rf"第\s*({_CN_NUM}|\d+)\s*节")),
+    ("article", re.compile(rf"第\s*({_CN_NUM}|\d+)\s*条")),
+    ("sub", re.compile(rf"(?<=条)之({_CN_NUM})")),
+    ("para", re.compile(rf"第\s*({_CN_NUM}|\d+)\s*款")),
+    ("duan", re.compile(rf"第\s*({_CN_NUM}|\d+)\s*段")),
+    ("chapter_part", re.compile(rf"第\s*({_CN_NUM}|\d+)\s*部分")),
     ("box", re.compile(rf"专栏\s*(\d+|{_CN_NUM})")),
     ("table", re.compile(rf"(?<![代发列图外])表\s*(\d+|{_CN_NUM})(?![\d.]*\s*[%件家亿万元个])")),
     ("row", re.compile(rf"第\s*(\d+|{_CN_NUM})\s*项")),
     ("paren", re.compile(rf"[(（]\s*({_CN_NUM})\s*[)）]")),
+    ("subitem", re.compile(r"[(（]\s*(\d{1,3})\s*[)）]")),
+    ("circled", re.compile(r"([①-⑳])")),
     ("chapter", re.compile(rf"({_CN_NUM})\s*[、.．]")),
     ("item", re.compile(r"(?<![\d.])(\d{1,2})\s*[.．、](?!\d)")),
 ]
+# styles a question's step may meet in a document numbered otherwise ("loose" match,
+# used for documents that have no clause of the question's style: a plan's （十七）
+# is what “第十七条” means there, its 三、 what “第三章/第三部分” means)
+_LOOSE = {"article": ("paren", "item", "chapter"), "zhang": ("chapter", "chapter_part"),
+          "chapter_part": ("chapter", "zhang")}
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65536)
 def path_steps(path: str) -> tuple[tuple[str, int], ...]:
-    """Parse a clause path as ingest writes it (``"五、（三）专栏6"``, ``"附件 第13项"``)
-    into ``[("chapter", 5), ("paren", 3), ("box", 6)]``.
+    """Parse a clause path as ingest writes it (``"五、（三）专栏6"``, ``"附件 第13项"``,
+    ``"第三章 第十四条（二）"``, ``"第十四条第二款"``) into steps
+    (``[("zhang", 3), ("article", 14), ("paren", 2)]``).
 
     Accepts either width of brackets and dots, and a chapter typed as ``2、``
     (a leading Arabic number followed by ``、`` is a chapter when no other step
@@ -92,13 +88,12 @@ def path_steps(path: str) -> tuple[tuple[str, int], ...]:
         best: tuple[int, int, str, int] | None = None
         for style, rx in _STEP_RES:
             m = rx.search(text, pos)
-            if not m:
+            if not m or (best is not None and m.start() >= best[0]):
                 continue
             n = 0 if style == "attachment" else cn_to_int(m.group(1))
             if n is None:
                 continue
-            if best is None or m.start() < best[0]:
-                best = (m.start(), m.end(), style, n)
+            best = (m.start(), m.end(), style, n)
         if best is None:
             break
         start, end, style, n = best
@@ -113,12 +108,11 @@ def path_steps(path: str) -> tuple[tuple[str, int], ...]:
 class ClauseRef:
     """An explicit clause reference from a question, as path steps.
 
-    ``steps`` are the steps the question gives, outermost first; ``anchored`` means
-    the first step is the outermost one (a chapter, a box, a table or an
-    attachment), so the whole path must match from the root; otherwise the steps
-    must match the end of the clause's path (``（十七）`` matches ``"四、（十七）"``).
-    ``"article"`` is a step written ``第十七条``, which a plan may number either as
-    ``（十七）`` or as ``17.``.
+    A reference matches a clause whose path ends with the reference's last step and
+    contains its other steps in order (``第十八条`` matches ``第二章 第二节 第十八条``;
+    ``第十四条第一款第（二）项`` matches ``第十四条（二）``, the items of an article
+    being cited without their paragraph when it is the first). ``anchored``: the
+    reference's first step is the path's first (``三、（三）6.``, ``附件第13项``).
     """
 
     steps: tuple[tuple[str, int], ...]
@@ -128,33 +122,45 @@ class ClauseRef:
     def label(self) -> str:
         return self.raw
 
-    def matches(self, clause_path: str) -> bool:
-        return match_steps(self.steps, path_steps(clause_path), self.anchored)
+    def matches(self, clause_path: str, loose: bool = True) -> bool:
+        return match_steps(self.steps, path_steps(clause_path), self.anchored, loose)
+
+    def styles(self) -> set[str]:
+        return {s for s, _ in self.steps}
 
     def to_dict(self) -> dict[str, Any]:
         return {"steps": [list(s) for s in self.steps], "raw": self.raw, "anchored": self.anchored}
 
 
-def _step_eq(q: tuple[str, int], c: tuple[str, int]) -> bool:
+def _step_eq(q: tuple[str, int], c: tuple[str, int], loose: bool) -> bool:
     qs, qn = q
     cs, cn = c
     if qn != cn:
         return False
     if qs == cs:
         return True
-    if qs == "article":
-        return cs in ("paren", "item", "chapter")
-    return False
+    return loose and cs in _LOOSE.get(qs, ())
 
 
-def match_steps(q: Sequence[tuple[str, int]], c: Sequence[tuple[str, int]], anchored: bool) -> bool:
-    if not q or len(q) > len(c):
+def match_steps(q: Sequence[tuple[str, int]], c: Sequence[tuple[str, int]], anchored: bool,
+                loose: bool = True) -> bool:
+    """``q`` ends ``c`` and its other steps occur in ``c`` in order; a paragraph 1 step
+    of ``q`` may be absent from ``c`` (an article's first paragraph is the article)."""
+    if not q or not c or not _step_eq(q[-1], c[-1], loose):
         return False
-    if anchored:
-        # a chapter given alone ("第三部分") names the chapter node, not its children
-        return len(q) == len(c) and all(_step_eq(a, b) for a, b in zip(q, c))
-    tail = c[len(c) - len(q):]
-    return all(_step_eq(a, b) for a, b in zip(q, tail))
+    if anchored and not _step_eq(q[0], c[0], loose):
+        return False
+    j = len(c) - 2
+    for step in reversed(q[:-1]):
+        while j >= 0 and not _step_eq(step, c[j], loose):
+            j -= 1
+        if j < 0:
+            if step == ("para", 1):
+                j = len(c) - 2  # not in the path: the first paragraph holds the items
+                continue
+            return False
+        j -= 1
+    return True
 
 
 _NUMTOK = rf"(?:\d+|{_CN_NUM})"
@@ -164,11 +170,18 @@ _PATH_RE = re.compile(
     rf"[(（]\s*(?P<paren>{_CN_NUM})\s*[)）]"
     rf"(?:\s*(?P<item>\d{{1,2}})(?:\s*[.．、]|(?=[^\d%.．年月日件家亿万元个项条])|$))?"
 )
-_ARTICLE_RE = re.compile(rf"第\s*[(（]?\s*(?P<n>{_NUMTOK})\s*[)）]?\s*条")
+# 第十四条, 第二章第十八条, 第十四条第二款, 第十六条第（一）项, 第十六条（一）, 第一百二十条之一
+_ARTICLE_RE = re.compile(
+    rf"(?:第\s*(?P<zhang>{_NUMTOK})\s*章\s*)?(?:第\s*(?P<jie>{_NUMTOK})\s*节\s*)?"
+    rf"第\s*[(（]?\s*(?P<n>{_NUMTOK})\s*[)）]?\s*条(?:之(?P<sub>{_CN_NUM}))?"
+    rf"(?:\s*第\s*(?P<para>{_NUMTOK})\s*款)?"
+    rf"(?:\s*第\s*[(（]?\s*(?P<item>{_NUMTOK})\s*[)）]?\s*项|\s*[(（]\s*(?P<item2>{_CN_NUM})\s*[)）])?"
+)
 _BOX_RE = re.compile(rf"专栏\s*(?P<n>{_NUMTOK})")
 _TABLE_RE = re.compile(rf"(?<![代发列图外])表\s*(?P<n>{_NUMTOK})(?![\d.]*\s*[%件家亿万元个])")
 _ATTACH_RE = re.compile(rf"附件\s*(?:[:：]?\s*)?(?:第\s*)?(?P<n>{_NUMTOK})\s*(?:项|条|行|号)?")
-_CHAPTER_RE = re.compile(rf"第\s*(?P<n>{_CN_NUM}|\d+)\s*(?:部分|章)")
+_CHAPTER_RE = re.compile(rf"第\s*(?P<n>{_CN_NUM}|\d+)\s*(?P<kind>部分|章|编|节)")
+_CHAPTER_KIND = {"部分": "chapter_part", "章": "zhang", "编": "part", "节": "jie"}
 
 
 def parse_clause_refs(text: str) -> list[ClauseRef]:
@@ -185,14 +198,31 @@ def parse_clause_refs(text: str) -> list[ClauseRef]:
             refs.append(ClauseRef(tuple(steps), raw.strip(), anchored))
             taken.append(span)
 
+    def num(m: re.Match[str], name: str) -> int | None:
+        return cn_to_int(m.group(name)) if m.group(name) else None
+
     for m in _ATTACH_RE.finditer(t):
         n = cn_to_int(m.group("n"))
         if n is not None:
             add([("attachment", 0), ("row", n)], m.group(0), m.span(), True)
     for m in _ARTICLE_RE.finditer(t):
         n = cn_to_int(m.group("n"))
-        if n is not None:
-            add([("article", n)], m.group(0), m.span(), False)
+        if n is None:
+            continue
+        steps: list[tuple[str, int]] = []
+        for name, style in (("zhang", "zhang"), ("jie", "jie")):
+            v = num(m, name)
+            if v is not None:
+                steps.append((style, v))
+        steps.append(("article", n))
+        for name, style in (("sub", "sub"), ("para", "para")):
+            v = num(m, name)
+            if v is not None:
+                steps.append((style, v))
+        item = num(m, "item") if m.group("item") else num(m, "item2")
+        if item is not None:
+            steps.append(("paren", item))
+        add(steps, m.group(0), m.span(), False)
     for m in _BOX_RE.finditer(t):
         n = cn_to_int(m.group("n"))
         if n is not None:
@@ -202,7 +232,7 @@ def parse_clause_refs(text: str) -> list[ClauseRef]:
         if n is not None:
             add([("table", n)], m.group(0), m.span(), False)
     for m in _PATH_RE.finditer(t):
-        steps: list[tuple[str, int]] = []
+        steps = []
         chap = cn_to_int(m.group("chap")) if m.group("chap") else None
         paren = cn_to_int(m.group("paren"))
         if paren is None:
@@ -216,7 +246,7 @@ def parse_clause_refs(text: str) -> list[ClauseRef]:
     for m in _CHAPTER_RE.finditer(t):
         n = cn_to_int(m.group("n"))
         if n is not None:
-            add([("chapter", n)], m.group(0), m.span(), True)
+            add([(_CHAPTER_KIND[m.group("kind")], n)], m.group(0), m.span(), False)
     return refs
 
 
@@ -401,8 +431,13 @@ _INTENT_RULES: list[tuple[str, re.Pattern[str]]] = [
 class QueryInfo:
     question: str  # as typed
     text: str  # search copy: simplified, NFKC, synonyms and glosses appended
-    places: list[str] = field(default_factory=list)  # doc ids, the first named first
+    # the documents the question is about (its search scope), the first named first:
+    # those it names by title, narrowed to the places it names; else its places' documents
+    places: list[str] = field(default_factory=list)
     places_from_history: bool = False
+    documents: list[str] = field(default_factory=list)  # doc ids named by their title
+    place_names: list[str] = field(default_factory=list)  # places named, as written
+    unknown_places: list[str] = field(default_factory=list)  # places named that no document covers
     clause_refs: list[ClauseRef] = field(default_factory=list)
     lang: str = "zh"  # "zh" | "en"
     intent: list[str] = field(default_factory=list)  # numeric | duty | clause | cross | target | support | which_doc
@@ -427,57 +462,17 @@ def detect_lang(text: str) -> str:
 
 
 def _place_names(plan: PlanMeta) -> list[str]:
-    """Every name a user may type for a plan's place, in simplified script.
+    """Every name a user may type for a plan's place, in simplified script (two
+    characters or more; the place without its 市/区/县 suffix added)."""
+    from .routing import _alias_names
 
-    Names shorter than two characters are dropped (one character is ambiguous);
-    the place without its 市/区/县 suffix is added."""
-    return list(_place_names_cached(plan.place or "", tuple(plan.aliases)))
-
-
-@lru_cache(maxsize=256)
-def _place_names_cached(place: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
-    names: set[str] = set()
-    for n in [place, *aliases]:
-        n = nfkc(n or "").strip()
-        if not n:
-            continue
-        s = to_simplified(n)
-        names.add(s)
-        stem = re.sub(r"(市|区|县)$", "", s)
-        if len(stem) >= 2:
-            names.add(stem)
-        # "南通市海门区" → also "海门区"/"海门"
-        m = re.search(r"[市省]([^市省]{2,4}(?:区|县))$", s)
-        if m:
-            names.add(m.group(1))
-            names.add(re.sub(r"(区|县)$", "", m.group(1)))
-    return tuple(sorted((n for n in names if len(n) >= 2), key=lambda n: (-len(n), n)))
+    return list(_alias_names(plan))
 
 
 def find_places(text: str, plans: Iterable[PlanMeta]) -> list[str]:
-    """Plan ids whose place (or alias, or full title) the text names, first-named first."""
-    t = to_simplified(nfkc(text))
-    t_low = t.lower()
-    found: list[tuple[int, str]] = []
-    for plan in plans:
-        first: int | None = None
-        for name in _place_names(plan):
-            if name.isascii():
-                m = re.search(rf"\b{re.escape(name.lower())}\b", t_low)
-                pos = m.start() if m else -1
-            else:
-                pos = t.find(name)
-            if pos >= 0 and (first is None or pos < first):
-                first = pos
-        title = to_simplified(nfkc(plan.title or "")).strip("《》 ")
-        if first is None and len(title) >= 6:
-            pos = t.find(title)
-            if pos >= 0:
-                first = pos
-        if first is not None:
-            found.append((first, plan.id))
-    found.sort()
-    return [pid for _, pid in found]
+    """Ids of the documents ``text`` is about, first-named first: those it names by
+    title (narrowed to the places it names), else its places' documents (``routing``)."""
+    return route(text, list(plans)).docs
 
 
 def _history_places(history: Sequence[dict[str, Any]] | None, plans: Sequence[PlanMeta]) -> list[str]:
@@ -524,17 +519,22 @@ DOC_REFERENCE_RE = re.compile(
 _AFTER_PLACE = r"$|[\s\W的市区县规方实这那知对在有要是计打政企全各]"
 
 
-def strip_doc_references(text: str, plans: Sequence[PlanMeta], place_ids: Sequence[str]) -> str:
-    """``text`` without the names of the given plans' places and generic words naming a plan."""
+def strip_doc_references(text: str, plans: Sequence[PlanMeta], place_ids: Sequence[str],
+                         names: Sequence[str] = (), doc_ids: Sequence[str] = ()) -> str:
+    """``text`` without what only names its documents: the places of ``place_ids`` and
+    the other place ``names`` given, the titles of ``doc_ids`` as the question writes
+    them, and generic words naming a plan."""
     out = text
-    for plan in plans:
-        if plan.id in place_ids:
-            for name in _place_names(plan):
-                if name.isascii():
-                    out = re.sub(rf"\b{re.escape(name)}\b", " ", out, flags=re.I)
-                else:
-                    # only where the name stands alone: "海门山羊" is a product, not the place
-                    out = re.sub(rf"{re.escape(name)}(?={_AFTER_PLACE})", " ", out)
+    for mention in title_mentions(out, doc_ids, plans):
+        out = out.replace(mention, " ", 1)
+    words = [n for plan in plans if plan.id in place_ids for n in _place_names(plan)]
+    words += [to_simplified(n) for n in names]
+    for name in sorted(set(words), key=len, reverse=True):
+        if name.isascii():
+            out = re.sub(rf"\b{re.escape(name)}\b", " ", out, flags=re.I)
+        else:
+            # only where the name stands alone: "海门山羊" is a product, not the place
+            out = re.sub(rf"{re.escape(name)}(?={_AFTER_PLACE})", " ", out)
     out = DOC_REFERENCE_RE.sub(" ", out)
     return re.sub(r"\s+", " ", out).strip() or text
 
@@ -556,28 +556,37 @@ def detect_intent(text: str) -> list[str]:
     return [name for name, rx in _INTENT_RULES if rx.search(text)]
 
 
-def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str, Any]] | None = None) -> QueryInfo:
+def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str, Any]] | None = None,
+            title_min_coverage: float = TITLE_MIN_COVERAGE) -> QueryInfo:
     """Understand a question: see the module docstring."""
     base = for_search(question or "")
     lang = detect_lang(base)
-    places = find_places(base, plans)
+    r = route(base, list(plans), title_min_coverage)
+    places = r.docs
     from_history = False
-    if not places and history:
+    if not places and not r.unknown_places and history:
         places = _history_places(history, plans)
         from_history = bool(places)
     expansions = expand_synonyms(base)
     if lang == "en":
         expansions += [g for g in gloss_english(base) if g not in expansions]
     text = " ".join([base, *expansions]) if expansions else base
+    # a title's own numbering (…的解释（二）) is not a clause reference
+    ref_text = base
+    for mention in title_mentions(base, r.named, plans):
+        ref_text = ref_text.replace(mention, " ")
     return QueryInfo(
         question=question,
         text=text,
         places=places,
         places_from_history=from_history,
-        clause_refs=parse_clause_refs(base),
+        documents=r.named,
+        place_names=r.place_names,
+        unknown_places=r.unknown_places,
+        clause_refs=parse_clause_refs(ref_text),
         lang=lang,
         intent=detect_intent(base),
         expansions=expansions,
-        content_text=strip_doc_references(text, plans, places) if places else text,
+        content_text=strip_doc_references(text, plans, places, r.place_names, r.named) if places else text,
         quoted=quoted_phrases(base),
     )

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 
 from .errors import BadQuestionError
 from .models import Clause, Hit, PlanMeta
+from .lookup import find_clauses
 from .query import QueryInfo, analyse
 from .settings import Settings
 from .textnorm import for_compare, for_search
@@ -126,6 +127,9 @@ class RetrievalConfig:
     # most this many (else in the documents of the best ``lookup_docs`` fused clauses)
     lookup_all_docs_max: int = 200
     lookup_docs: int = 50
+    # a question names a document when it covers this idf-weighted share of the
+    # document's title bigrams (routing.TITLE_MIN_COVERAGE; a tunable)
+    title_min_coverage: float = 0.6
 
     @classmethod
     def from_settings(cls, s: Settings) -> "RetrievalConfig":
@@ -174,7 +178,7 @@ class HybridRetriever:
 
     # -- search --------------------------------------------------------------
     def analyse(self, question: str, history: Sequence[dict[str, Any]] | None = None) -> QueryInfo:
-        return analyse(question, self.plans, history)
+        return analyse(question, self.plans, history, title_min_coverage=self.config.title_min_coverage)
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid+qu", places: Sequence[str] | None = None,
                history: Sequence[dict[str, Any]] | None = None) -> list[Hit]:
@@ -339,10 +343,13 @@ class HybridRetriever:
 
     def _lookup_first(self, info: QueryInfo, order: list[str], fused: dict[str, tuple[float, dict[str, float]]],
                       allowed: set[str] | None) -> tuple[list[str], dict[str, tuple[float, dict[str, float]]]]:
-        """Clauses whose number the question gives explicitly go first, best fused first.
+        """Clauses whose number the question gives explicitly go first, each with its
+        sub-clauses (an article's items), best fused first; when the question names no
+        document and several have such a clause, each document's best comes first.
 
-        Clause numbers are looked up, not embedded: a vector for "（十七）" says
-        nothing about which clause carries that number."""
+        Clause numbers are looked up (``lookup.find_clauses``, on the clause tables of
+        the documents searched), not embedded: a vector for "（十七）" says nothing
+        about which clause carries that number."""
         if not info.clause_refs:
             return order, fused
         cfg = self.config
@@ -352,21 +359,24 @@ class HybridRetriever:
             docs = list(self.store.doc_ids)
         else:  # many documents and none named: look in those the question's words found
             docs = list(dict.fromkeys(_doc_of(cid) for cid in order))[:cfg.lookup_docs]
-        matched: list[str] = []
-        for doc in docs:
-            table = self.store.clause_table(doc)
-            for ordinal, path in zip(table["ord"], table["path"]):
-                if any(ref.matches(path) for ref in info.clause_refs):
-                    matched.append(f"{doc}#{ordinal}")
-        if not matched:
+        tables = ((d, t["ord"], t["path"]) for d in docs for t in [self.store.clause_table(d)])
+        groups = find_clauses(info.clause_refs, tables)
+        if not groups:
             return order, fused
         fused = dict(fused)
-        for cid in matched:
-            s, contrib = fused.get(cid, (0.0, {}))
-            contrib = dict(contrib)
-            contrib["lookup"] = LOOKUP_BONUS
-            fused[cid] = (s + LOOKUP_BONUS, contrib)
-        matched.sort(key=lambda cid: -fused[cid][0])
+        for group in groups:
+            for cid in group:
+                s, contrib = fused.get(cid, (0.0, {}))
+                contrib = dict(contrib)
+                contrib["lookup"] = LOOKUP_BONUS
+                fused[cid] = (s + LOOKUP_BONUS, contrib)
+        groups.sort(key=lambda g: -fused[g[0]][0])
+        firsts, rest, seen_docs = [], [], set()
+        for g in groups:
+            doc = _doc_of(g[0])
+            (rest if doc in seen_docs else firsts).append(g)
+            seen_docs.add(doc)
+        matched = [cid for g in firsts + rest for cid in g]
         seen = set(matched)
         return matched + [cid for cid in order if cid not in seen], fused
 

@@ -90,6 +90,8 @@ TUNABLES: tuple[Tunable, ...] = (
             "cross-document questions: a plan's best clause comes forward at this share of the top score"),
     Tunable("retrieval.strip_doc_refs", (True, False), True,
             "search with the question's content words only once its plan is known"),
+    Tunable("retrieval.title_min_coverage", (0.4, 0.5, 0.6, 0.7, 0.8), 0.6,
+            "a question names a document when it covers this idf-weighted share of its title's bigrams"),
     # -- answer (answering.AnswerParams fields) ---------------------------------------
     Tunable("answer.w_dense", (0.0, 0.1, 0.2, 0.4), 0.2,
             "weight of the question–sentence cosine in a sentence's score"),

@@ -258,3 +258,28 @@ def test_every_law_in_the_development_corpus_parses_well():
         body += doc.quality.body_chars
         numbered += doc.quality.numbered_chars
     assert numbered / body >= 0.99
+
+
+def test_quality_scan_reads_a_tar_archive_and_reports_every_document(tmp_path):
+    """``ingest --quality-scan`` over an archive of real laws plus a front-matter-only page
+    (as the laws collection has): every document parsed or reported, none crashes."""
+    import json
+    import subprocess
+    import sys
+    import tarfile
+
+    archive = tmp_path / "laws.tar.xz"
+    index = tmp_path / "_index.md"
+    index.write_text("---\nbookCollapseSection: true\n---\n", encoding="utf-8")
+    with tarfile.open(archive, "w:xz") as tf:
+        for name in (SHANDONG, SECRETS, COPYRIGHT):
+            tf.add(LAWS / name, arcname=f"laws/{name}")
+        tf.add(index, arcname="laws/_index.md")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-m", "assistant", "ingest", "--quality-scan", str(archive), "--json"],
+                         cwd=root, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["documents"] == 4 and summary["parsed"] == 3 and summary["crashed"] == []
+    assert summary["not_loaded"][0]["name"] == "laws/_index.md"
+    assert summary["numbered_share"]["aggregate"] >= 0.99 and summary["longest_clause"]["max"] <= MAX_CLAUSE_CHARS

@@ -1,0 +1,326 @@
+"""Routing: which documents a question is about, from the places and titles it names.
+
+``route(text, docs)`` gives a ``Route``:
+
+* **documents named by title** (``named``): a question names a document when it
+  covers most of the information in the document's title: the share of the title's
+  character bigrams found in the question, each weighted by its rarity among the
+  titles (idf), on titles and question folded alike (``lexicons/title_norm.toml``:
+  中华人民共和国 dropped, 最高人民法院 → 最高法 …), at least ``TITLE_MIN_COVERAGE``.
+  So 著作权法, 专利法实施细则 and 最高法关于审理侵犯商业秘密民事案件的规定 name their
+  documents, while a title that only shares words (著作权法实施条例 for 著作权法) does
+  not. A title whose matched bigrams are a strict subset of another named title's is
+  dropped (专利法 inside 专利法实施细则). Of several versions of one title, the one of
+  the year the question gives (“2023年修订的”, “(2018)”) wins, else the latest.
+* **places** (``place_docs``): places named in the question, from the gazetteer
+  (``places.Gazetteer``; a short name must stand as a word: 长治久安 and 中山大学
+  name no place) and from the documents' own aliases (plans.toml). A place's
+  documents are:
+
+  - a province: the documents issued for the province; only when there are none,
+    those of its cities and counties;
+  - a city: its own documents and those of its districts and counties; when there
+    are none, its province's documents (they apply in the city);
+  - a district or county (or a new area): its own; else its city's; else its province's.
+
+  Identically titled documents of different places stay apart: a place named with a
+  title keeps the documents of that place.
+* **unknown places**: places named that have no document, even up the hierarchy;
+  words that only look like places (外国, 境外, 海外 …) are never places.
+
+The scope a search is restricted to (``Route.docs``) is the documents named, narrowed
+to the places named when both are given (and kept whole when that leaves nothing:
+a national law named with a place applies there); else the places' documents.
+"""
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .models import PlanMeta
+from .places import Gazetteer, Place
+from .textnorm import nfkc, to_simplified
+
+LEXICONS = Path(__file__).resolve().parent / "lexicons"
+# A question names a document when it covers at least this idf-weighted share of the
+# title's bigrams: the default, hand-set (more than half of what identifies a title);
+# the retriever uses the tunable retrieval.title_min_coverage (assistant/tuning.py).
+TITLE_MIN_COVERAGE = 0.6
+_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+
+
+# --------------------------------------------------------------------------- titles
+@lru_cache(maxsize=1)
+def _title_rules() -> tuple[tuple[tuple[str | re.Pattern[str], str], ...], re.Pattern[str]]:
+    data = tomllib.loads((LEXICONS / "title_norm.toml").read_text(encoding="utf-8"))
+    # an ASCII key matches whole words (law, not lawyer)
+    rules = tuple((re.compile(rf"\b{re.escape(r['from'].lower())}\b") if r["from"].isascii() else r["from"], r["to"])
+                  for r in data.get("replace", []))
+    drop = re.compile("[" + re.escape(data.get("drop", {}).get("chars", "")) + "\\s]")
+    return rules, drop
+
+
+def fold_title(text: str) -> str:
+    """A title or question folded for title matching: NFKC, simplified, lower case,
+    official names shortened, quotes and list punctuation dropped."""
+    rules, drop = _title_rules()
+    t = to_simplified(nfkc(text or "")).lower()
+    for a, b in rules:
+        t = a.sub(b, t) if isinstance(a, re.Pattern) else t.replace(a, b)
+    return drop.sub("", t)
+
+
+def _bigrams(t: str) -> set[str]:
+    return {t[i:i + 2] for i in range(len(t) - 1)}
+
+
+@dataclass(frozen=True)
+class _Doc:
+    id: str
+    title: str  # folded
+    grams: frozenset[str]
+    date: str
+    place: Place | None
+    national: bool
+
+
+class DocIndex:
+    """What routing needs to know about the indexed documents, built once per set."""
+
+    def __init__(self, docs: Sequence[PlanMeta], gaz: Gazetteer | None = None):
+        self.gaz = gaz or Gazetteer.default()
+        self.metas = list(docs)
+        self.docs: list[_Doc] = []
+        for m in self.metas:
+            title = fold_title(m.title)
+            self.docs.append(_Doc(m.id, title, frozenset(_bigrams(title)), m.date or "",
+                                  self._place_of(m), m.place_level == "national"))
+        df = Counter(g for d in self.docs for g in d.grams)
+        n = max(len(self.docs), 1)
+        self.idf = {g: math.log(1 + n / c) for g, c in df.items()}
+        self.mass = {d.id: sum(self.idf[g] for g in d.grams) for d in self.docs}
+        self.aliases = [(m.id, _alias_names(m)) for m in self.metas]
+
+    def _place_of(self, m: PlanMeta) -> Place | None:
+        if m.place_code and m.place_code in self.gaz.by_code:
+            return self.gaz.by_code[m.place_code]
+        chain = self.gaz.place_chain(to_simplified(m.place or ""))
+        return chain[-1] if chain else None
+
+    # -- titles ------------------------------------------------------------------------
+    def titles_named(self, question: str, min_coverage: float = TITLE_MIN_COVERAGE) -> list[str]:
+        q = fold_title(question)
+        qgrams = _bigrams(q)
+        hits: list[tuple[_Doc, frozenset[str], float]] = []
+        for d in self.docs:
+            if not d.grams or not self.mass[d.id]:
+                continue
+            common = d.grams & qgrams
+            cov = sum(self.idf[g] for g in common) / self.mass[d.id]
+            if cov >= min_coverage:
+                hits.append((d, frozenset(common), cov))
+        # a title whose matched bigrams another named title's strictly contain is not named
+        kept = [h for h in hits if not any(h[1] < o[1] for o in hits)]
+        return self._versions([h[0] for h in kept], question)
+
+    def _versions(self, docs: list[_Doc], question: str) -> list[str]:
+        """Of several versions of one document (same title, same place), the one in
+        force in the year the question names (“2023年修订的”, “2010年的”): the latest
+        whose version date is not after that year; with no year, the latest."""
+        years = sorted(set(_YEAR_RE.findall(nfkc(question))))
+        by_title: dict[str, list[_Doc]] = {}
+        for d in docs:
+            by_title.setdefault(d.title, []).append(d)
+        out: list[str] = []
+        for group in by_title.values():
+            if len(group) > 1 and self._same_place(group):
+                group = sorted(group, key=lambda d: d.date)
+                year = years[-1] if years else "9999"
+                in_force = [d for d in group if d.date[:4] <= year]
+                group = [in_force[-1] if in_force else group[0]]
+            out.extend(d.id for d in group)
+        return out
+
+    @staticmethod
+    def _same_place(group: list[_Doc]) -> bool:
+        return len({(d.place.code if d.place else "", d.national) for d in group}) == 1
+
+    # -- places ------------------------------------------------------------------------
+    def docs_of_place(self, p: Place) -> list[str]:
+        """The documents that answer for place ``p`` (policy in the module docstring)."""
+        gaz = self.gaz
+        own = [d.id for d in self.docs if d.place is not None and d.place.code == p.code]
+        inside = [d.id for d in self.docs if d.place is not None and d.place.code != p.code
+                  and gaz.contains(p, d.place)]
+        if p.level == "province":
+            return own or inside
+        if own or inside:
+            return own + inside
+        for up in gaz.ancestors(p):
+            docs = [d.id for d in self.docs if d.place is not None and d.place.code == up.code]
+            if docs:
+                return docs
+        return []
+
+
+_INDEXES: dict[tuple, DocIndex] = {}
+
+
+def doc_index(docs: Iterable[PlanMeta]) -> DocIndex:
+    """The routing index of these documents, built once per set of metadata."""
+    docs = list(docs)
+    key = tuple((m.id, m.title, m.date, m.place, m.place_code, m.place_level, tuple(m.aliases),
+                 repr(sorted((m.dates or {}).items()))) for m in docs)
+    if key not in _INDEXES:
+        if len(_INDEXES) >= 8:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        _INDEXES[key] = DocIndex(docs)
+    return _INDEXES[key]
+
+
+def _alias_names(m: PlanMeta) -> tuple[str, ...]:
+    """Names a document's metadata gives its place (plans.toml aliases, the place
+    itself and without its 市/区/县), simplified, two characters or more."""
+    names: set[str] = set()
+    for n in [m.place, *m.aliases]:
+        s = to_simplified(nfkc(n or "")).strip()
+        if not s or s == "全国":
+            continue
+        names.add(s)
+        stem = re.sub(r"(市|区|县|省)$", "", s)
+        if len(stem) >= 2:
+            names.add(stem)
+        tail = re.search(r"[市省]([^市省]{2,4}(?:区|县))$", s)
+        if tail:
+            names.add(tail.group(1))
+            names.add(re.sub(r"(区|县)$", "", tail.group(1)))
+    return tuple(sorted((n for n in names if len(n) >= 2), key=lambda n: (-len(n), n)))
+
+
+# --------------------------------------------------------------------------- routing
+@dataclass
+class Route:
+    docs: list[str] = field(default_factory=list)  # the search scope, first named first
+    named: list[str] = field(default_factory=list)  # documents named by title
+    place_docs: list[str] = field(default_factory=list)  # documents of the places named
+    place_names: list[str] = field(default_factory=list)  # places as the question writes them
+    unknown_places: list[str] = field(default_factory=list)  # places named that no document covers
+
+
+@lru_cache(maxsize=1)
+def _word_tokenizer():
+    import jieba
+
+    jieba.setLogLevel(60)
+    return jieba.Tokenizer()
+
+
+def _word_bounds(text: str) -> set[int]:
+    bounds = {0, len(text)}
+    for _, start, end in _word_tokenizer().tokenize(text):
+        bounds.add(start)
+        bounds.add(end)
+    return bounds
+
+
+@dataclass
+class _Named:
+    start: int
+    end: int
+    name: str
+    docs: list[str]
+    known: bool = True
+
+
+def places_named(text: str, index: DocIndex) -> list[_Named]:
+    """Every place the text names, left to right, with the documents that answer for
+    it: the documents' own aliases (plans.toml), then the gazetteer, whose region adds
+    its documents to an alias at the same place; ``known`` is False for a place no
+    document covers."""
+    t = to_simplified(nfkc(text))
+    low = t.lower()
+    by_span: dict[tuple[int, int], _Named] = {}
+    for doc_id, names in index.aliases:
+        for name in names:
+            rx = rf"\b{re.escape(name.lower())}\b" if name.isascii() else re.escape(name)
+            for m in re.finditer(rx, low if name.isascii() else t):
+                hit = by_span.setdefault(m.span(), _Named(m.start(), m.end(), t[m.start():m.end()], []))
+                if doc_id not in hit.docs:
+                    hit.docs.append(doc_id)
+    out: list[_Named] = []
+    for hit in sorted(by_span.values(), key=lambda h: (h.start, h.start - h.end)):
+        if all(hit.end <= o.start or hit.start >= o.end for o in out):
+            out.append(hit)
+    matches = index.gaz.find(t)
+    bounds: set[int] | None = None
+    for i, m in enumerate(matches):
+        places = list(m.places)
+        if all(m.text != p.name for p in places) and not m.text.endswith(("省", "市", "区", "县", "州", "盟", "旗")):
+            bounds = bounds if bounds is not None else _word_bounds(t)
+            if m.start not in bounds or m.end not in bounds:
+                continue  # 长治久安, 中山大学: a word, not a place
+        nxt = matches[i + 1] if i + 1 < len(matches) else None
+        if nxt is not None and nxt.start == m.end and any(
+                index.gaz.contains(p, q) for p in places for q in nxt.places):
+            continue  # 南京市鼓楼区: the inner place that follows decides
+        prev = matches[i - 1] if i else None
+        if prev is not None and prev.end == m.start:
+            places = [p for p in places if any(index.gaz.contains(o, p) for o in prev.places)] or places
+        docs: list[str] = []
+        for p in places:
+            docs += [d for d in index.docs_of_place(p) if d not in docs]
+        same = next((o for o in out if not (m.end <= o.start or m.start >= o.end)), None)
+        if same is not None:
+            same.docs += [d for d in docs if d not in same.docs]
+        else:
+            out.append(_Named(m.start, m.end, m.text, docs, bool(docs)))
+    out.sort(key=lambda h: h.start)
+    return out
+
+
+def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_COVERAGE) -> Route:
+    index = doc_index(docs)
+    r = Route()
+    for hit in places_named(text, index):
+        r.place_names.append(hit.name)
+        if not hit.known:
+            r.unknown_places.append(hit.name)
+        r.place_docs += [d for d in hit.docs if d not in r.place_docs]
+    r.named = index.titles_named(text, min_coverage)
+    if r.named and r.place_docs:
+        both = [d for d in r.named if d in r.place_docs]
+        r.docs = both or r.named
+    else:
+        r.docs = list(r.named or r.place_docs)
+    return r
+
+
+def title_mentions(text: str, doc_ids: Sequence[str], docs: Sequence[PlanMeta]) -> list[str]:
+    """How ``text`` writes the titles of the documents ``doc_ids``: for each, the
+    longest run (three characters or more) of ``text`` whose every bigram is in the
+    title as written or as folded (著作权法 in “著作权法第十八条规定…”)."""
+    out: list[str] = []
+    for m in docs:
+        if m.id not in doc_ids or not m.title:
+            continue
+        grams = _bigrams(to_simplified(nfkc(m.title))) | _bigrams(fold_title(m.title))
+        best, i = "", 0
+        while i < len(text) - 1:
+            if text[i:i + 2] not in grams:
+                i += 1
+                continue
+            j = i + 1
+            while j < len(text) - 1 and text[j:j + 2] in grams:
+                j += 1
+            if j + 1 - i > len(best):
+                best = text[i:j + 1]
+            i = j + 1
+        if len(best) >= 3 and best not in out:
+            out.append(best)
+    return out

@@ -1,0 +1,241 @@
+"""Routing: the documents a question is about, from the places and titles it names,
+and clause numbers looked up in them. Metadata and clauses come from real documents
+(the five plans, laws of eval/corpora/laws-ip, and tests/data/laws/宁波市专利管理条例,
+a real 宁波 regulation from the laws collection)."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from assistant.corpus import load_plans
+from assistant.ingest import parse_document
+from assistant.loaders import load_file
+from assistant.lookup import find_clauses, is_sub_path
+from assistant.models import PlanMeta
+from assistant.query import analyse, parse_clause_refs, path_steps
+from assistant.routing import route
+
+ROOT = Path(__file__).resolve().parent.parent
+LAWS = ROOT / "eval" / "corpora" / "laws-ip"
+DATA = Path(__file__).resolve().parent / "data" / "laws"
+LAW_FILES = {
+    "guangdong": LAWS / "广东省版权条例(2022-09-29).md",
+    "shandong": LAWS / "山东省专利条例(2013-08-01).md",
+    "zibo": LAWS / "淄博市专利管理若干规定(2014-12-01).md",
+    "zhejiang": LAWS / "浙江省促进科技成果转化条例(2021-09-30).md",
+    "copyright": LAWS / "著作权法(2020-11-11).md",
+    "copyright_rules": LAWS / "著作权法实施条例(2013-01-30).md",
+    "patent_rules_2010": LAWS / "专利法实施细则(2010-01-09).md",
+    "patent_rules_2023": LAWS / "专利法实施细则(2023-12-11).md",
+    "agency": LAWS / "专利代理条例(2018-11-06).md",
+    "secrets": LAWS / "最高人民法院关于审理侵犯商业秘密民事案件适用法律若干问题的规定(2020-09-10).md",
+    "ningbo_patent": DATA / "宁波市专利管理条例(2012-04-09).md",
+}
+
+
+@pytest.fixture(scope="module")
+def parsed():
+    """Every document parsed by ingestion's own per-document step: metadata and clauses."""
+    out = {}
+    for meta in load_plans(ROOT / "corpus"):
+        out[meta.id] = parse_document(load_file(ROOT / "corpus" / meta.file), meta)
+    for doc_id, path in LAW_FILES.items():
+        out[doc_id] = parse_document(load_file(path), PlanMeta(id=doc_id, file=path.name))
+    return out
+
+
+@pytest.fixture(scope="module")
+def docs(parsed):
+    return [d.meta for d in parsed.values()]
+
+
+# --------------------------------------------------------------------------- places
+def test_a_province_question_goes_to_the_province_document(docs):
+    info = analyse("广东的文创企业想把版权成果转化、产业化，省政府可以通过哪些方式给予支持？", docs)
+    assert info.places == ["guangdong"] and info.place_names == ["广东"]
+
+
+def test_a_city_question_searches_every_document_of_the_city(docs):
+    info = analyse("宁波的企业申请专利能得到哪些资助？", docs)
+    assert set(info.places) == {"ningbo", "ningbo_patent"}
+    # a county of the city, named by its alias or its gazetteer name, is the city's too
+    assert set(analyse("鄞州区的企业申请专利能得到哪些资助？", docs).places) == {"ningbo", "ningbo_patent"}
+
+
+def test_a_province_question_does_not_take_its_cities_documents(docs):
+    assert analyse("在山东，专利纠纷由哪一级专利行政部门负责处理？", docs).places == ["shandong"]
+    # a city of the province is its own: 淄博 has its own regulation
+    assert analyse("在淄博举办展会要承担哪些专利义务？", docs).places == ["zibo"]
+
+
+def test_a_city_without_documents_falls_back_to_its_province(docs, parsed):
+    info = analyse("杭州的高校可以怎样转化科技成果？", docs)
+    assert info.places == ["zhejiang"] and info.unknown_places == []
+    plans_only = [d.meta for k, d in parsed.items() if k in ("jiaxing", "haimen", "ningbo", "yuncheng", "shaoxing")]
+    info = analyse("杭州市知识产权质押融资的目标是多少？", plans_only)
+    assert info.places == [] and info.unknown_places == ["杭州市"]
+
+
+@pytest.mark.parametrize("question", [
+    "外国人、无国籍人的作品在中国受著作权法保护吗？",
+    "境外企业在国内申请专利要委托哪类机构？",
+    "海外维权有什么支持？",
+    "中外合作研发的成果归谁？",
+])
+def test_words_that_only_look_like_places_are_never_places(docs, question):
+    info = analyse(question, docs)
+    assert info.unknown_places == [] and not info.place_names
+
+
+def test_words_containing_a_place_name_are_not_places(docs):
+    assert analyse("要长治久安地保护知识产权", docs).place_names == []
+
+
+# --------------------------------------------------------------------------- titles
+@pytest.mark.parametrize("question,expected", [
+    ("著作权法第十八条规定，哪些职务作品的作者只享有署名权？", ["copyright"]),
+    ("中华人民共和国著作权法实施条例对合理使用有什么规定？", ["copyright_rules"]),
+    ("专利代理条例规定，谁来检查专利代理机构？", ["agency"]),
+    ("最高法关于审理侵犯商业秘密民事案件的规定第六条列举了哪些保密措施？", ["secrets"]),
+    ("山东省专利条例对假冒专利的罚款标准是怎样的？", ["shandong"]),
+    # versions: the year asked for, else the latest
+    ("2023年修订的专利法实施细则规定年费滞纳金怎么算？", ["patent_rules_2023"]),
+    ("2010年的专利法实施细则规定年费滞纳金怎么算？", ["patent_rules_2010"]),
+    ("专利法实施细则规定年费滞纳金怎么算？", ["patent_rules_2023"]),
+])
+def test_a_document_named_by_its_title_or_an_abbreviation(docs, question, expected):
+    info = analyse(question, docs)
+    assert info.documents == expected and info.places == expected
+
+
+def test_a_series_number_in_a_title_is_not_a_clause_number(docs):
+    info = analyse("最高人民法院关于审理侵犯商业秘密民事案件适用法律若干问题的规定第六条（一）说了什么？", docs)
+    assert [r.raw for r in info.clause_refs] == ["第六条(一)"]
+
+
+def test_identically_titled_documents_of_different_places_stay_apart(docs):
+    ningbo = next(d for d in docs if d.id == "ningbo")
+    wenzhou = replace(ningbo, id="wenzhou", place="温州市", place_code="", place_level="", aliases=["温州"])
+    both = [*docs, wenzhou]
+    title = "《关于全面加强知识产权工作的实施意见》"
+    assert analyse(f"温州{title}对版权有什么要求？", both).places == ["wenzhou"]
+    assert analyse(f"宁波{title}对版权有什么要求？", both).places == ["ningbo"]
+    assert set(analyse(f"{title}对版权有什么要求？", both).places) == {"ningbo", "wenzhou"}
+
+
+# --------------------------------------------------------------------------- clause numbers
+@pytest.mark.parametrize("question,steps", [
+    ("第十八条", [("article", 18)]),
+    ("第二章第十八条", [("zhang", 2), ("article", 18)]),
+    ("第十四条第二款", [("article", 14), ("para", 2)]),
+    ("第十六条第（一）项", [("article", 16), ("paren", 1)]),
+    ("第一百零一条", [("article", 101)]),
+    ("第一百二十条之一", [("article", 120), ("sub", 1)]),
+    ("第三章", [("zhang", 3)]),
+])
+def test_clause_references_of_laws(question, steps):
+    refs = parse_clause_refs(question)
+    assert [list(r.steps) for r in refs] == [steps]
+
+
+def test_paths_and_references_match_as_a_lawyer_cites():
+    ref = parse_clause_refs("第十八条")[0]
+    assert ref.matches("第二章 第二节 第十八条", loose=False)
+    assert not ref.matches("第二章 第二节 第十八条（一）", loose=False)
+    assert not ref.matches("第一条（十八）", loose=False)
+    assert ref.matches("四、（十八）")  # a plan's （十八） is what 第十八条 means there
+    item = parse_clause_refs("第十四条第一款第（二）项")[0]
+    assert item.matches("第三章 第十四条（二）", loose=False)  # items sit in the first paragraph
+    assert path_steps("第三章 第十四条（二）") == (("zhang", 3), ("article", 14), ("paren", 2))
+    assert path_steps("第十四条第二款") == (("article", 14), ("para", 2))
+
+
+def _lookup(parsed, question: str, doc: str) -> list[list[str]]:
+    clauses = parsed[doc].clauses
+    groups = find_clauses(parse_clause_refs(question), [(doc, [c.ordinal for c in clauses], [c.path for c in clauses])])
+    by_id = {c.clause_id: c.path for c in clauses}
+    return [[by_id[cid] for cid in g] for g in groups]
+
+
+def test_an_article_is_looked_up_with_its_items_and_only_in_its_document(parsed):
+    assert _lookup(parsed, "第十八条", "shandong") == [[
+        "第三章 第十八条", "第三章 第十八条（一）", "第三章 第十八条（二）", "第三章 第十八条（三）",
+        "第三章 第十八条（四）", "第三章 第十八条（五）", "第三章 第十八条第二款", "第三章 第十八条第三款"]]
+    # its paragraphs are one clause (no list in it): the paragraph is found in the article
+    assert _lookup(parsed, "第十四条第二款", "shandong") == [["第二章 第十四条"]]
+    assert _lookup(parsed, "第十八条第二款", "shandong") == [["第三章 第十八条第二款"]]
+    # a plan has no 第X条: its （十七） is what 第十七条 means there, and only that clause
+    assert _lookup(parsed, "第十七条", "ningbo") == [["五、（十七）"]]
+    # the regulation's 第十七条 is matched exactly, not its items' （十七）
+    assert _lookup(parsed, "第十七条", "shandong") == [["第三章 第十七条"]]
+
+
+@pytest.mark.parametrize("path,parent,under", [
+    ("第三章 第十八条（一）", "第三章 第十八条", True), ("第十八条第二款", "第十八条", True),
+    ("第十八条之一", "第十八条", False), ("三、（一）10.", "三、（一）1.", False), ("第三章 第一条", "第三章", True),
+])
+def test_sub_paths(path, parent, under):
+    assert is_sub_path(path, parent) is under
+
+
+# --------------------------------------------------------------------------- end to end, on a real index
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """The five plans plus four real laws, built into a real index (USE vectors, FAISS, BM25)."""
+    from assistant.ask import AskPipeline
+    from assistant.index import IndexBuilder
+    from assistant.settings import Settings
+
+    base = tmp_path_factory.mktemp("mixed")
+    corpus = base / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    for key in ("guangdong", "agency", "shandong", "ningbo_patent"):
+        shutil.copy(LAW_FILES[key], corpus / LAW_FILES[key].name)
+    s = Settings.load(config_file=base / "none.toml", env={})
+    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
+    IndexBuilder(s).build(progress=False)
+    return AskPipeline(s).warm_up()
+
+
+def _doc_title(pipe, doc_id: str) -> str:
+    return next(p.title for p in pipe.retriever.plans if p.id == doc_id)
+
+
+@pytest.mark.slow
+def test_guangdong_question_is_answered_from_the_guangdong_document(mixed):
+    reply = mixed.ask("广东的文创企业想把版权成果转化、产业化，省政府可以通过哪些方式给予支持？")
+    assert not reply["not_found"]
+    assert {_doc_title(mixed, c["doc_id"]) for c in reply["citations"]} == {"广东省版权条例"}
+
+
+@pytest.mark.slow
+def test_ningbo_questions_search_every_ningbo_document(mixed):
+    hits, info = mixed.retriever.search_with_info("宁波对专利申请有什么资助？", k=10)
+    titles = {_doc_title(mixed, d) for d in info.places}
+    assert titles == {"关于全面加强知识产权工作的实施意见", "宁波市专利管理条例"}
+    assert hits and {_doc_title(mixed, h.doc_id) for h in hits} <= titles
+
+
+@pytest.mark.slow
+def test_article_of_a_named_regulation_is_not_answered_from_a_plan(mixed):
+    reply = mixed.ask("专利代理条例第十四条规定了什么？")
+    first = reply["citations"][0]
+    assert _doc_title(mixed, first["doc_id"]) == "专利代理条例" and first["path"].endswith("第十四条")
+
+
+@pytest.mark.slow
+def test_a_clause_number_several_documents_have_is_asked_back(mixed):
+    reply = mixed.ask("第十四条规定了什么？")
+    assert "份文件都有这一条款" in reply["answer"]
+    assert len({c["doc_id"] for c in reply["citations"]}) >= 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["外国企业在宁波申请专利有什么规定？", "外国人的作品在广东怎样进行版权登记？"])
+def test_foreign_is_never_refused_as_a_place(mixed, question):
+    reply = mixed.ask(question)
+    assert "外国" not in reply["answer"].split("。")[0] or not reply["not_found"]
+    assert "没有关于「外国" not in reply["answer"]

@@ -540,10 +540,14 @@ class _TreeBuilder:
                 parent_i = i - 1
                 break
         prev = self._prev_sibling_value(seq, parent_i)
-        if prev is None and style.run_on and seq in self.last_global:
-            prev = self.last_global[seq]
-        got = (c.value, c.sub)
         expected = _next_of(prev)
+        if prev is None and style.run_on and seq in self.last_global:
+            # the first of its kind in a new container: numbering may run on from the
+            # last container (articles through all chapters) or start again (the
+            # chapters of each 编)
+            prev = self.last_global[seq]
+            expected |= _next_of(prev)
+        got = (c.value, c.sub)
         if got in expected:
             ok = at_line or after_sentence or md_depth > 0
         elif (at_line and style.strong) or md_depth:

@@ -188,6 +188,26 @@ def test_references_open_no_clause():
     assert r.gaps == [] and r.repeats == []
 
 
+def test_chapters_start_again_in_each_part_while_articles_run_on():
+    # 刑法 (laws-all.tar.xz), verbatim: 第二编 分则 numbers its chapters from 第一章
+    # again while its articles go on from the 总则's; neither is a repeat nor a gap
+    md = ("## 第一编 总则\n\n### 第五章 其他规定\n\n"
+          "第一百零一条 本法总则适用于其他有刑罚规定的法律，但是其他法律有特别规定的除外。\n\n"
+          "## 第二编 分则\n\n### 第一章 危害国家安全罪\n\n"
+          "第一百零二条 勾结外国，危害中华人民共和国的主权、领土完整和安全的，处无期徒刑或者十年以上有期徒刑。\n\n"
+          "与境外机构、组织、个人相勾结，犯前款罪的，依照前款的规定处罚。\n\n"
+          "### 第二章 危害公共安全罪\n\n"
+          "第一百一十四条 放火、决水、爆炸以及投放毒害性、放射性、传染病病原体等物质或者以其他危险方法"
+          "危害公共安全，尚未造成严重后果的，处三年以上十年以下有期徒刑。\n")
+    r = parse_text(markdown_to_text(md)[0])
+    assert [c.path for c in r.clauses] == [
+        "第一编", "第一编 第五章", "第一编 第五章 第一百零一条",
+        "第二编", "第二编 第一章", "第二编 第一章 第一百零二条",
+        "第二编 第二章", "第二编 第二章 第一百一十四条"]
+    assert r.repeats == []
+    assert r.gaps == ["第一百一十四条 after 第一百零二条 (11 missing)"]  # the excerpt leaves them out
+
+
 def test_inserted_articles_gaps_and_repeats_are_reported():
     # 刑法 numbers articles added by amendments 第X条之一
     text = ("第一百二十条 组织、领导恐怖活动组织的，处十年以上有期徒刑或者无期徒刑。\n"

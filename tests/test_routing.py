@@ -101,6 +101,8 @@ def test_words_containing_a_place_name_are_not_places(docs):
     ("专利代理条例规定，谁来检查专利代理机构？", ["agency"]),
     ("最高法关于审理侵犯商业秘密民事案件的规定第六条列举了哪些保密措施？", ["secrets"]),
     ("山东省专利条例对假冒专利的罚款标准是怎样的？", ["shandong"]),
+    # the boilerplate of a judicial interpretation's title (关于, 案件, 适用法律若干问题的) left out
+    ("最高法商业秘密民事规定对员工离职有什么规定？", ["secrets"]),
     # versions: the year asked for, else the latest
     ("2023年修订的专利法实施细则规定年费滞纳金怎么算？", ["patent_rules_2023"]),
     ("2010年的专利法实施细则规定年费滞纳金怎么算？", ["patent_rules_2010"]),

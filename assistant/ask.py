@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator, Sequence
 from .answering import ASK_CROSS_RE, ExtractiveAnswerer, ExtractiveAnswer, friendly_reply, has_words
 from .errors import AssistantError, BadQuestionError, IndexMismatchError, IndexMissingError, LLMUnavailableError
 from .models import Hit
+from .nonquestions import screen
 from .settings import Settings
 from .textnorm import for_search
 
@@ -155,12 +156,16 @@ class AskPipeline:
         turns = parse_history(history, "the history")
         base = {"id": qid or "", "question": question}
 
-        if not question.strip() or not has_words(question):
-            reply = friendly_reply("empty" if not question.strip() else "nowords")
+        screened = screen(question)
+        if not question.strip() or not has_words(question) or screened.reply:
+            reply = screened.reply or friendly_reply("empty" if not question.strip() else "nowords")
             yield reply
             yield {**base, "answer": reply, "not_found": True, "citations": [], "retrieved": [],
                    "timings_ms": {"retrieve": 0.0, "answer": 0.0}, "answerer": "extractive", "notes": notes}
             return
+        if screened.instructions:  # searched and answered without them; the LLM never sees them
+            notes.append("left out as instructions to the assistant: " + " / ".join(screened.instructions))
+            question = screened.text
 
         t0 = time.perf_counter()
         query, carried_places = self._retrieval_query(question, turns)

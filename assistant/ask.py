@@ -141,8 +141,10 @@ class AskPipeline:
 
     def ask_stream(self, question: str, history: Any = None, places: Sequence[str] | None = None,
                    answerer: str | None = None, qid: str | None = None) -> Iterator[str | dict[str, Any]]:
-        """Yield the answer as it grows (strings), then the final contract dict."""
-        self.warm_up()
+        """Yield the answer as it grows (strings), then the final contract dict.
+
+        What is not a question (empty, no words, code, only instructions to the assistant)
+        is answered at once, without loading the index."""
         notes: list[str] = []
         question = question if isinstance(question, str) else ("" if question is None else str(question))
         limit = int(self.settings.max_question_chars)
@@ -167,6 +169,7 @@ class AskPipeline:
             notes.append("left out as instructions to the assistant: " + " / ".join(screened.instructions))
             question = screened.text
 
+        self.warm_up()
         t0 = time.perf_counter()
         query, carried_places = self._retrieval_query(question, turns)
         search_places = list(places) if places else carried_places
@@ -397,7 +400,7 @@ def run_cli(args, settings: Settings) -> int:
         return _run_jsonl(pipeline, rows, args)
     question = check_text(args.question)
     history = _load_history(args.history)
-    pipeline = AskPipeline(settings).warm_up()
+    pipeline = AskPipeline(settings)  # warmed up by its first real question
     reply = pipeline.ask(question, history=history, answerer=args.answerer)
     if args.json:
         print(json.dumps(reply, ensure_ascii=False, indent=2))

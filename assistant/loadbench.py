@@ -186,12 +186,14 @@ async def ask_once(client, url: str, ep: Endpoint, session: str, question: str, 
                        "session_hash": session}, ensure_ascii=True)
     t0 = time.perf_counter()
     kind = "llm" if use_llm else "plain"
+    stage = "join"
     try:
         r = await client.post(url + "/gradio_api/queue/join", content=body,
                               headers={"Content-Type": "application/json"})
         if r.status_code != 200:
             return Result(False, time.perf_counter() - t0, kind, f"join HTTP {r.status_code}")
         event_id = r.json()["event_id"]
+        stage = "event stream"
         async with client.stream("GET", url + "/gradio_api/queue/data", params={"session_hash": session}) as resp:
             buf = b""
             async for chunk in resp.aiter_bytes():
@@ -209,7 +211,7 @@ async def ask_once(client, url: str, ep: Endpoint, session: str, question: str, 
                     return Result(ok, time.perf_counter() - t0, kind, err, msg)
         return Result(False, time.perf_counter() - t0, kind, "stream ended before the answer")
     except Exception as e:  # noqa: BLE001 - a failed request is a figure, not a crash
-        return Result(False, time.perf_counter() - t0, kind, f"{type(e).__name__}: {e}")
+        return Result(False, time.perf_counter() - t0, kind, f"{stage}: {type(e).__name__}: {e}")
 
 
 def ask_blocking(url: str, session: str, question: str, use_llm: bool = False, timeout: float = 300) -> dict:
@@ -264,7 +266,10 @@ class Runner:
     async def __aenter__(self) -> "Runner":
         import httpx
 
-        limits = httpx.Limits(max_connections=4000, max_keepalive_connections=400)
+        # an idle connection is given up after 1 s: the server (uvicorn) closes idle ones
+        # after 5 s, and reusing one as it closes fails with ReadError, a race of this client
+        # (a browser retries a request that failed on a reused connection)
+        limits = httpx.Limits(max_connections=4000, max_keepalive_connections=400, keepalive_expiry=1.0)
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(REQUEST_TIMEOUT_S, connect=30), limits=limits)
         self.ep = await ask_endpoint(self.client, self.server.url)
         return self
@@ -336,8 +341,8 @@ class Runner:
             for _ in todo:
                 await self.session(phase, turns)
                 done += 1
-                if done % 100 == 0:
-                    marks.append((done, proc_rss_mb(self.server.pid)))
+                if done % 100 == 0:  # N counts every session this server has seen
+                    marks.append((self.sessions, proc_rss_mb(self.server.pid)))
 
         await self.run_phase(phase, lambda: asyncio.gather(*(worker() for _ in range(concurrent))))
         phase.marks = marks  # type: ignore[attr-defined]
@@ -361,12 +366,12 @@ class Runner:
 def print_phase(phase: Phase, kinds: tuple[str | None, ...] = (None,)) -> None:
     for kind in kinds:
         print(phase.line(kind))
-    errors = {}
+    errors: dict[str, list[float]] = {}
     for r in phase.results:
         if not r.ok:
-            errors[r.error[:120]] = errors.get(r.error[:120], 0) + 1
-    for err, n in sorted(errors.items(), key=lambda x: -x[1])[:5]:
-        print(f"    {n} × {err}")
+            errors.setdefault(r.error[:120], []).append(r.seconds)
+    for err, secs in sorted(errors.items(), key=lambda x: -len(x[1]))[:5]:
+        print(f"    {len(secs)} × {err} (after {min(secs):.1f}–{max(secs):.1f} s)")
 
 
 def print_rss(phase: Phase) -> None:
@@ -374,7 +379,7 @@ def print_rss(phase: Phase) -> None:
     print(f"  RSS (MB) over the {phase.name} phase: {series}")
     marks = getattr(phase, "marks", None)
     if marks:
-        print("  RSS after N sessions: " + " ".join(f"{n}:{mb:.0f}" for n, mb in marks))
+        print("  RSS (MB) after N sessions on the server: " + " ".join(f"{n}:{mb:.0f}" for n, mb in marks))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", help="TOML settings file for the server")
     p.add_argument("--gold", help="questions JSONL (default eval/gold/dev.jsonl)")
     p.add_argument("--users", type=int, default=100, help="concurrent users in the load phase (default 100)")
-    p.add_argument("--duration", type=float, default=180, help="seconds of the load phase (default 180)")
+    p.add_argument("--duration", type=float, default=180, help="seconds of the load phase (default 180; 0 skips it)")
     p.add_argument("--turns", type=int, default=3, help="questions per session (default 3)")
     p.add_argument("--single", type=int, default=30, help="questions in the single-user baseline (default 30)")
     p.add_argument("--sessions", type=int, default=1000, help="sessions in the soak phase (default 1000; 0 skips)")
@@ -423,9 +428,10 @@ async def _run(server: ServerProcess, questions: list[str], args) -> None:
         print(HEADER)
         single = await runner.single(args.single)
         print_phase(single)
-        load = await runner.load(args.users, args.duration, args.turns)
-        print_phase(load)
-        print_rss(load)
+        if args.duration > 0:
+            load = await runner.load(args.users, args.duration, args.turns)
+            print_phase(load)
+            print_rss(load)
         if args.llm_hang:
             hang = await runner.llm_hang(args.users, args.llm_users, args.duration, args.turns)
             print_phase(hang, kinds=("plain", "llm"))

@@ -95,10 +95,18 @@ async def _plain_response(send: Send, status: int, text: str) -> None:
 
 def launch_kwargs(upload_max_bytes: int = 0) -> dict[str, Any]:
     """What ``gr.Blocks.launch`` takes to install the guard: the middleware, and
-    Gradio's own upload size limit kept equal to the guard's."""
+    Gradio's own upload size limit kept equal to the guard's.
+
+    Also ``_frontend=False``: after binding, ``launch()`` sends the page a HEAD request
+    with a 3 s timeout and, when it times out, raises "localhost is not accessible" (a
+    traceback, the server gone). On a busy machine the first page render takes longer
+    than that. The server is bound to its address when the check runs, so the check
+    proves nothing; ``_frontend`` switches off that check and nothing else in the pinned
+    gradio (6.31)."""
     from starlette.middleware import Middleware
 
     return {
         "app_kwargs": {"middleware": [Middleware(WebGuard, upload_max_bytes=upload_max_bytes)]},
         "max_file_size": max(int(upload_max_bytes), 1),
+        "_frontend": False,
     }

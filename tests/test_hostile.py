@@ -152,6 +152,41 @@ def test_upload_hook_limits_size_when_an_upload_is_configured():
     assert big.status_code == 413
 
 
+def test_app_starts_when_its_first_page_is_slow_to_render():
+    """On a busy machine the first render of the page can take over 3 s: Gradio's
+    launch() then raised "localhost is not accessible" and the server died (seen under
+    the load benchmark at load average 14). A real middleware holds every HEAD request
+    for 4 s."""
+    import asyncio
+
+    import gradio as gr
+    import httpx
+    from starlette.middleware import Middleware
+
+    from app_harness import free_port
+    from assistant.webguard import launch_kwargs
+
+    class SlowHead:
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] == "http" and scope["method"] == "HEAD":
+                await asyncio.sleep(4)
+            await self.app(scope, receive, send)
+
+    kwargs = launch_kwargs()
+    kwargs["app_kwargs"]["middleware"].append(Middleware(SlowHead))
+    with gr.Blocks() as demo:
+        gr.Markdown("slow")
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kwargs)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/config", timeout=30).status_code == 200
+    finally:
+        demo.close()
+
+
 # ---------------------------------------------------------------------------
 # item 11: the API with gradio_client's defaults
 # ---------------------------------------------------------------------------

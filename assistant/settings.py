@@ -88,7 +88,9 @@ class Settings:
     # app
     server_name: str = "127.0.0.1"
     server_port: int = 7860
-    max_sessions: int = 500  # browser sessions kept in memory; the least recently used go first
+    # browser sessions kept in memory, the least recently used dropped first; one with a few
+    # turns holds about 0.5 MB (Gradio's per-session copy of the page's values, the turns)
+    max_sessions: int = 250
     session_idle_minutes: float = 120.0  # a conversation idle this long is dropped from memory
 
     # where each value came from: "default" | "file:<path>" | "env:<NAME>"

@@ -11,6 +11,7 @@ build fingerprint, so switching backends rebuilds).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
@@ -19,7 +20,8 @@ import numpy as np
 from .embcache import EmbeddingCache
 from .errors import SettingsError
 from .settings import Settings
-from .vectors import ANN_FILE, FaissVectors, VectorIndex, write_faiss
+from .indexfiles import MANIFEST
+from .vectors import FaissVectors, VectorIndex, write_faiss
 
 BACKENDS = ("faiss", "milvus")
 
@@ -51,8 +53,14 @@ class FaissBackend:
     def write(self, folder, keys, doc_rows, cache, model, previous, progress):
         if cache.dim is None:
             raise ValueError("no vectors to write")
+        prev_info = None
+        if previous is not None:
+            try:
+                prev_info = json.loads((previous / MANIFEST).read_text(encoding="utf-8")).get("vectors")
+            except (OSError, ValueError, AttributeError):
+                prev_info = None
         return write_faiss(folder, len(keys), cache.dim, lambda m: cache.gather(keys, out=m), self.settings.faiss_index,
-                           int(self.settings.ann_threshold), previous / ANN_FILE if previous else None, progress)
+                           int(self.settings.ann_threshold), previous, prev_info, progress)
 
     def open(self, folder, manifest, doc_row_ptr, doc_keys, index_dir):
         return FaissVectors.load(folder, manifest, doc_row_ptr, index_dir)

@@ -38,7 +38,8 @@ VECTORS_FILE = "vectors.npy"
 ANN_FILE = "ann.faiss"
 FAISS_KINDS = ("auto", "flat", "ivf", "hnsw")
 ANN_TARGET_RECALL = 0.99  # chosen with a margin over the 0.98 the benchmark checks on real questions
-ANN_TUNE_QUERIES = 300
+ANN_TUNE_QUERIES = 200
+RETUNE_CHANGE = 0.05  # re-tune the probe when the rows changed by more than this share since it was tuned
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 PROBE_STEPS = (4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
@@ -207,9 +208,12 @@ def ivf_nlist(n: int) -> int:
 
 
 def write_faiss(folder: Path, n_rows: int, dim: int, fill: Callable[[np.ndarray], None], kind_setting: str,
-                ann_threshold: int, previous_ann: Path | None = None, progress: bool = False) -> dict:
+                ann_threshold: int, previous: Path | None = None, previous_info: dict | None = None,
+                progress: bool = False) -> dict:
     """Write ``vectors.npy`` (filled by ``fill(memmap)``) and, for an approximate
-    kind, ``ann.faiss`` into ``folder``; return the manifest's ``vectors`` entry."""
+    kind, ``ann.faiss`` into ``folder``; return the manifest's ``vectors`` entry.
+    ``previous``/``previous_info``: the previous build's folder and ``vectors`` entry,
+    whose IVF centroids and tuned probe are reused while the corpus stays close."""
     path = folder / VECTORS_FILE
     matrix = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n_rows, dim))
     if n_rows:
@@ -223,16 +227,24 @@ def write_faiss(folder: Path, n_rows: int, dim: int, fill: Callable[[np.ndarray]
         return info
     import faiss
 
+    prev = previous_info or {}
+    reused = False
     if kind == "ivf":
-        ann = _build_ivf(matrix, previous_ann, progress)
+        ann, reused = _build_ivf(matrix, previous / ANN_FILE if previous else None, progress)
         info["nlist"] = int(ann.nlist)
     else:
         ann = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         ann.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         _add_blocks(ann, matrix, progress, "hnsw")
         info.update({"M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION})
-    probe, recall = tune_probe(ann, kind, matrix)
-    info.update({"probe": probe, "tuned_recall_at_10": round(recall, 4)})
+    tuned_rows = int(prev.get("tuned_rows", prev.get("rows", 0)) or 0)
+    if reused and prev.get("probe") and abs(n_rows - tuned_rows) <= RETUNE_CHANGE * n_rows:
+        # the same centroids over nearly the same rows: the probe tuned then still holds
+        info.update({"probe": int(prev["probe"]), "tuned_recall_at_10": prev.get("tuned_recall_at_10"),
+                     "tuned_rows": tuned_rows})
+    else:
+        probe, recall = tune_probe(ann, kind, matrix)
+        info.update({"probe": probe, "tuned_recall_at_10": round(recall, 4), "tuned_rows": n_rows})
     faiss.write_index(ann, str(folder / ANN_FILE))
     del matrix
     return info
@@ -249,20 +261,22 @@ def _add_blocks(index, matrix: np.ndarray, progress: bool, what: str) -> None:
 
 
 def _build_ivf(matrix: np.ndarray, previous_ann: Path | None, progress: bool):
-    """IVF-Flat over the rows. The coarse centroids of the previous build are reused
-    while the corpus is within a factor 2 of the size they were trained for, so a
-    rebuild after a small change only assigns rows to lists."""
+    """IVF-Flat over the rows, and whether the previous build's coarse centroids were
+    reused (they are while the corpus is within a factor 2 of the size they were
+    trained for, so a rebuild after a small change only assigns rows to lists)."""
     import faiss
 
     n, dim = matrix.shape
     nlist = ivf_nlist(n)
     centroids = None
+    centroids_reused = False
     if previous_ann is not None and previous_ann.is_file():
         try:
             old = faiss.read_index(str(previous_ann))
             old_ivf = faiss.extract_index_ivf(old)
             if old_ivf.d == dim and 0.5 <= old_ivf.nlist / nlist <= 2.0:
                 centroids = faiss.downcast_index(old_ivf.quantizer).reconstruct_n(0, old_ivf.nlist)
+                centroids_reused = True
         except (RuntimeError, OSError, ValueError) as e:
             log.warning("not reusing the previous IVF centroids: %s", e)
     if centroids is None:
@@ -279,7 +293,7 @@ def _build_ivf(matrix: np.ndarray, previous_ann: Path | None, progress: bool):
     ivf = faiss.IndexIVFFlat(quantizer, dim, len(centroids), faiss.METRIC_INNER_PRODUCT)
     ivf.is_trained = True
     _add_blocks(ivf, matrix, progress, "ivf")
-    return ivf
+    return ivf, centroids_reused
 
 
 def tune_probe(ann, kind: str, matrix: np.ndarray, k: int = 10, target: float = ANN_TARGET_RECALL,

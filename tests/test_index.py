@@ -367,6 +367,11 @@ def test_approximate_index_keeps_its_recall(built, tmp_path):
     assert len(rows) == 500 and (rows >= 0).all()
     i, sentence = _sample_sentences(store, 1, seed=3)[0]
     assert i in [j for j, _ in store.dense_search(sentence, 10)]
+    # a small change reuses the centroids and the tuned probe instead of training again
+    _change_a_plan(settings)
+    IndexBuilder(settings).build(progress=False)
+    again = IndexStore.load(settings).manifest["vectors"]
+    assert again["probe"] == info["probe"] and again["tuned_rows"] == info["tuned_rows"]
 
 
 def test_faiss_kind_choice():

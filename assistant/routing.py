@@ -213,12 +213,10 @@ class Route:
     unknown_places: list[str] = field(default_factory=list)  # places named that no document covers
 
 
-@lru_cache(maxsize=1)
 def _word_tokenizer():
-    import jieba
+    from .tokens import plain_jieba
 
-    jieba.setLogLevel(60)
-    return jieba.Tokenizer()
+    return plain_jieba()  # jieba's own dictionary, loaded once per process for every user
 
 
 def _word_bounds(text: str) -> set[int]:

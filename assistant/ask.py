@@ -83,16 +83,25 @@ class AskPipeline:
         return self
 
     # -- the query the retriever sees ------------------------------------------------------
-    def _retrieval_query(self, question: str, history: list[dict[str, str]]) -> tuple[str, list[str] | None]:
+    def question_places(self, question: str) -> tuple[list[str], str | None]:
+        """(ids of the plans whose place the question names, a place it names that no
+        plan is about): a question that names a place decides its place itself, and
+        neither an earlier turn's place nor a filter may answer it from another place."""
+        from .query import find_places
+
+        named = find_places(question, self.retriever.plans)
+        outside = None if named or self.extractive is None else self.extractive.unknown_place(question)
+        return named, outside
+
+    def _retrieval_query(self, question: str, history: list[dict[str, str]],
+                         named: tuple[list[str], str | None] = ([], None)) -> tuple[str, list[str] | None]:
         """(query, places) for retrieval. An elliptic follow-up (「那绍兴呢？」) is read
-        with the last question: its topic, the new place."""
+        with the last question: its topic, the new place (``named``: see ``question_places``)."""
         if not history:
             return question, None
         plans = self.retriever.plans
-        from .query import find_places
-
         core = ELLIPSIS_FILLER_RE.sub("", for_search(question))
-        new_places = find_places(question, plans)
+        new_places, outside = named
         rest = core
         for p in plans:
             for name in [p.place, *p.aliases]:
@@ -101,7 +110,7 @@ class AskPipeline:
         cjk = sum(1 for ch in rest if "\u3400" <= ch <= "\u9fff" or ch.isalnum())
         if cjk <= ELLIPTIC_MAX_CHARS or new_places and cjk <= 2 * ELLIPTIC_MAX_CHARS and len(rest) < 12:
             last_q = history[-1]["q"]
-            if new_places:
+            if new_places or outside:
                 # the last question minus its own place names, so the new place decides
                 for p in plans:
                     for name in [p.place, *p.aliases]:
@@ -150,7 +159,7 @@ class AskPipeline:
         limit = int(self.settings.max_question_chars)
         if len(question) > limit:
             question = question[:limit]
-            notes.append(f"question truncated to {limit} characters")
+            notes.append(f"问题过长，只按前 {limit} 个字回答。")
         kind = (answerer or self.settings.answerer or "extractive").strip().lower()
         if kind not in ("extractive", "llm"):
             raise BadQuestionError(f"unknown answerer {kind!r}: use 'extractive' or 'llm'")
@@ -171,10 +180,13 @@ class AskPipeline:
 
         self.warm_up()
         t0 = time.perf_counter()
-        query, carried_places = self._retrieval_query(question, turns)
-        search_places = list(places) if places else carried_places
+        named, outside = self.question_places(question)
+        query, carried_places = self._retrieval_query(question, turns, (named, outside))
+        search_places = self._search_places(named, outside, places, carried_places, notes)
+        # a question naming a place no plan covers gets no earlier turn's place
         hits, info = self.retriever.search_with_info(query, k=max(RETRIEVED_SHOWN, self.settings.top_k),
-                                                     mode="hybrid+qu", places=search_places, history=turns or None)
+                                                     mode="hybrid+qu", places=search_places,
+                                                     history=None if outside else turns or None)
         answer_hits = hits
         more_docs = 0
         if not search_places and not (info and info.places) and ASK_CROSS_RE.search(for_search(question)):
@@ -182,7 +194,7 @@ class AskPipeline:
         t_retrieve = (time.perf_counter() - t0) * 1000
         retrieved = [{"doc_id": h.doc_id, "path": h.path, "text": h.text, "score": round(h.score, 6)}
                      for h in hits[:RETRIEVED_SHOWN]]
-        used_places = search_places or (info.places if info else [])
+        used_places = [] if outside else search_places or (info.places if info else [])
 
         t1 = time.perf_counter()
         used = "extractive"
@@ -210,6 +222,22 @@ class AskPipeline:
                "more_documents": more_docs,
                "retrieved": retrieved, "timings_ms": {"retrieve": round(t_retrieve, 1), "answer": round(t_answer, 1)},
                "answerer": used, "notes": notes + answer.notes}
+
+    def _search_places(self, named: list[str], outside: str | None, places: Sequence[str] | None,
+                       carried: list[str] | None, notes: list[str]) -> list[str] | None:
+        """The documents to search: the user's filter, unless the question names a place
+        outside it (then the question's places, and a note says so); with no filter, the
+        places an elliptic follow-up carries over."""
+        if outside:
+            if places:
+                notes.append(f"问题提到的「{outside}」不在所选的规划范围内，也没有关于它的规划。")
+            return None
+        if places and named and not set(named) <= set(places):
+            by_id = {p.id: p for p in self.retriever.plans}
+            names = "、".join(by_id[d].place or by_id[d].title for d in named if d in by_id)
+            notes.append(f"问题提到的{names}不在所选的规划范围内，已按问题检索{names}的规划。")
+            return named
+        return list(places) if places else carried
 
     def _ask_llm(self, question: str, query: str, hits: list[Hit], turns: list[dict[str, str]],
                  notes: list[str]) -> Iterator[str | ExtractiveAnswer]:
@@ -240,7 +268,7 @@ class AskPipeline:
             assert draft is not None
             checked = draft.check()
         except LLMUnavailableError as e:
-            notes.append(f"LLM unreachable, extractive answer shown ({e})")
+            notes.append(f"大模型（LLM）暂时不可用，以下为摘录式回答（{e}）。")
             return
         if checked.not_found:
             # the model says the plans do not cover it; its related citations (if any) stand
@@ -248,7 +276,7 @@ class AskPipeline:
                                    checked.contract_citations(), True)
             return
         if not checked.usable:
-            notes.append("LLM answer had no verifiable citation, extractive answer shown")
+            notes.append("大模型（LLM）的回答没有可核实的出处，以下为摘录式回答。")
             return
         yield ExtractiveAnswer(checked.text, checked.contract_citations(), False)
 

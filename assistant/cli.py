@@ -23,6 +23,9 @@ COMMANDS = {
     "eval": "assistant.eval_run",
     "train": "assistant.eval_run",
     "serve": "assistant.ui",
+    "add": "assistant.knowledge",
+    "list": "assistant.knowledge",
+    "remove": "assistant.knowledge",
 }
 
 
@@ -42,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quality-scan", metavar="PATH",
                    help="instead: parse every document of a folder or tar archive (e.g. laws-all.tar.xz) "
                         "and print the parse-quality distribution (python -m assistant.parse_quality)")
+
+    c = sub.add_parser("add", help="add a document (txt, md, pdf, html, docx) to the knowledge base and index it")
+    c.add_argument("file")
+    c.add_argument("--replace", action="store_true", help="replace a document of the same file name")
+    c.add_argument("--json", action="store_true", help="print its parse report as JSON")
+
+    c = sub.add_parser("list", help="the documents of the knowledge base with their parse reports")
+    c.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("remove", help="remove a document (by id, file name or title) and update the index")
+    c.add_argument("ref", metavar="ID-OR-TITLE")
 
     c = sub.add_parser("build", help="ingest (if needed), chunk, embed and index the corpus into index/")
     c.add_argument("--model", help="embedding model: 'use' or 'st:<name-or-folder>' (overrides the setting)")

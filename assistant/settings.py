@@ -19,7 +19,7 @@ ENV_PREFIX = "ASSISTANT_"
 CONFIG_FILE_ENV = "ASSISTANT_CONFIG"  # path to an optional TOML file
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "assistant.toml"
 
-SECRET_FIELDS = {"llm_api_key", "milvus_token"}
+SECRET_FIELDS = {"llm_api_key", "milvus_token", "api_key"}
 URL_FIELDS = {"llm_base_url", "milvus_uri"}  # shown with any credentials written into them masked
 
 
@@ -92,6 +92,13 @@ class Settings:
     # turns holds about 0.5 MB (Gradio's per-session copy of the page's values, the turns)
     max_sessions: int = 250
     session_idle_minutes: float = 120.0  # a conversation idle this long is dropped from memory
+    # the knowledge-base tab: users add and delete documents in the app (the only upload route;
+    # files no larger than max_file_mb). false: the tab is not shown and uploads are refused
+    kb_upload: bool = True
+    # conversations kept across reloads and restarts (SQLite); empty: data/conversations.db
+    conversations_db: str = ""
+    # the OpenAI-compatible API (/v1/...): when set, requests must send "Authorization: Bearer <key>"
+    api_key: str = ""
 
     # where each value came from: "default" | "file:<path>" | "env:<NAME>"
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)

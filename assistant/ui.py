@@ -31,13 +31,19 @@ import gradio as gr
 
 from .ask import printable
 from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from .export import answer_markdown, citation_text
+from .export import with_brackets as _with_brackets
 from .feedback import FeedbackLog
+from .conversations import store_for
+from .live import LiveIndex
+from .ui_chats import ChatList
+from .ui_kb import knowledge_tab
 from .models import Clause, PlanMeta
 from .redact import Redactor
 
 APP_TITLE = "知识产权规划问答助手"
 NOT_FOUND_NOTICE = "现有规划文件未明确规定该问题的内容。以下是检索到的相关条款，供参考："
-NOT_FOUND_MARK = "未明确规定"
+RELATED_NOTICE = "文件没有直接回答这个问题；以下是检索到的相关条款，供参考："
 # How many turns of the conversation are passed back to the pipeline: enough for
 # follow-ups ("那宁波呢？"), few enough that an old topic does not steer retrieval.
 HISTORY_TURNS = 4
@@ -113,8 +119,9 @@ def render_answer_text(answer_md: str, turn: int) -> str:
 def render_answer_message(answer: dict[str, Any], turn: int) -> str:
     """The chat bubble for one finished answer."""
     parts = []
-    # the notice is added only where the answer does not already say so itself
-    if answer.get("not_found") and NOT_FOUND_MARK not in (answer.get("answer") or ""):
+    # the notice is added only where the answer does not already say so itself (the
+    # answerers' not-found replies always do: one not-found message, never two)
+    if answer.get("not_found") and not (answer.get("answer") or "").strip():
         parts.append(f'<div class="notfound">{esc(NOT_FOUND_NOTICE)}</div>')
     parts.append(render_answer_text(answer.get("answer", ""), turn))
     cites = answer.get("citations") or []
@@ -125,26 +132,16 @@ def render_answer_message(answer: dict[str, Any], turn: int) -> str:
             for c in cites
         )
         parts.append(f'<div class="refs">出处：{refs}</div>')
+    # Gradio's own copy button would copy this HTML: ours copies the Markdown, kept
+    # in the bubble as hidden text (the chat's sanitizer drops data- attributes)
+    parts.append(f'<div class="msg-actions"><button type="button" class="copy-answer">复制回答</button>'
+                 f'<pre class="answer-md">{esc(answer_markdown(answer))}</pre></div>')
     return f'<div class="msg">{"".join(parts)}</div>'
 
 
 def _short_title(c: dict[str, Any]) -> str:
     place = c.get("place") or ""
     return place or _with_brackets(c.get("title", ""))
-
-
-def _with_brackets(title: str) -> str:
-    title = (title or "").strip()
-    if title and not title.startswith("《"):
-        title = f"《{title}》"
-    return title
-
-
-def citation_text(c: dict[str, Any]) -> str:
-    """What "copy citation" puts on the clipboard: 《title》 path: “quote”."""
-    quote = (c.get("quote") or "").strip()
-    head = f"{_with_brackets(c.get('title', ''))} {c.get('path', '')}".strip()
-    return f"{head}: “{quote}”" if quote else head
 
 
 def _norm_char(ch: str) -> str:
@@ -226,7 +223,7 @@ def render_cards(turns: Sequence[dict[str, Any]], resolve, titles: dict[str, str
         body = ""
         if t.get("not_found"):
             # the related clauses: the answer's own citations when it gives some, else the retrieved ones
-            body += f'<div class="notfound">{esc(NOT_FOUND_NOTICE)}</div>'
+            body += f'<div class="muted">{esc(RELATED_NOTICE)}</div>'
             if not cards:
                 body += render_related(t, titles)
         body += cards or ('<div class="muted">本回答没有引用条款。</div>' if not t.get("not_found") else "")
@@ -407,6 +404,29 @@ class AnswerWorkers:
             yield item
 
 
+def export_file_of(turns: list, kind: str) -> str:
+    """The conversation written to a fresh temporary file (Gradio serves it for download)."""
+    import tempfile
+    from datetime import datetime
+    from pathlib import Path
+
+    from .export import conversation_docx, conversation_markdown
+
+    if not any(not t.get("error") for t in turns or []):
+        raise gr.Error("还没有可以导出的回答。", print_exception=False)
+    folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
+    path = folder / f"对话记录-{datetime.now():%Y%m%d-%H%M%S}.{kind}"
+    if kind == "md":
+        path.write_text(conversation_markdown(turns), encoding="utf-8")
+    else:
+        path.write_bytes(conversation_docx(turns))
+    return str(path)
+
+
+def _library(settings, store) -> "Library":
+    return Library.load(settings, store=store)
+
+
 def _index_model(pipeline, settings) -> str:
     """The embedding model of the index actually loaded (falls back to the setting)."""
     from .index import read_manifest
@@ -487,7 +507,12 @@ details.turn-cards > summary { cursor: pointer; color: var(--body-text-color-sub
 .cite-place { font-size: 0.8em; background: var(--background-fill-secondary); border-radius: 4px; padding: 0 6px; }
 .cite-path { font-size: 0.85em; color: var(--body-text-color-subdued); margin: 2px 0 6px; }
 .cite-clause { font-size: 0.92em; line-height: 1.65; max-height: 14em; overflow-y: auto; }
-.cite-clause mark, .quote-alone mark { background: #ffe58f; padding: 0 1px; border-radius: 2px; }
+/* the highlight carries its own text colour: dark text on pale yellow in both themes */
+.cite-clause mark, .quote-alone mark { background: #ffe58f; color: #1f1f1f; padding: 0 1px; border-radius: 2px; }
+.cite-clause { position: relative; }
+.msg-actions { margin-top: 4px; }
+.answer-md { display: none !important; }
+.copy-answer { font-size: 0.8em; border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 8px; background: var(--background-fill-secondary); color: var(--body-text-color); cursor: pointer; }
 .cite-actions { display: flex; gap: 1em; align-items: center; margin-top: 6px; font-size: 0.85em; }
 .copy-cite { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 1px 8px; background: var(--background-fill-secondary); cursor: pointer; }
 .cite-copytext { font-size: 0.78em; color: var(--body-text-color-subdued); user-select: all; margin-top: 4px; word-break: break-all; }
@@ -504,7 +529,11 @@ details.turn-cards > summary { cursor: pointer; color: var(--body-text-color-sub
 .doc-title { font-size: 1.15em; font-weight: 700; }
 .clause { padding: 4px 8px; margin: 2px 0; border-radius: 6px; line-height: 1.7; }
 .clause.branch { font-weight: 600; margin-top: 10px; }
-.clause.focus { background: #fffbe6; outline: 2px solid #ffd666; }
+.clause.focus { background: #fffbe6; color: #1f1f1f; outline: 2px solid #ffd666; }
+.clause.focus .clause-path { color: #2f3aa3; }
+.kb-table { border-collapse: collapse; font-size: 0.88em; width: 100%; }
+.kb-table th, .kb-table td { border: 1px solid var(--border-color-primary); padding: 4px 6px; text-align: left; vertical-align: top; }
+.kb-report ul { margin: 4px 0 0 1.2em; }
 .clause-path { display: inline-block; min-width: 3em; margin-right: 0.6em; font-size: 0.8em; color: var(--color-accent); font-weight: 600; }
 """
 
@@ -514,7 +543,27 @@ HEAD = """
 <script>
 (function () {
   function flash(el) { el.classList.remove('flash'); void el.offsetWidth; el.classList.add('flash'); }
+  function copyText(text, done) {
+    var fallback = function () {
+      var box = document.createElement('textarea');
+      box.value = text; box.setAttribute('readonly', ''); box.style.position = 'fixed'; box.style.opacity = '0';
+      document.body.appendChild(box); box.select();
+      try { document.execCommand('copy'); done(); } catch (err) {}
+      document.body.removeChild(box);
+    };
+    if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, fallback); } else { fallback(); }
+  }
   document.addEventListener('click', function (e) {
+    var copy = e.target.closest && e.target.closest('.copy-answer');
+    if (copy) {
+      e.preventDefault();
+      e.stopPropagation();
+      var source = copy.parentElement && copy.parentElement.querySelector('.answer-md');
+      copyText(source ? source.textContent : '', function () {
+        copy.textContent = '已复制'; setTimeout(function () { copy.textContent = '复制回答'; }, 1500);
+      });
+      return;
+    }
     var a = e.target.closest && e.target.closest('a.cite-link, a.outline-link');
     if (!a) return;
     var id = (a.getAttribute('href') || '').replace(/^#/, '');
@@ -535,6 +584,19 @@ HEAD = """
 # Runs once in the citation panel; the panel's content is replaced on each answer,
 # so clicks are delegated from the panel element itself.
 CARDS_JS = """
+// a long clause opens at its quote, not at its first line
+function toQuote() {
+  element.querySelectorAll('.cite-clause').forEach(function (box) {
+    var mark = box.querySelector('mark');
+    if (mark && box.scrollHeight > box.clientHeight && box.clientHeight > 0 && !box.dataset.placed) {
+      box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
+      box.dataset.placed = '1';
+    }
+  });
+}
+new MutationObserver(toQuote).observe(element, {childList: true, subtree: true});
+element.addEventListener('toggle', toQuote, true);
+toQuote();
 element.addEventListener('click', function (e) {
   var copy = e.target.closest('.copy-cite');
   if (copy) {
@@ -564,19 +626,19 @@ SCROLL_TO_FOCUS_JS = """
 
 def build_app(pipeline, settings) -> gr.Blocks:
     """The whole UI around a warmed-up ``AskPipeline`` (shared, read-only)."""
-    lib = Library.load(settings, store=getattr(getattr(pipeline, "retriever", None), "store", None))
-    titles = lib.titles
+    live = pipeline if isinstance(pipeline, LiveIndex) else LiveIndex(pipeline, settings, _library)
+    pipeline = live.pipeline
     feedback = FeedbackLog(settings.eval_dir)
     llm_ok, llm_reason = _llm_status(settings)
     redactor = Redactor.for_settings(settings)
     workers = AnswerWorkers()
     model = _index_model(pipeline, settings)
-    all_ids = [p.id for p in lib.plans]
-    first_doc = next((p.id for p in lib.plans if lib.clauses_by_doc.get(p.id)), None)
+    first_doc = next((p.id for p in live.lib.plans if live.lib.clauses_by_doc.get(p.id)), None)
 
     def places_arg(selected: Sequence[str] | None) -> list[str] | None:
         # nothing or everything ticked means no filter, so the question's own
         # place names (e.g. "绍兴") can still steer retrieval
+        all_ids = [p.id for p in live.lib.plans]
         sel = [s for s in (selected or []) if s in all_ids]
         return sel if sel and len(sel) < len(all_ids) else None
 
@@ -584,7 +646,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
         last = next((t for t in reversed(turns) if not t.get("error")), None)
         out = []
         for c in (last or {}).get("citations") or []:
-            cid = lib.resolve(c)
+            cid = live.lib.resolve(c)
             if cid and cid not in [v for _, v in out]:
                 out.append((f"[{c.get('n')}] {c.get('place', '')} {c.get('path', '')}".strip(), cid))
         return out
@@ -605,7 +667,8 @@ def build_app(pipeline, settings) -> gr.Blocks:
         final: dict[str, Any] | None = None
         partial = ""
         try:
-            stream = workers.stream(answerer, lambda: pipeline.ask_stream(
+            asking = live.pipeline  # one pipeline for the whole answer, whatever is swapped meanwhile
+            stream = workers.stream(answerer, lambda: asking.ask_stream(
                 asked, history=history, places=places_arg(places), answerer=answerer))
             async for item in stream:
                 if isinstance(item, dict):
@@ -633,16 +696,30 @@ def build_app(pipeline, settings) -> gr.Blocks:
             "",
             _chat_messages(turns),
             turns,
-            render_cards(turns, lib.resolve, titles),
-            render_retrieved(final, titles),
+            render_cards(turns, live.lib.resolve, live.lib.titles),
+            render_retrieved(final, live.lib.titles),
             _raw_json(final),
             gr.update(choices=choices, value=None),
             "",
         )
 
+    async def regenerate(turns: list, places: list[str], use_llm: bool) -> AsyncIterator[tuple]:
+        turns = list(turns or [])
+        if not turns:
+            raise gr.Error("还没有可以重新生成的回答。", print_exception=False)
+        async for out in respond(turns[-1].get("question", ""), turns[:-1], places, use_llm):
+            yield out
+
+    def shown(turns: list) -> tuple:
+        """What the chat, the cards and the side panels show for a conversation's turns."""
+        last = next((t for t in reversed(turns) if not t.get("error")), None)
+        return (_chat_messages(turns), render_cards(turns, live.lib.resolve, live.lib.titles),
+                render_retrieved(last, live.lib.titles), _raw_json(last) if last else "",
+                gr.update(choices=cited_choices(turns), value=None), "")
+
     def clear():
-        return ([], [], render_cards([], lib.resolve, titles), render_retrieved(None, titles), "",
-                gr.update(choices=[], value=None), "")
+        chat, cards_html, retrieved_html, raw_text, cited, status = shown([])
+        return (chat, [], cards_html, retrieved_html, raw_text, cited, status)
 
     def record(rating: str, comment: str, turns: list, turn_index: int | None = None) -> tuple[str, str]:
         answered = [t for t in (turns or []) if not t.get("error")]
@@ -681,26 +758,26 @@ def build_app(pipeline, settings) -> gr.Blocks:
         return record(rating, "", turns, turn_index=int(index) // 2)[0]
 
     def show_doc(doc_id: str | None, focus: str | None = None):
-        clauses = lib.clauses_by_doc.get(doc_id or "", [])
+        clauses = live.lib.clauses_by_doc.get(doc_id or "", [])
         return (
             render_outline(clauses) if clauses else "",
-            render_document(lib.meta(doc_id or ""), clauses, focus),
+            render_document(live.lib.meta(doc_id or ""), clauses, focus),
         )
 
     def pick_plan(doc_id: str):
         outline, body = show_doc(doc_id)
-        return gr.update(choices=lib.clause_choices(doc_id), value=None), outline, body
+        return gr.update(choices=live.lib.clause_choices(doc_id), value=None), outline, body
 
     def open_clause(clause_id: str):
         """Select the clause's plan in the document tab and highlight the clause."""
-        c = lib.by_id.get(clause_id or "")
+        c = live.lib.by_id.get(clause_id or "")
         if c is None:
             raise gr.Error(f"找不到条款 {esc(clause_id)}", print_exception=False)
         outline, body = show_doc(c.doc_id, c.clause_id)
         return (
             gr.Tabs(selected="doc"),
             c.doc_id,
-            gr.update(choices=lib.clause_choices(c.doc_id), value=c.clause_id),
+            gr.update(choices=live.lib.clause_choices(c.doc_id), value=c.clause_id),
             outline,
             body,
         )
@@ -709,7 +786,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
         data = getattr(evt, "_data", None) or {}
         return open_clause(data.get("clause_id", "") if isinstance(data, dict) else "")
 
-    place_choices = [(f"{p.place or p.id} · {_with_brackets(p.title)}", p.id) for p in lib.plans]
+    place_choices = [(f"{p.place or p.id} · {_with_brackets(p.title)}", p.id) for p in live.lib.plans]
 
     with gr.Blocks(title=APP_TITLE) as app:
         # the conversation; dropped after session_idle_minutes without a new answer
@@ -721,6 +798,8 @@ def build_app(pipeline, settings) -> gr.Blocks:
         with gr.Tabs() as tabs:
             with gr.Tab("问答", id="chat"):
                 with gr.Row(equal_height=False):
+                    with gr.Column(scale=1, min_width=200):
+                        chats = ChatList(store_for(settings))
                     with gr.Column(scale=3, min_width=420):
                         chatbot = gr.Chatbot(
                             label="对话",
@@ -733,7 +812,8 @@ def build_app(pipeline, settings) -> gr.Blocks:
                             feedback_options=("Like", "Dislike"),
                             placeholder="<b>请提问</b><br>例如：嘉兴规划中知识产权质押融资的目标是多少？",
                             elem_id="chatbot",
-                            buttons=["copy"],
+                            # each answer has its own copy button (clean Markdown with sources)
+                            buttons=[],
                         )
                         with gr.Row():
                             question = gr.Textbox(
@@ -745,6 +825,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
                                 elem_id="question",
                             )
                             ask_btn = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="ask-btn")
+                            stop_btn = gr.Button("停止", scale=1, min_width=60, elem_id="stop-btn")
                             clear_btn = gr.Button("清空对话", scale=1, min_width=80)
                         with gr.Row():
                             for label, qs in EXAMPLES.items():
@@ -758,9 +839,14 @@ def build_app(pipeline, settings) -> gr.Blocks:
                                 elem_id="fb-comment",
                             )
                         feedback_status = gr.Markdown("", elem_id="fb-status")
+                        with gr.Row(equal_height=False, elem_id="export-row"):
+                            export_md = gr.Button("导出对话（Markdown）", size="sm", elem_id="export-md")
+                            export_docx = gr.Button("导出对话（Word）", size="sm", elem_id="export-docx")
+                            export_file = gr.File(label="导出文件", interactive=False, height=60,
+                                                  elem_id="export-file")
                     with gr.Column(scale=2, min_width=360):
                         cards = gr.HTML(
-                            render_cards([], lib.resolve, titles),
+                            render_cards([], live.lib.resolve, live.lib.titles),
                             label="引用条款",
                             show_label=True,
                             js_on_load=CARDS_JS,
@@ -775,7 +861,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
                                 elem_id="places",
                             )
                         with gr.Accordion("本次检索到的条款", open=False):
-                            retrieved = gr.HTML(render_retrieved(None, titles), elem_id="retrieved")
+                            retrieved = gr.HTML(render_retrieved(None, live.lib.titles), elem_id="retrieved")
                         with gr.Accordion("设置", open=False):
                             gr.HTML(render_settings_panel(model, settings.answerer, llm_ok, redactor(llm_reason)),
                                     elem_id="settings-panel")
@@ -793,11 +879,11 @@ def build_app(pipeline, settings) -> gr.Blocks:
             with gr.Tab("规划原文", id="doc"):
                 with gr.Row():
                     plan_dd = gr.Dropdown(
-                        choices=[(f"{p.place or p.id} · {_with_brackets(p.title)}", p.id) for p in lib.plans],
+                        choices=[(f"{p.place or p.id} · {_with_brackets(p.title)}", p.id) for p in live.lib.plans],
                         value=first_doc, label="规划", scale=2, elem_id="plan-dd",
                     )
                     clause_dd = gr.Dropdown(
-                        choices=lib.clause_choices(first_doc) if first_doc else [], value=None,
+                        choices=live.lib.clause_choices(first_doc) if first_doc else [], value=None,
                         label="跳转到条款", scale=2, elem_id="clause-dd",
                     )
                     cited_dd = gr.Dropdown(choices=[], value=None, label="上一条回答引用的条款", scale=2,
@@ -810,8 +896,11 @@ def build_app(pipeline, settings) -> gr.Blocks:
                     with gr.Column(scale=3):
                         doc_body = gr.HTML(body0, elem_id="doc-body-box", container=True, padding=True, max_height=720)
 
+            if settings.kb_upload:
+                knowledge_tab(live, settings, redactor, places, plan_dd)
+
         ask_outputs = [question, chatbot, turns_state, cards, retrieved, raw, cited_dd, feedback_status]
-        gr.on(
+        answered = gr.on(
             triggers=[ask_btn.click, question.submit],
             fn=respond,
             inputs=[question, turns_state, places, use_llm],
@@ -821,8 +910,18 @@ def build_app(pipeline, settings) -> gr.Blocks:
             # so LLM answers waiting on their endpoint never hold a plain answer's place
             concurrency_limit=None,
         )
-        clear_btn.click(clear, None, [chatbot, turns_state, cards, retrieved, raw, cited_dd, feedback_status],
-                        api_name=False)
+        # one clear-chat behaviour: our button and the chat's own trash icon do the same
+        clear_outputs = [chatbot, turns_state, cards, retrieved, raw, cited_dd, feedback_status]
+        cleared = [clear_btn.click(clear, None, clear_outputs, api_name=False),
+                   chatbot.clear(clear, None, clear_outputs, api_name=False)]
+        shown_outputs = [chatbot, cards, retrieved, raw, cited_dd, feedback_status]
+        # regenerate: the chat's retry icon asks the last question again, in place of its answer
+        regenerated = chatbot.retry(regenerate, [turns_state, places, use_llm], ask_outputs, api_name=False,
+                                    concurrency_limit=None)
+        stop_btn.click(None, None, None, cancels=[answered, regenerated])
+        chats.wire(app, shown, shown_outputs, turns_state, [answered, regenerated, *cleared])
+        export_md.click(lambda turns: export_file_of(turns, "md"), [turns_state], [export_file], api_name=False)
+        export_docx.click(lambda turns: export_file_of(turns, "docx"), [turns_state], [export_file], api_name=False)
         up_btn.click(feedback_up, [comment, turns_state], [feedback_status, comment], api_name="feedback_up")
         down_btn.click(feedback_down, [comment, turns_state], [feedback_status, comment], api_name="feedback_down")
         chatbot.like(on_like, [turns_state], [feedback_status], api_name=False)
@@ -842,10 +941,16 @@ def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool =
     """Start the server with the page assets (Gradio 6 takes CSS/head/theme at launch),
     the web guard (``webguard``: CSP, no anonymous upload) and bounded sessions."""
     from .settings import Settings
+    from starlette.middleware import Middleware
+
+    from .pagelang import PageLanguage
     from .webguard import launch_kwargs
 
     settings = settings or Settings.load()
     app.queue(default_concurrency_limit=EVENT_CONCURRENCY)
+    # the knowledge base's upload is the only one, and no larger than a document may be
+    guard = launch_kwargs(upload_max_bytes=int(settings.max_file_mb * 1024 * 1024) if settings.kb_upload else 0)
+    guard["app_kwargs"]["middleware"].append(Middleware(PageLanguage))
     return app.launch(
         server_name=host,
         server_port=port,
@@ -856,16 +961,23 @@ def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool =
         # Gradio keeps every session's copy of the page config and outputs until this
         # many newer sessions exist (default 10,000: gigabytes); least recently used go first
         state_session_capacity=settings.max_sessions,
-        **launch_kwargs(upload_max_bytes=0),
-        css=CSS,
-        head=HEAD,
-        theme=gr.themes.Soft(
+        **guard,
+        **page_assets(),
+        footer_links=["api"],
+    )
+
+
+def page_assets() -> dict[str, Any]:
+    """CSS, head script and theme: what Gradio 6 takes at launch (or mount) time."""
+    return {
+        "css": CSS,
+        "head": HEAD,
+        "theme": gr.themes.Soft(
             primary_hue="indigo",
             font=["system-ui", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Zen Hei", "sans-serif"],
             font_mono=["ui-monospace", "monospace"],
         ),
-        footer_links=["api"],
-    )
+    }
 
 
 def prepare_pipeline(settings, log=print):
@@ -891,10 +1003,10 @@ def run_cli(args, settings) -> int:
     host = getattr(args, "host", None) or settings.server_name
     port = int(getattr(args, "port", None) or settings.server_port)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-    pipeline = prepare_pipeline(settings, log=log)
-    app = build_app(pipeline, settings)
-    log(f"serving on http://{host}:{port}")
-    launch_app(app, host, port, settings=settings)
+    from .server import run
+
+    live = LiveIndex(prepare_pipeline(settings, log=log), settings, _library)
+    run(live, settings, host, port, log=log)
     return 0
 
 

@@ -129,6 +129,7 @@ def _start() -> ServedApp:
     settings.llm_base_url = llm.base_url
     settings.llm_model = "scripted-model"
     settings.llm_timeout_s = 10.0
+    settings.max_file_mb = 2.0  # the knowledge base's upload limit (the plans are far smaller)
     IndexBuilder(settings).build(progress=False)
     pipeline = AskPipeline(settings).warm_up()
     app = build_app(pipeline, settings)

@@ -25,7 +25,7 @@ needs_chromium = pytest.mark.skipif(
 
 
 @contextlib.contextmanager
-def chromium(network_log: bool = False) -> Iterator:
+def chromium(network_log: bool = False, lang: str = "zh-CN") -> Iterator:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -34,7 +34,7 @@ def chromium(network_log: bool = False) -> Iterator:
     opts.binary_location = str(CHROMIUM)
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", f"--user-data-dir={profile}", "--window-size=1440,1250", "--lang=zh-CN"):
+                 "--no-first-run", f"--user-data-dir={profile}", "--window-size=1440,1250", f"--lang={lang}"):
         opts.add_argument(flag)
     if network_log:
         opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
@@ -45,6 +45,14 @@ def chromium(network_log: bool = False) -> Iterator:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def emulate(driver, dark: bool = False, width: int = 1440, height: int = 1000) -> None:
+    """Light or dark colour scheme (``prefers-color-scheme``) and a window width; applies
+    to the next page load."""
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+        "features": [{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]})
+    driver.set_window_size(width, height)
 
 
 def requested_urls(driver) -> list[str]:

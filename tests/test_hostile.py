@@ -116,14 +116,16 @@ def test_every_page_response_carries_the_content_security_policy():
 # item 9: Gradio's anonymous upload route
 # ---------------------------------------------------------------------------
 @pytest.mark.slow
-def test_anonymous_upload_is_refused():
+def test_upload_route_takes_no_more_than_a_knowledge_base_document():
+    """The knowledge base's upload (issue 11) is the only upload: files over
+    ``max_file_mb`` are refused before Gradio stores anything."""
     import httpx
 
     served = served_app()
-    r = httpx.post(served.url + "gradio_api/upload", files={"files": ("x.txt", b"a" * 30_000, "text/plain")},
-                   timeout=30)
-    assert r.status_code == 403, r.text
-    assert "disabled" in r.text
+    limit = int(served.settings.max_file_mb * 1024 * 1024)
+    r = httpx.post(served.url + "gradio_api/upload",
+                   files={"files": ("x.txt", b"a" * (limit + 1), "text/plain")}, timeout=60)
+    assert r.status_code == 413, r.text
     # nothing was stored where Gradio serves uploads from
     assert "x.txt" not in r.text
 

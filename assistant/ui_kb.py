@@ -1,0 +1,115 @@
+"""The app's knowledge-base tab: upload a document, see its parse report, delete one.
+
+Every change goes through ``knowledge.KnowledgeBase`` (the same code as
+``python -m assistant add/list/remove``): the file is checked by content and size,
+the incremental build indexes only what changed, and ``LiveIndex.reload`` swaps
+the new index in while questions keep being answered on the old one. One change
+runs at a time (``concurrency_id="kb"``, limit 1).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import gradio as gr
+
+from .errors import AssistantError
+from .knowledge import KnowledgeBase, quality_label
+
+KB_FILE_TYPES = [".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx"]
+
+
+def _esc(text: Any) -> str:
+    from .ui import esc
+
+    return esc(text)
+
+
+def render_kb_table(docs: Sequence[dict[str, Any]]) -> str:
+    if not docs:
+        return '<div class="muted">知识库中还没有文件。</div>'
+    head = "".join(f"<th>{h}</th>" for h in ("标题", "地区", "类型", "条款数", "解析质量", "警告", "文件", "ID"))
+    rows = []
+    for d in docs:
+        warn = "；".join(d["warnings"])
+        rows.append(
+            "<tr>" + "".join(f"<td>{_esc(x)}</td>" for x in (
+                f"《{d['title']}》", d["place"] or "—", d["doc_type"] or "—", d["clauses"],
+                quality_label(d["quality"]) or "—", warn or "无", d["file"], d["doc_id"])) + "</tr>")
+    return f'<table class="kb-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def render_kb_report(doc: dict[str, Any], verb: str) -> str:
+    """The parse report of a document just added (or removed)."""
+    items = [f"<li>标题：《{_esc(doc['title'])}》</li>", f"<li>地区：{_esc(doc['place'] or '未识别')}</li>",
+             f"<li>类型：{_esc(doc['doc_type'] or '未识别')}</li>", f"<li>条款数：{_esc(doc['clauses'])}</li>",
+             f"<li>解析质量：{_esc(quality_label(doc['quality']) or '—')}</li>"]
+    items += [f"<li>警告：{_esc(w)}</li>" for w in doc["warnings"]]
+    if doc.get("missing"):
+        items.append(f"<li>未能从正文识别：{_esc('、'.join(doc['missing']))}</li>")
+    return f'<div class="kb-report"><b>{_esc(verb)}：{_esc(doc["file"])}</b><ul>{"".join(items)}</ul></div>'
+
+
+def _doc_choices(docs: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(f"{d['place'] or d['doc_type'] or '—'} · 《{d['title']}》（{d['file']}）", d["doc_id"]) for d in docs]
+
+
+def plan_choices(plans) -> list[tuple[str, str]]:
+    from .ui import _with_brackets
+
+    return [(f"{p.place or p.id} · {_with_brackets(p.title)}", p.id) for p in plans]
+
+
+def knowledge_tab(live, settings, redactor, places: gr.CheckboxGroup, plan_dd: gr.Dropdown) -> None:
+    """The tab's components and events (call inside ``gr.Tabs``)."""
+    kb = KnowledgeBase(settings)
+    docs = kb.documents()
+    with gr.Tab("知识库", id="kb"):
+        gr.Markdown(f"上传文件后即可提问，无需重启；支持 txt、Markdown、PDF、HTML、docx，单个文件不超过 "
+                    f"{settings.max_file_mb:g} MB。文件按内容检查，解析报告会列出标题、地区、类型、条款数和警告。")
+        with gr.Row(equal_height=False):
+            upload = gr.File(label="选择文件", file_types=KB_FILE_TYPES, file_count="single", type="filepath",
+                             elem_id="kb-upload", scale=3)
+            with gr.Column(scale=1, min_width=200):
+                replace = gr.Checkbox(label="同名文件直接替换", value=False, elem_id="kb-replace")
+                add_btn = gr.Button("添加到知识库", variant="primary", elem_id="kb-add")
+        status = gr.HTML("", elem_id="kb-status")
+        table = gr.HTML(render_kb_table(docs), elem_id="kb-table")
+        with gr.Row():
+            doc_dd = gr.Dropdown(choices=_doc_choices(docs), value=None, label="要删除的文件", scale=4,
+                                 elem_id="kb-doc")
+            del_btn = gr.Button("删除所选文件", variant="stop", scale=1, min_width=120, elem_id="kb-delete")
+
+    def refreshed(message: str):
+        docs = kb.documents()
+        plans = plan_choices(live.lib.plans)
+        return (message, render_kb_table(docs), gr.update(choices=_doc_choices(docs), value=None),
+                gr.update(choices=plans, value=[]), gr.update(choices=plans), None)
+
+    def failed(e: Exception) -> str:
+        return f'<div class="notfound">{_esc(redactor(e))}</div>'
+
+    def add(path: str | None, replace_same: bool):
+        if not path:
+            return ('<div class="notfound">请先选择一个文件。</div>',) + (gr.update(),) * 5
+        name = Path(path).name
+        try:
+            doc = kb.add(Path(path).read_bytes(), name, replace=bool(replace_same))
+            live.reload()
+        except (AssistantError, OSError) as e:
+            return (failed(e),) + (gr.update(),) * 4 + (None,)
+        return refreshed(render_kb_report(doc, "已添加"))
+
+    def remove(doc_id: str | None):
+        if not doc_id:
+            return ('<div class="notfound">请先选择要删除的文件。</div>',) + (gr.update(),) * 5
+        try:
+            doc = kb.remove(doc_id)
+            live.reload()
+        except AssistantError as e:
+            return (failed(e),) + (gr.update(),) * 5
+        return refreshed(f'<div class="kb-report"><b>已删除：《{_esc(doc["title"])}》（{_esc(doc["file"])}）</b></div>')
+
+    outputs = [status, table, doc_dd, places, plan_dd, upload]
+    add_btn.click(add, [upload, replace], outputs, api_name=False, concurrency_limit=1, concurrency_id="kb")
+    del_btn.click(remove, [doc_dd], outputs, api_name=False, concurrency_limit=1, concurrency_id="kb")

@@ -1,0 +1,99 @@
+"""The OpenAI-compatible API and the Gradio app in one server (FastAPI + uvicorn on
+127.0.0.1), called with the official ``openai`` client: models, answers with
+citations streamed and not, history, search, health, the API key."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import pytest
+
+from app_harness import free_port, served_app
+
+pytestmark = pytest.mark.slow
+
+KEY = "sk-test-local"
+QUESTION = "嘉兴规划中知识产权质押融资的目标是多少？"
+
+
+@pytest.fixture(scope="module")
+def api_url():
+    import uvicorn
+
+    from assistant.live import LiveIndex
+    from assistant.server import create_server
+    from assistant.ui import _library
+
+    served = served_app()
+    settings = dataclasses.replace(served.settings, api_key=KEY)
+    live = LiveIndex(served.pipeline, settings, _library)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_server(live, settings), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(600):
+        if server.started:
+            break
+        time.sleep(0.1)
+    assert server.started
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(30)
+
+
+def client(api_url, key: str = KEY):
+    from openai import OpenAI
+
+    return OpenAI(base_url=api_url + "/v1", api_key=key, max_retries=0, timeout=120)
+
+
+def test_models_and_a_plain_answer_with_citations(api_url):
+    c = client(api_url)
+    ids = [m.id for m in c.models.list().data]
+    assert "ip-assistant" in ids
+    resp = c.chat.completions.create(model="ip-assistant", messages=[{"role": "user", "content": QUESTION}])
+    content = resp.choices[0].message.content
+    assert "200亿" in content and "出处：" in content and "[1] 《嘉兴市知识产权发展" in content
+    cites = resp.model_extra["citations"]
+    assert cites and cites[0]["title"].startswith("《") and cites[0]["quote"] in content
+
+
+def test_streamed_answer_equals_the_plain_one_and_ends_with_citations(api_url):
+    c = client(api_url)
+    plain = c.chat.completions.create(model="ip-assistant", messages=[{"role": "user", "content": QUESTION}])
+    chunks = list(c.chat.completions.create(model="ip-assistant", stream=True,
+                                            messages=[{"role": "user", "content": QUESTION}]))
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert len([ch for ch in chunks if ch.choices and ch.choices[0].delta.content]) > 1  # it did stream
+    assert text == plain.choices[0].message.content
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "stop"
+    assert last.model_extra["citations"] == plain.model_extra["citations"]
+
+
+def test_history_and_a_place_no_plan_covers(api_url):
+    c = client(api_url)
+    resp = c.chat.completions.create(model="ip-assistant", messages=[
+        {"role": "user", "content": "海门的专利资助标准是多少？"}, {"role": "assistant", "content": "……"},
+        {"role": "user", "content": "那宁波呢？"}, {"role": "assistant", "content": "……"},
+        {"role": "user", "content": "杭州的专利资助标准是多少？"}])
+    assert resp.model_extra["not_found"] and "杭州" in resp.choices[0].message.content.split("\n")[0]
+
+
+def test_key_search_health_and_the_app_on_the_same_port(api_url):
+    import httpx
+    import openai
+
+    with pytest.raises(openai.AuthenticationError):
+        client(api_url, key="wrong").models.list()
+    r = httpx.post(api_url + "/v1/search", json={"query": QUESTION, "k": 3},
+                   headers={"Authorization": f"Bearer {KEY}"}, timeout=60)
+    assert r.status_code == 200 and len(r.json()["data"]) == 3 and r.json()["data"][0]["title"].startswith("《")
+    assert httpx.get(api_url + "/healthz", timeout=30).json()["status"] == "ok"
+    page = httpx.get(api_url + "/", timeout=30)
+    assert page.status_code == 200 and 'lang="zh-CN"' in page.text
+    assert "content-security-policy" in page.headers
+    with pytest.raises(openai.NotFoundError):
+        client(api_url).chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": QUESTION}])

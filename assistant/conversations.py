@@ -10,6 +10,7 @@ connection (SQLite in WAL mode), so Gradio's worker threads never share one.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import time
 import uuid
@@ -26,6 +27,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS conversations_owner ON conversations (owner, updated);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS turns (
     conversation TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
@@ -56,6 +58,13 @@ class ConversationStore:
             db.execute("PRAGMA foreign_keys=ON")
             with db:  # one transaction
                 yield db
+
+    def browser_secret(self) -> str:
+        """The key the browser's owner id is stored under (``gr.BrowserState`` encrypts it):
+        made once and kept here, so that the browser is recognised after a restart."""
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO settings VALUES ('browser_secret', ?)", (secrets.token_hex(32),))
+            return db.execute("SELECT value FROM settings WHERE name = 'browser_secret'").fetchone()[0]
 
     # -- conversations --------------------------------------------------------------
     def create(self, owner: str, title: str = DEFAULT_TITLE) -> str:

@@ -19,7 +19,8 @@ from .conversations import ConversationStore, title_from
 class ChatList:
     def __init__(self, store: ConversationStore):
         self.store = store
-        self.owner = gr.BrowserState(None, storage_key="assistant-chat-owner")
+        # encrypted with a key kept in the database: the same browser is known after a restart
+        self.owner = gr.BrowserState(None, storage_key="assistant-chat-owner", secret=store.browser_secret())
         self.current = gr.State(None)
         with gr.Accordion("我的对话", open=True, elem_id="chats"):
             self.new_btn = gr.Button("＋ 新对话", size="sm", elem_id="chat-new")

@@ -130,6 +130,7 @@ def _start() -> ServedApp:
     settings.llm_model = "scripted-model"
     settings.llm_timeout_s = 10.0
     settings.max_file_mb = 2.0  # the knowledge base's upload limit (the plans are far smaller)
+    settings.conversations_db = str(root / "conversations.db")
     IndexBuilder(settings).build(progress=False)
     pipeline = AskPipeline(settings).warm_up()
     app = build_app(pipeline, settings)

@@ -33,9 +33,11 @@ def browser():
 
 
 def wait(driver, seconds: int = 90):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, seconds)
+    # the chat re-renders while an answer streams in: an element seen a moment ago may be gone
+    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def open_app(driver, dark: bool = False, width: int = 1440):
@@ -85,6 +87,8 @@ def test_clear_icon_forgets_the_conversation_and_copy_gives_markdown(browser):
     from selenium.webdriver.common.by import By
 
     open_app(browser)
+    browser.find_element(By.ID, "chat-new").click()  # the page opens this browser's last chat
+    wait(browser).until(lambda d: messages(d) == 0)
     ask(browser, SHORT_Q)
     assert messages(browser) == 2
     trash = [b for b in browser.find_elements(By.CSS_SELECTOR, "#chatbot button")

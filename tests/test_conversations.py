@@ -37,6 +37,12 @@ def test_chats_survive_reopening_and_stay_with_their_owner(tmp_path):
     assert ConversationStore(db).turns("alice", a) == []
 
 
+def test_the_browser_secret_is_made_once(tmp_path):
+    first = ConversationStore(tmp_path / "chats.db").browser_secret()
+    assert len(first) == 64 and ConversationStore(tmp_path / "chats.db").browser_secret() == first
+    assert ConversationStore(tmp_path / "other.db").browser_secret() != first
+
+
 def test_titles_come_from_the_first_question():
     assert title_from("  短问题 ") == "短问题"
     assert title_from("问" * 40).endswith("…") and len(title_from("问" * 40)) == 25

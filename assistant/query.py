@@ -439,6 +439,9 @@ class QueryInfo:
     place_names: list[str] = field(default_factory=list)  # places named, as written
     unknown_places: list[str] = field(default_factory=list)  # places named that no document covers
     clause_refs: list[ClauseRef] = field(default_factory=list)
+    # documents that have a clause the question names by number, best first (set by the
+    # retriever's lookup: they may be more than the hits it returns)
+    clause_docs: list[str] = field(default_factory=list)
     lang: str = "zh"  # "zh" | "en"
     intent: list[str] = field(default_factory=list)  # numeric | duty | clause | cross | target | support | which_doc
     expansions: list[str] = field(default_factory=list)  # what was appended to text

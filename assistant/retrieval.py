@@ -376,6 +376,7 @@ class HybridRetriever:
             doc = _doc_of(g[0])
             (rest if doc in seen_docs else firsts).append(g)
             seen_docs.add(doc)
+        info.clause_docs = [_doc_of(g[0]) for g in firsts]
         matched = [cid for g in firsts + rest for cid in g]
         seen = set(matched)
         return matched + [cid for cid in order if cid not in seen], fused

@@ -233,6 +233,10 @@ def test_a_clause_number_several_documents_have_is_asked_back(mixed):
     reply = mixed.ask("第十四条规定了什么？")
     assert "份文件都有这一条款" in reply["answer"]
     assert len({c["doc_id"] for c in reply["citations"]}) >= 2
+    # the documents that have one are counted by the lookup, not by the hits returned
+    hits, info = mixed.retriever.search_with_info("第十四条规定了什么？", k=2)
+    assert len({h.doc_id for h in hits}) <= 2 < len(info.clause_docs) == len(set(info.clause_docs))
+    assert f"有{len(info.clause_docs)}份文件都有这一条款" in reply["answer"]
 
 
 @pytest.mark.slow

@@ -1,55 +1,68 @@
 """The extractive answerer (the default: no LLM, deterministic, cannot be steered).
 
 It never writes a fact of its own: it picks the sentences of the retrieved clauses
-that answer the question and shows them as exact quotes, with the plan, clause
-number and heading they come from. Everything it adds around the quotes is
-connective text (which plan, which clause, "responsible units:", …).
+that answer the question and shows them as exact quotes, with the document, clause
+number and heading they come from. Everything around the quotes is connective text.
 
-How a sentence is chosen (``SentenceScorer``):
+How an answer is made:
 
-* **term coverage**: the question's keywords (jieba tokens of the simplified
-  question and its synonym/English-gloss expansions, stop-words removed), each
-  weighted by its IDF over all clause sentences, share found in the sentence,
-  plus a smaller share for the clause as a whole (heading and parents included:
-  a box's title often carries the words the question uses);
-* **retrieval rank** of the clause;
-* **intent bonuses**: numeric questions prefer sentences with a number and unit,
-  duty questions the responsible body (the parenthesised departments closing a
-  task, an attachment row's 责任单位), time questions a date, and a number the
-  question itself gives (``定在20件``) must appear.
+1. **What is asked** (``asks``): the question's ask kinds (an amount, a ratio, a
+   count, a date, a duration, a contact, a procedure, conditions or materials, a
+   responsible body, measures, a clause's place), from ``lexicons/ask_kinds.toml``.
+2. **Candidates** (``candidates``): every sentence of the top retrieved clauses (and
+   of the children of a clause the question names), each described by the features
+   of ``sentence_scoring.FEATURES`` (shared keywords weighted by rarity, bridged
+   everyday words, question–sentence cosine, the clause's rank, whether it states
+   what is asked …), scored by the hand-weighted or the learned scorer
+   (``AnswerParams.scorer``, chosen by cross-validation).
+3. **Stated or not**: when the question asks for something specific (an amount, a
+   duration …), some sentence about the question's subject — scoring near the best
+   — must state it; when none does, the answer says what the documents do say about
+   the subject and plainly which part is not stated, with ``not_found`` true.
+4. **Shape**: a clause the question names is answered with its requirements in
+   order (its child clauses included); "what measures / what support" with each
+   distinct measure across the top clauses as a list; anything else with the
+   sentences that state it; a question about several documents per document.
+5. **English questions** get an English lead sentence first (``english``).
 
-"Not found" (``not_found``) is decided by general rules, never by the question:
-the question asks for a specific figure (a ratio, a yuan amount, a year) and no
-well-matching sentence carries one; or it names a place none of the plans is
-about; or the best sentence covers too little of the question.
+Every threshold and weight chosen from data is an ``AnswerParams`` field, declared in
+``tuning.TUNABLES`` and shipped in ``assistant/tuned.json``.
 """
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from . import asks as ask_kinds
+from .asks import FIGURE_KINDS
 from .citations import sentence_bounds
+from .lexicons import words
 from .models import Clause, Hit, PlanMeta
+from .retrieval import BACKGROUND_SECTION_RE, PAST_RE, TARGET_SECTION_RE
+from .sentence_scoring import HAND_SCORER, LinearScorer
+from .query import detect_lang
 from .textnorm import for_search, to_simplified
 
 # ---------------------------------------------------------------------------
 # hand-set constants (not chosen from data)
 # ---------------------------------------------------------------------------
 TOP_CLAUSES = 6  # clauses whose sentences compete for the answer
-CROSS_CLAUSES_PER_DOC = 3
-W_SENT, W_CLAUSE, W_RANK = 0.65, 0.25, 0.15
-BONUS_INTENT = 0.30
-BONUS_QUESTION_NUMBER = 0.45
-BONUS_LOOKUP = 1.0  # a clause named by its number in the question (retrieval looked it up)
-MAX_SENTENCES = 3
-MULTI_PART_SHARE = 0.70
+CROSS_CLAUSES_PER_DOC = 5
 SHORT_SENTENCE = 60  # a best sentence shorter than this is quoted with the next one, for context
 CONTEXT_MAX = 150
-MAX_QUOTE_CHARS = 260
-MAX_NAMED_CLAUSES = 3  # clauses a question names by number that are quoted whole
+MAX_QUOTE_CHARS = 260  # chosen sentences closer than this are quoted as one span
+NAMED_MAX_CHARS = 900  # a named clause's requirements are quoted up to this many characters
+CANDIDATE_MEMO = 512  # questions whose candidates are remembered (evaluation asks one many times)
+
+# The parenthesised units closing a task, e.g. "(市市场监管局、市工信局等职能部门按职责分工负责)".
+DUTY_PAREN_RE = re.compile(r"[(（][^()（）]{2,120}?(?:负责|牵头|配合|分工)[^()（）]*[)）]")
+QUOTED_PHRASE_RE = re.compile(r"[“\"「『]([^”\"」』]{4,40})[”\"」』]")
+ASK_CROSS_RE = re.compile(r"哪些地方|哪些城市|哪几个城市|各地|这几份|这些文件|几份文件|分别|哪份文件|哪个文件|哪些文件|各个城市|which (?:cities|places|plans|documents)", re.I)
+QUESTION_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+YEAR_RE = re.compile(r"(?:19|20)\d\d")
 
 
 @dataclass(frozen=True)
@@ -58,59 +71,25 @@ class AnswerParams:
     in ``tuning.TUNABLES`` as ``answer.<field>``, chosen by cross-validation, shipped in
     ``assistant/tuned.json``. ``AnswerParams.shipped()`` reads the shipped values."""
 
-    w_dense: float = 0.2
-    extra_sentence_share: float = 0.8
+    scorer: str = "hand"  # "hand" | "learned" (sentence_model)
+    sentence_model: Any = None  # the learned scorer's coefficients (JSON), when trained
+    bridge_min: float = 0.7  # word-vector similarity at which a corpus term stands in for a question word
     min_coverage: float = 0.05
-    figure_near_coverage: float = 0.3
+    subject_share: float = 0.7
+    focus_coverage: float = 0.2
+    extra_share: float = 0.8
+    fact_max: int = 3
+    list_share: float = 0.6
+    list_max: int = 5
+    named_share: float = 0.0
     cross_doc_share: float = 0.55
 
     @classmethod
     def shipped(cls) -> "AnswerParams":
         from .tuning import shipped_fields
 
-        return cls(**shipped_fields("answer"))
-
-# Question words and boilerplate that say nothing about *what* is asked.
-QUESTION_STOPWORDS = frozenset(
-    """
-    规划 文件 方案 意见 实施 实施意见 十四五 十四 四五 十三五 十三 三五 提到 提出 要求 规定 哪 哪一 一条 哪条 哪一条 部分 哪一部分 写 写在 出自
-    原文 具体 怎么 怎么样 说 的话 有没有 没有 有无 能 能否 可以 吗 呢 么 啥 哪里 哪儿 里 什么样 目标 定 定了
-    达到 达 分别 各地 各 这几份 几份 这些 城市 地方 哪些 哪个 谁 负责 部门 单位 机构 市里 区里 政府 我们 我 一家
-    企业 公司 想 打算 计划 如果 要是 会 能够 获得 享受 得到 多少 几 多 大 规模 一年 每年 条款 一 份 项 支持
-    what which how much many does plan plans city cities document documents
-    """.split()
-)
-
-# A number with a unit the plans use for targets.
-NUMBER_UNIT_RE = re.compile(
-    r"(?:\d[\d,.]*|[一二三四五六七八九十百千两]+)\s*(?:%|％|件|家|亿元|万元|亿|万|元|个|名|人|天|日|项|次|所|倍|分|年|月|家次|件次|个百分点)"
-)
-PERCENT_RE = re.compile(r"\d[\d.]*\s*[%％]|百分之|[一二三四五六七八九]成")
-MONEY_RE = re.compile(r"\d[\d,.]*\s*(?:万|亿|千)?\s*元|[一二三四五六七八九十百千]+(?:万|亿)?元|\d[\d,.]*\s*(?:万|亿)")
-DATE_RE = re.compile(r"(?:19|20)\d\d\s*年(?:\s*\d{1,2}\s*月)?(?:底|前|以前|之前|年底)?|\d{1,2}\s*月(?:底|前)")
-# The parenthesised units closing a task, e.g. "(市市场监管局、市工信局等职能部门按职责分工负责)".
-DUTY_PAREN_RE = re.compile(r"[(（][^()（）]{2,120}?(?:负责|牵头|配合|分工)[^()（）]*[)）]")
-BODY_RE = re.compile(r"(?:局|委|办|办公室|部|厅|院|小组|中心|法院|检察院|分行|监管局|协会|学院|政府)")
-DUTY_WORD_RE = re.compile(r"负责|牵头|统筹|依托|由|职能|协调")
-
-# What a question asks for, in the plans' terms.
-ASK_RATIO_RE = re.compile(r"比例|比率|比重|百分之|百分比|几成|percentage|ratio|share", re.I)
-ASK_MONEY_RE = re.compile(
-    r"多少钱|几块钱|资助多少|多少资助|补助多少|多少补助|补贴多少|多少补贴|奖励多少|多少奖励|补多少|奖多少|给多少钱|"
-    r"多少(?:万|亿)?元|预算|经费多少|单笔|最高.{0,4}(?:补|奖|资助)|资助标准|how much money|funding amount", re.I
-)
-ASK_YEAR_RE = re.compile(r"哪一年|哪年|何年|哪个年份|什么时候|何时|时限|期限|截止|when|which year", re.I)
-# Only an explicit "which year" makes a missing year a reason to say "not specified":
-# "什么时候" is also answered by a stage ("2026年2月") or a deadline ("持续推进").
-ASK_WHICH_YEAR_RE = re.compile(r"哪一年|哪年|何年|哪个年份|which year", re.I)
-ASK_MULTI_RE = re.compile(r"分别|和|及|以及|、|[?？].+[?？]")
-QUOTED_PHRASE_RE = re.compile(r"[“\"「『]([^”\"」』]{4,40})[”\"」』]")
-ASK_DUTY_RE = re.compile(r"谁负责|由谁|哪个部门|哪些部门|哪个单位|哪些单位|哪个机构|哪些机构|牵头|责任单位|负责单位|由哪|依托哪|who|which (?:department|agency|body)", re.I)
-ASK_CLAUSE_RE = re.compile(r"哪一条|哪条|哪一部分|哪部分|哪一项|写在哪|出自|哪一章|哪个专栏|哪份文件|哪个文件|原文|which (?:clause|section|part)|where", re.I)
-ASK_NUMERIC_RE = re.compile(r"多少|几[个项家件年名]|多大|目标|比例|比重|金额|数量|规模|水平|how (?:much|many)", re.I)
-ASK_CROSS_RE = re.compile(r"哪些地方|哪些城市|哪几个城市|各地|这几份|这些文件|几份文件|分别|哪份文件|哪个文件|哪些文件|各个城市|which (?:cities|places|plans|documents)", re.I)
-QUESTION_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
-
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in shipped_fields("answer").items() if k in known})
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -120,8 +99,6 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for a, b in sentence_bounds(text):
         seg = text[a:b]
-        # the departments at the end of a task: a piece of their own, so a duty
-        # question can quote them and a content question need not
         pm = None
         for pm in DUTY_PAREN_RE.finditer(seg):
             pass
@@ -144,16 +121,32 @@ class Sentence:
     text: str
     search: str  # simplified, lower-cased copy for matching
     is_heading: bool = False
-    reading: str = ""  # how a table row reads (column: value unit), for intent checks
+    reading: str = ""  # how a table row reads (column: value unit)
+    index: int = 0  # position among its clause's body sentences
+
+    @property
+    def is_duty(self) -> bool:
+        return bool(DUTY_PAREN_RE.fullmatch(self.text.strip("。； ")))
+
+
+@dataclass
+class Candidate:
+    sentence: Sentence
+    clause: Clause
+    rank: int
+    features: dict[str, float]
+    score: float = 0.0
+    relevance: float = 0.0  # the score without the "states what is asked" feature
 
 
 @dataclass
 class Picked:
+    """A clause of the answer and the sentences quoted from it."""
+
     clause: Clause
     rank: int
     sentences: list[Sentence]
     score: float
-    coverage: float
 
 
 @dataclass
@@ -163,18 +156,16 @@ class QuestionView:
     text: str  # as asked (already truncated)
     search: str  # simplified search copy (with expansions)
     keywords: list[str]
-    numbers: list[str]
-    places: list[str] = field(default_factory=list)  # plan ids named (or carried over)
-    wants_ratio: bool = False
-    wants_money: bool = False
-    wants_year: bool = False
-    wants_which_year: bool = False
-    multi: bool = False
+    parts: dict[str, list[str]]  # a compound keyword's parts (知识产权维权援助中心 → 维权, 援助 …)
+    focus: list[list[str]]  # per asking part, what is asked about ("多少比例的贴息" → [贴息])
+    numbers: list[str]  # figures the question gives (not years, not clause numbers)
+    years: list[str]
+    places: list[str] = field(default_factory=list)  # doc ids named (or carried over)
+    asks: list[str] = field(default_factory=list)
     phrases: list[str] = field(default_factory=list)
-    wants_duty: bool = False
-    wants_clause: bool = False
-    wants_numeric: bool = False
     cross: bool = False
+    past: bool = False
+    lang: str = "zh"
 
 
 @dataclass
@@ -183,6 +174,7 @@ class ExtractiveAnswer:
     citations: list[dict[str, Any]]
     not_found: bool
     notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # asked kinds the documents do not state
 
 
 class ExtractiveAnswerer:
@@ -191,7 +183,8 @@ class ExtractiveAnswerer:
     def __init__(self, clauses: Iterable[Clause] | Mapping[str, Clause], plans: Sequence[PlanMeta] = (),
                  similarity: Callable[[str, Sequence[str]], Sequence[float]] | None = None,
                  params: AnswerParams | None = None,
-                 term_stats: tuple[int, Callable[[str], int]] | None = None):
+                 term_stats: tuple[int, Callable[[str], int]] | None = None,
+                 bridge: Any = None):
         """``similarity(question, sentences)`` gives each sentence's cosine with the
         question (``IndexStore.similarities``); without it, sentences are scored on
         shared words only. ``params``: the tuned constants (default: the shipped ones).
@@ -200,10 +193,14 @@ class ExtractiveAnswerer:
         a clause's sentences are split when a question first needs them, so nothing
         here costs in proportion to the corpus. ``term_stats`` = (units, document
         frequency of a token) gives the keyword weights (``IndexStore.term_stats``);
-        without it they are counted over every clause's sentences here."""
+        without it they are counted over every clause's sentences here.
+        ``bridge``: a ``bridging.TermBridge`` mapping everyday words to corpus terms
+        (without it, one is made over the counted terms when ``term_stats`` is not given)."""
         from .tokens import tokenize
 
         self.params = params or AnswerParams.shipped()
+        self._bridge = bridge
+        self._bridge_tried = bridge is not None
         self._tokenize = tokenize
         self._similarity = similarity
         self.clauses: Mapping[str, Clause] = clauses if isinstance(clauses, Mapping) else \
@@ -212,6 +209,11 @@ class ExtractiveAnswerer:
         self._sentences = _PerClause(self.clauses, self._split)
         self._clause_search = _PerClause(
             self.clauses, lambda c: for_search(" ".join([*c.parents, c.heading, c.text])).lower())
+        self._stopwords = words("question_stopwords.txt")
+        self._ask_words = words("ask_words.txt")
+        self._memo: OrderedDict[Any, tuple[QuestionView, list[Candidate]]] = OrderedDict()
+        self._scorers: dict[Any, LinearScorer] = {}
+        self._local_terms: Counter[str] | None = None
         if term_stats is not None:
             self._n, self._df_of = max(1, int(term_stats[0])), term_stats[1]
         else:
@@ -222,51 +224,70 @@ class ExtractiveAnswerer:
                     n += 1
                     df.update(set(self._tokenize(sent.text)))
             self._n, self._df_of = max(n, 1), (lambda tok, _df=df: _df.get(tok, 0))
+            self._local_terms = df
         self._place_words = self._collect_place_words()
 
+    # -- setup helpers -----------------------------------------------------------
     def _split(self, c: Clause) -> list[Sentence]:
-        """A clause's sentences (a table row is one unit)."""
-        cid = c.clause_id
-        sents = []
+        if c.fields and c.level in ("table_row", "attachment_row"):
+            # a row is one unit, matched with its column names and read with its units
+            search = for_search(" ".join(f"{k} {v}" for k, v in c.fields.items())).lower()
+            return [Sentence(c.clause_id, 0, len(c.text), c.text, search, reading=self._row_summary(c))]
         heading_line = c.text.split("\n", 1)[0].strip()
         # the first line is a heading only in a clause that has one (a law's article has
         # none: its first line is its first paragraph), or when it is a bare marker
         has_heading_line = "\n" in c.text.strip() and (bool(c.heading) or len(heading_line) <= 6)
-        if c.fields and c.level in ("table_row", "attachment_row"):
-            # a row is one unit, matched with its column names and read with its units
-            search = for_search(" ".join(f"{k} {v}" for k, v in c.fields.items())).lower()
-            sents.append(Sentence(cid, 0, len(c.text), c.text, search, reading=self._row_summary(c)))
-        else:
-            for a, b in sentence_spans(c.text):
-                s = c.text[a:b]
-                sents.append(Sentence(cid, a, b, s, for_search(s).lower(),
-                                      is_heading=has_heading_line and s == heading_line))
-        return sents
+        out, i = [], 0
+        for a, b in sentence_spans(c.text):
+            s = c.text[a:b]
+            heading = has_heading_line and s == heading_line
+            out.append(Sentence(c.clause_id, a, b, s, for_search(s).lower(), is_heading=heading, index=i))
+            i += 0 if heading else 1
+        return out
 
-    # -- setup helpers -----------------------------------------------------------
     def _collect_place_words(self) -> set[str]:
         """The plans' places (each clause's place is its plan's)."""
-        words: set[str] = set()
+        found: set[str] = set()
         for p in self.plans.values():
             for name in [p.place, p.province, *p.aliases]:
                 s = to_simplified(name or "").lower()
                 if s:
-                    words.add(s)
-                    words.add(re.sub(r"(市|区|县|省)$", "", s))
-        return {w for w in words if w}
+                    found.add(s)
+                    found.add(re.sub(r"(市|区|县|省)$", "", s))
+        return {w for w in found if w}
 
     def warm_up(self) -> None:
         self.unknown_place("绍兴")  # loads the gazetteer and the word splitter once
+        _ = self.bridge
+
+    @property
+    def bridge(self) -> Any:
+        """The word-vector bridge over this corpus's terms (``bridging``), made on first use;
+        None when the word vectors are unavailable."""
+        if not self._bridge_tried:
+            from .bridging import make_bridge
+
+            self._bridge_tried = True
+            if self._local_terms is not None:
+                self._bridge = make_bridge(t for t, n in self._local_terms.items() if n >= 1)
+        return self._bridge
+
+    def _bridged(self, words: Sequence[str]) -> Mapping[str, Sequence[tuple[str, float]]]:
+        bridge = self.bridge
+        return bridge.bridged(words, self.params.bridge_min) if bridge is not None else {}
+
+    def all_sentences(self) -> list[str]:
+        return [s.text for cid in self.clauses for s in self._sentences[cid]]
 
     def idf(self, tok: str) -> float:
         return math.log((self._n + 1) / (self._df_of(tok) + 1)) + 1.0
 
-    # -- question --------------------------------------------------------------------
-    def view(self, question: str, search_text: str | None = None, places: Sequence[str] = ()) -> QuestionView:
+    # -- the question ------------------------------------------------------------------
+    def view(self, question: str, info: Any = None, places: Sequence[str] = ()) -> QuestionView:
         from .query import parse_clause_refs
 
         q_simpl = for_search(question)
-        search = (search_text or q_simpl).lower()
+        search = (getattr(info, "text", None) or q_simpl).lower()
         # a clause reference (附件第13项, （十七）, 专栏6) says where, not what: its
         # numbers are not figures the answer should contain
         ref_numbers: set[str] = set()
@@ -274,36 +295,47 @@ class ExtractiveAnswerer:
         for ref in parse_clause_refs(q_simpl):
             ref_numbers.update(QUESTION_NUMBER_RE.findall(ref.raw))
             q_figures = q_figures.replace(ref.raw, " ")
-        toks = []
-        for t in self._tokenize(search):
-            if t in QUESTION_STOPWORDS or t in self._place_words or t.isascii() and not t.isdigit():
+        toks: list[str] = []
+        all_toks = self._tokenize(search)
+        # cut_for_search gives a word and its pieces (大规模, 大规, 规模): a dropped word's pieces go too
+        dropped = [t for t in all_toks if t in self._stopwords and len(t) > 2]
+        for t in all_toks:
+            if t in self._stopwords or t in self._place_words or t.isascii() and not t.isdigit():
                 continue
-            if t in ref_numbers:
+            if any(t in d for d in dropped):
                 continue
-            if len(t) < 2 and not t.isdigit():
+            if t in ref_numbers or (len(t) < 2 and not t.isdigit()):
                 continue  # one character (区, 来, 钱, 做) matches almost any sentence
             if t not in toks:
                 toks.append(t)
-        # drop a token contained in a longer kept token: cut_for_search yields both
-        # 知识产权 and 知识/产权, which would count one word three times
+        # a token inside a longer kept token is one of its parts: cut_for_search yields
+        # 知识产权维权援助中心 and 维权/援助/中心; the word counts once, its parts stand in
+        # for it where the whole is absent (``_coverage``)
         kws = [t for t in toks if not any(t != o and t in o for o in toks)]
+        parts = {k: [t for t in toks if t != k and t in k and len(t) >= 2] for k in kws}
+        focus = [self._focus_words(w, kws) for w in ask_kinds.ask_windows(question)]
+        numbers = QUESTION_NUMBER_RE.findall(q_figures)
+        asked = list(getattr(info, "asks", None) or ask_kinds.detect(question))
+        cross = ("cross" in getattr(info, "intent", []) if info is not None else bool(ASK_CROSS_RE.search(q_simpl)))
         return QuestionView(
-            text=question,
-            search=search,
-            keywords=kws,
-            numbers=[n for n in QUESTION_NUMBER_RE.findall(q_figures) if not re.fullmatch(r"(19|20)\d\d", n)],
-            places=list(places),
-            wants_ratio=bool(ASK_RATIO_RE.search(q_simpl)),
-            wants_money=bool(ASK_MONEY_RE.search(q_simpl)),
-            wants_year=bool(ASK_YEAR_RE.search(q_simpl)),
-            wants_which_year=bool(ASK_WHICH_YEAR_RE.search(q_simpl)),
-            multi=bool(ASK_MULTI_RE.search(q_simpl)),
+            text=question, search=search, keywords=kws, parts={k: v for k, v in parts.items() if v}, focus=focus,
+            numbers=[n for n in numbers if not YEAR_RE.fullmatch(n)],
+            years=[n for n in numbers if YEAR_RE.fullmatch(n)],
+            places=list(places), asks=asked,
             phrases=[for_search(m).lower() for m in QUOTED_PHRASE_RE.findall(q_simpl)],
-            wants_duty=bool(ASK_DUTY_RE.search(q_simpl)),
-            wants_clause=bool(ASK_CLAUSE_RE.search(q_simpl)),
-            wants_numeric=bool(ASK_NUMERIC_RE.search(q_simpl)),
-            cross=bool(ASK_CROSS_RE.search(q_simpl)) and not places,
+            cross=cross and not places, past=bool(PAST_RE.search(q_simpl)),
+            lang=getattr(info, "lang", "zh"),
         )
+
+    def _focus_words(self, window: str, keywords: Sequence[str]) -> list[str]:
+        """What an asking window names: the question's keywords inside it (for English,
+        the Chinese glossary terms of its words), less asking words and years."""
+        from .query import gloss_english
+
+        w = for_search(window).lower()
+        found = gloss_english(w) if detect_lang(w) == "en" else [t for t in keywords if t in w]
+        return [t for t in found if t not in self._ask_words and not YEAR_RE.fullmatch(t)
+                and not re.match(r"(?:几|多少)", t)]
 
     def unknown_place(self, question: str) -> str | None:
         """A place the question names that no document covers, even up the hierarchy
@@ -314,167 +346,110 @@ class ExtractiveAnswerer:
         r = route(for_search(question), list(self.plans.values()))
         return r.unknown_places[0] if r.unknown_places and not r.docs else None
 
-    # -- scoring -----------------------------------------------------------------------
-    def _coverage(self, kws: Sequence[str], text: str) -> float:
+    # -- candidates ----------------------------------------------------------------------
+    def _coverage(self, kws: Sequence[str], text: str, bridged: Mapping[str, Sequence[tuple[str, float]]] = {},
+                  parts: Mapping[str, Sequence[str]] = {}) -> float:
+        """IDF-weighted share of ``kws`` in ``text``. A keyword absent from the text counts
+        with the share of its parts present (a compound's pieces), or with the similarity of
+        its best bridged term that is present, whichever is more."""
         total = sum(self.idf(t) for t in kws)
         if not total:
             return 0.0
-        return sum(self.idf(t) for t in kws if t in text) / total
-
-    def _intent_bonus(self, qv: QuestionView, s: Sentence, clause: Clause) -> float:
-        bonus = 0.0
-        t = s.reading or s.text
-        if qv.numbers:
-            if any(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", t) for n in qv.numbers):
-                bonus += BONUS_QUESTION_NUMBER
-        if qv.wants_ratio and PERCENT_RE.search(t):
-            bonus += BONUS_INTENT
-        elif qv.wants_money and MONEY_RE.search(t):
-            bonus += BONUS_INTENT
-        elif qv.wants_numeric and NUMBER_UNIT_RE.search(t):
-            bonus += BONUS_INTENT
-        if qv.wants_year and DATE_RE.search(t):
-            bonus += BONUS_INTENT
-        if qv.wants_duty and (DUTY_PAREN_RE.search(t) or (DUTY_WORD_RE.search(t) and BODY_RE.search(t))):
-            bonus += BONUS_INTENT
-        return bonus
-
-    def score_sentences(self, qv: QuestionView, hits: Sequence[Hit], limit: int = TOP_CLAUSES) -> list[Picked]:
-        """Each usable clause among the first ``limit`` hits with its best sentence, best first."""
-        out: list[Picked] = []
-        sims = self._sentence_similarities(qv, hits[:limit])
-        for rank, h in enumerate(hits[:limit]):
-            clause = self.clauses.get(h.clause_id)
-            if clause is None:
+        got = 0.0
+        for t in kws:
+            if t in text:
+                got += self.idf(t)
                 continue
-            sents = [s for s in self._sentences.get(h.clause_id, []) if not s.is_heading] or \
-                self._sentences.get(h.clause_id, [])
-            if not sents or (not clause.is_leaf and len(clause.text) < 40):
-                continue  # a chapter heading alone says nothing
-            c_cov = self._coverage(qv.keywords, self._clause_search[h.clause_id])
-            rank_part = W_RANK / (1 + rank)
-            # the clause the question names by its number is the one to answer from
-            if h.contributions.get("lookup"):
-                rank_part += BONUS_LOOKUP
-            scored = []
-            for s in sents:
-                cov = self._coverage(qv.keywords, s.search)
-                score = (W_SENT * cov + W_CLAUSE * c_cov + rank_part + self._intent_bonus(qv, s, clause)
-                         + self.params.w_dense * sims.get(id(s), 0.0))
-                scored.append((score, cov, s))
-            scored.sort(key=lambda x: (-x[0], x[2].start))
-            best_score, best_cov, best = scored[0]
-            chosen = [best]
-            nxt = self._context_after(best, sents)
-            if nxt is not None:
-                chosen.append(nxt)
-            for score, cov, s in scored[1:]:
-                if len(chosen) >= MAX_SENTENCES - 1:
-                    break
-                if score >= self.params.extra_sentence_share * best_score and cov > 0:
-                    chosen.append(s)
-            if qv.wants_duty:
-                duty = [s for s in sents if DUTY_PAREN_RE.fullmatch(s.text.strip("。； "))]
-                if duty and duty[-1] not in chosen:
-                    chosen.append(duty[-1])
-            chosen.sort(key=lambda s: s.start)
-            out.append(Picked(clause, rank, chosen, best_score, best_cov))
-        out.sort(key=lambda p: (-p.score, p.rank))
+            share = 0.0
+            if parts.get(t):
+                ps = parts[t]
+                share = sum(self.idf(p) for p in ps if p in text) / sum(self.idf(p) for p in ps)
+            if bridged.get(t):
+                share = max(share, max((sim for term, sim in bridged[t] if term in text), default=0.0))
+            got += self.idf(t) * share
+        return got / total
+
+    def candidates(self, qv: QuestionView, hits: Sequence[Hit]) -> list[Candidate]:
+        """The sentences that compete for the answer, with their features (module doc)."""
+        key = (qv.text, qv.search, tuple(qv.places), self.params.bridge_min, tuple(
+            (h.clause_id, round(h.score, 6), bool(h.contributions.get("lookup"))) for h in hits))
+        if key in self._memo:
+            self._memo.move_to_end(key)
+            return [Candidate(c.sentence, c.clause, c.rank, c.features) for c in self._memo[key][1]]
+        out = self._make_candidates(qv, hits)
+        self._memo[key] = (qv, out)
+        if len(self._memo) > CANDIDATE_MEMO:
+            self._memo.popitem(last=False)
+        return [Candidate(c.sentence, c.clause, c.rank, c.features) for c in out]
+
+    def _named(self, qv: QuestionView, hits: Sequence[Hit]) -> set[str]:
+        """Clauses the question names: looked up by number, or whose heading it quotes."""
+        named = {h.clause_id for h in hits if h.contributions.get("lookup")}
+        for h in hits[:TOP_CLAUSES]:
+            c = self.clauses.get(h.clause_id)
+            if c is not None and c.heading and any(
+                    len(ph) >= 6 and (ph in for_search(c.heading).lower() or for_search(c.heading).lower() in ph)
+                    for ph in qv.phrases):
+                named.add(h.clause_id)
+        return named
+
+    def _make_candidates(self, qv: QuestionView, hits: Sequence[Hit]) -> list[Candidate]:
+        named = self._named(qv, hits)
+        clauses: list[tuple[int, Hit, Clause, bool]] = []
+        seen: set[str] = set()
+        for rank, h in enumerate(hits):
+            c = self.clauses.get(h.clause_id)
+            if c is None or h.clause_id in seen or (rank >= TOP_CLAUSES and h.clause_id not in named):
+                continue
+            seen.add(h.clause_id)
+            clauses.append((rank, h, c, h.clause_id in named))
+            if h.clause_id in named:  # a named clause brings its children
+                for child in self._sub_clauses(c):
+                    if child.clause_id not in seen:
+                        seen.add(child.clause_id)
+                        clauses.append((rank, h, child, True))
+        bridged = self._bridged(qv.keywords)
+        sents = [(rank, h, c, is_named, s) for rank, h, c, is_named in clauses
+                 for s in self._sentences.get(c.clause_id, [])
+                 if not (not c.is_leaf and len(c.text) < 40 and not is_named)]
+        sims = self._sims(qv, [s for *_, s in sents])
+        best_dense = max(sims, default=0.0)
+        top_score = max((h.score for h in hits[:1]), default=0.0) or 1.0
+        checked_asks = [a for a in qv.asks if a not in ("measures", "location")]
+        list_ask = "measures" in qv.asks or not any(a in qv.asks for a in checked_asks)
+        figure_ask = any(a in FIGURE_KINDS for a in qv.asks)
+        out = []
+        clause_cov: dict[str, float] = {}
+        for (rank, h, c, is_named, s), dense in zip(sents, sims):
+            if c.clause_id not in clause_cov:
+                clause_cov[c.clause_id] = self._coverage(qv.keywords, self._clause_search[c.clause_id],
+                                                         parts=qv.parts)
+            section = " ".join([*c.parents, c.heading])
+            text = s.reading or s.text
+            f = {
+                "cov": self._coverage(qv.keywords, s.search, parts=qv.parts),
+                "cov_bridge": self._coverage(qv.keywords, s.search, bridged, qv.parts),
+                "cov_clause": clause_cov[c.clause_id],
+                "dense": dense,
+                "dense_gap": dense - best_dense,
+                "rank_inv": 1.0 / (1 + rank),
+                "fused_rel": max(0.0, h.score) / top_score if h.clause_id == c.clause_id else 0.0,
+                "named": float(is_named),
+                "named_list": float(is_named and list_ask),
+                "states_ask": float(any(self._states(a, s, c, qv) for a in checked_asks)),
+                "q_number": float(any(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", text) for n in qv.numbers)),
+                "heading": float(s.is_heading),
+                "first": float(s.index == 0 and not s.is_heading),
+                "duty_piece": float(s.is_duty and "body" in qv.asks),
+                "background": float(bool(BACKGROUND_SECTION_RE.search(section)) and not qv.past),
+                "target": float(bool(TARGET_SECTION_RE.search(section)) and figure_ask),
+                "phrase": float(any(ph in s.search for ph in qv.phrases)),
+                "row": float(bool(s.reading)),
+                "log_len": math.log1p(len(s.text)) / 6,
+            }
+            out.append(Candidate(s, c, rank, f))
         return out
 
-    def all_sentences(self) -> list[str]:
-        return [s.text for cid in self.clauses for s in self._sentences[cid]]
-
-    def _sentence_similarities(self, qv: QuestionView, hits: Sequence[Hit]) -> dict[int, float]:
-        """Cosine of the question with every sentence of these clauses, by ``id(sentence)``."""
-        if self._similarity is None:
-            return {}
-        sents = [s for h in hits for s in self._sentences.get(h.clause_id, [])]
-        if not sents:
-            return {}
-        values = self._similarity(qv.text, [s.text for s in sents])
-        return {id(s): max(0.0, float(v)) for s, v in zip(sents, values)}
-
-    @staticmethod
-    def _context_after(best: Sentence, sents: Sequence[Sentence]) -> Sentence | None:
-        """The sentence after a short best sentence, when quoting both stays short: a
-        measure is often stated in two short sentences ("唤醒沉睡专利…。举办供需对接活动。")."""
-        if best.reading or len(best.text) >= SHORT_SENTENCE:
-            return None
-        later = [s for s in sents if s.start >= best.end]
-        if not later:
-            return None
-        nxt = min(later, key=lambda s: s.start)
-        if nxt.is_heading or DUTY_PAREN_RE.fullmatch(nxt.text.strip("。； ")) or nxt.end - best.start > CONTEXT_MAX:
-            return None
-        return nxt
-
-    def _phrase_picks(self, qv: QuestionView, hits: Sequence[Hit], have: Sequence[Picked]) -> list[Picked]:
-        """Clauses containing a phrase the question quotes verbatim (“能调不裁”), not yet chosen:
-        a question about where a wording comes from is answered by every place it occurs."""
-        if not qv.phrases:
-            return []
-        seen = {p.clause.clause_id for p in have}
-        out = []
-        for rank, h in enumerate(hits):
-            if h.clause_id in seen or h.clause_id not in self.clauses:
-                continue
-            for sent in self._sentences.get(h.clause_id, []):
-                if any(ph in sent.search for ph in qv.phrases):
-                    out.append(Picked(self.clauses[h.clause_id], rank, [sent], 0.0, 1.0))
-                    seen.add(h.clause_id)
-                    break
-        return out[:2]
-
-    # -- answering ----------------------------------------------------------------------
-    def answer(self, question: str, hits: Sequence[Hit], search_text: str | None = None,
-               places: Sequence[str] = ()) -> ExtractiveAnswer:
-        qv = self.view(question, search_text, places)
-        if not places:
-            unknown = self.unknown_place(question)
-            if unknown:
-                return self._not_found(qv, hits, f"现有文件中没有关于「{unknown}」的文件")
-            several = self._which_documents(qv, hits)
-            if several is not None:
-                return several
-        if self.shares_nothing(qv, hits):
-            return self._not_found(qv, hits, "现有规划文件未涉及这一问题", picked=[])
-        named = self._named_clause(qv, hits)
-        if named is not None:
-            return named
-        picked = self.score_sentences(qv, hits)
-        if not picked:
-            return self._not_found(qv, hits, "现有规划文件未明确规定这一问题")
-        if qv.cross:
-            return self._answer_cross(qv, hits)
-        best = picked[0]
-        min_cov = self.params.min_coverage
-        if best.coverage < min_cov and best.score < W_SENT * min_cov + BONUS_INTENT:
-            return self._not_found(qv, hits, "现有规划文件未明确规定这一问题", picked)
-        missing = self._missing_figure(qv, picked)
-        if missing:
-            return self._not_found(qv, hits, f"现有规划文件未明确规定{missing}", picked)
-        chosen = [best]
-        # a question asking several things may need several clauses (two table rows)
-        most, share = (3, MULTI_PART_SHARE) if qv.multi else (2, self.params.extra_sentence_share)
-        for p in picked[1:]:
-            if len(chosen) >= most:
-                break
-            if p.score >= share * best.score and p.coverage >= min_cov:
-                chosen.append(p)
-        chosen += self._phrase_picks(qv, hits, chosen)
-        return self._compose(qv, chosen)
-
-    def shares_nothing(self, qv: QuestionView, hits: Sequence[Hit]) -> bool:
-        """Nothing of the question is in the documents: none of its words (numbers
-        aside) occurs in any sentence, and it names no place, plan, quoted wording or
-        clause. Such a question (an instruction to the assistant, a SQL fragment,
-        small talk) has no answer here, however close the nearest vector is."""
-        if qv.places or qv.phrases or any(h.contributions.get("lookup") for h in hits):
-            return False
-        return not any(self._df_of(t) for t in qv.keywords if not t.isdigit())
-
-    # -- clauses named by number (retrieval looked them up) ------------------------------
     def _sub_clauses(self, head: Clause) -> list[Clause]:
         """The clauses under ``head``, in order: they follow it in its document
         (clause ids are ``doc#ordinal``), each with ``head`` among its parents."""
@@ -485,28 +460,132 @@ class ExtractiveAnswerer:
             n += 1
         return out
 
-    def _named_clause(self, qv: QuestionView, hits: Sequence[Hit]) -> ExtractiveAnswer | None:
-        """A clause the question names by number (retrieval looked it up) is what the
-        question asks about: it is quoted whole, with its sub-clauses (an article's
-        items and later paragraphs), each with its own citation; several named clauses
-        (第十四条、第十六条) each so, up to ``MAX_NAMED_CLAUSES``."""
-        heads: list[Clause] = []
-        for h in hits:
-            c = self.clauses.get(h.clause_id)
-            if c is None or not h.contributions.get("lookup"):
-                continue
-            if any(c.doc_id == o.doc_id and o.path in c.parent_paths for o in heads):
-                continue  # a sub-clause of a clause already named
-            heads.append(c)
-            if len(heads) == MAX_NAMED_CLAUSES:
-                break
-        chosen = []
-        for head in heads:
-            for c in [head, *self._sub_clauses(head)]:
-                sents = [s for s in self._sentences.get(c.clause_id, []) if s.text.strip()]
-                if sents:
-                    chosen.append(Picked(c, len(chosen), sents, 1.0, 1.0))
-        return self._compose(qv, chosen) if chosen else None
+    def _sims(self, qv: QuestionView, sents: Sequence[Sentence]) -> list[float]:
+        if self._similarity is None or not sents:
+            return [0.0] * len(sents)
+        values = self._similarity(qv.text, [s.text for s in sents])
+        return [max(0.0, float(v)) for v in values]
+
+    def _states(self, kind: str, s: Sentence, c: Clause, qv: QuestionView) -> bool:
+        """Does sentence ``s`` of clause ``c`` state what ``kind`` asks for? A figure asked
+        for a year the question gives (“到2025年”) must be stated for that year: the year
+        is in the sentence, the clause before it, or the clause's headings."""
+        text = s.reading or s.text
+        if kind == "body" and (self._clause_duty(c) or c.fields.get("责任单位")):
+            return True
+        if not ask_kinds.states(kind, text):
+            return False
+        if qv.years and kind in FIGURE_KINDS:
+            return self._year_of(s, c) in (None, *qv.years)
+        return True
+
+    @staticmethod
+    def _year_of(s: Sentence, c: Clause) -> str | None:
+        """The year a sentence's figures are for: the last year named before them in the
+        sentence or its clause ("到2022年，……达到40亿。……到2025年，……"), else in the
+        row's columns or the clause's headings; None when no year is named."""
+        years = YEAR_RE.findall(c.text[:s.end] if not s.reading else "")
+        if not years:
+            years = YEAR_RE.findall(" ".join([s.reading, *c.parents, c.heading]))
+        return years[-1] if years else None
+
+    def _on_focus(self, qv: QuestionView, c: Candidate, kind: str) -> bool:
+        """Is the sentence about what the asked figure (date, procedure …) is of? ("多少比例
+        的贴息": a sentence stating a ratio of something else does not answer it.)"""
+        if not qv.focus or not ask_kinds.kinds()[kind].focus:
+            return True
+        text = c.sentence.search + " " + for_search(c.clause.heading).lower()
+        for group in qv.focus:  # strict: bridged terms do not count here
+            if not group or self._coverage(group, text, parts=qv.parts) >= self.params.focus_coverage:
+                return True
+        return False
+
+    def _clause_duty(self, c: Clause) -> Sentence | None:
+        duty = [s for s in self._sentences.get(c.clause_id, []) if s.is_duty]
+        return duty[-1] if duty else None
+
+    # -- scoring -------------------------------------------------------------------------
+    def _scorer(self) -> LinearScorer:
+        p = self.params
+        if p.scorer != "learned" or not p.sentence_model:
+            return HAND_SCORER
+        from .tuning import freeze
+
+        key = freeze(p.sentence_model)
+        if key not in self._scorers:
+            self._scorers[key] = LinearScorer.from_json(p.sentence_model)
+        return self._scorers[key]
+
+    def scored(self, question: str, hits: Sequence[Hit], info: Any = None, places: Sequence[str] = ()
+               ) -> tuple[QuestionView, list[Candidate]]:
+        """The question's view and its candidates, scored, best first."""
+        qv = self.view(question, info, places)
+        cands = self.candidates(qv, hits)
+        scorer = self._scorer()
+        for c in cands:
+            c.score = scorer.score(c.features)
+            c.relevance = scorer.score({**c.features, "states_ask": 0.0}) if c.features["states_ask"] else c.score
+        cands.sort(key=lambda c: (-c.score, c.rank, c.sentence.start))
+        return qv, cands
+
+    # -- answering -----------------------------------------------------------------------
+    def answer(self, question: str, hits: Sequence[Hit], info: Any = None, places: Sequence[str] = ()
+               ) -> ExtractiveAnswer:
+        from .english import english_lead
+
+        qv, cands = self.scored(question, hits, info, places)
+        result = self._answer(qv, cands, hits)
+        if qv.lang == "en":
+            lead = english_lead(qv, result, self.clauses, self.plans)
+            if lead:
+                result.answer = lead + "\n\n" + result.answer
+        return result
+
+    def _answer(self, qv: QuestionView, cands: list[Candidate], hits: Sequence[Hit]) -> ExtractiveAnswer:
+        p = self.params
+        if not qv.places:
+            unknown = self.unknown_place(qv.text)
+            if unknown:
+                return self._not_found(qv, cands, f"现有文件中没有关于「{unknown}」的内容")
+            several = self._which_documents(qv, hits)
+            if several is not None:
+                return several
+        if self.shares_nothing(qv, hits):
+            return self._not_found(qv, [], "现有文件未涉及这一问题")
+        body = [c for c in cands if not c.sentence.is_heading] or cands
+        if not body:
+            return self._not_found(qv, [], "现有文件未明确规定这一问题")
+        if qv.cross:
+            return self._answer_cross(qv, body)
+        best = body[0]
+        if not best.features["named"] and max(c.features["cov_bridge"] for c in body) < p.min_coverage:
+            return self._not_found(qv, body, "现有文件未明确规定这一问题")
+        checked = ask_kinds.checked(qv.asks)
+        # about the question's subject: close to the best on relevance alone, so that a
+        # sentence does not qualify by merely stating some figure
+        top_rel = max(c.relevance for c in body)
+        subject = [c for c in body if c.relevance >= p.subject_share * top_rel] if top_rel > 0 else body[:1]
+        stated = [k for k in checked if any(self._states(k, c.sentence, c.clause, qv) and self._on_focus(qv, c, k)
+                                            for c in subject)]
+        missing = [k for k in checked if k not in stated]
+        if checked and not stated:
+            return self._not_stated(qv, subject, missing)
+        picked = self._pick(qv, body, stated)
+        picked += self._phrase_picks(qv, hits, picked)
+        result = self._compose(qv, picked)
+        if missing:
+            result.answer += f"\n（文件没有规定{self._missing_label(missing)}。）"
+            result.missing = list(missing)
+        return result
+
+    def shares_nothing(self, qv: QuestionView, hits: Sequence[Hit]) -> bool:
+        """Nothing of the question is in the documents: none of its words (numbers
+        aside) occurs in any sentence, and it names no place, plan, quoted wording or
+        clause. Such a question (an instruction to the assistant, a SQL fragment,
+        small talk) has no answer here, however close the nearest vector is."""
+        if qv.places or qv.phrases or any(h.contributions.get("lookup") for h in hits):
+            return False
+        return not any(self._df_of(t) for t in qv.keywords if not t.isdigit())
 
     def _which_documents(self, qv: QuestionView, hits: Sequence[Hit]) -> ExtractiveAnswer | None:
         """A clause number asked with no document named, that several documents have:
@@ -524,45 +603,184 @@ class ExtractiveAnswerer:
         lines, cites = [], []
         for rank, c in enumerate(firsts):
             sents = [s for s in self._sentences.get(c.clause_id, []) if s.text.strip()][:1]
-            quoted = self._cite_quotes(Picked(c, rank, sents, 0.0, 0.0), cites) if sents else ""
+            quoted = self._cite_quotes(Picked(c, rank, sents, 0.0), cites) if sents else ""
             lines.append(f"- {self._where(c)}（{c.place}）：{quoted}")
         answer = (f"问题没有指明文件，有{len(docs)}份文件都有这一条款，请指明是哪一份：\n" + "\n".join(lines))
         return ExtractiveAnswer(answer, cites, False)
 
-    def _missing_figure(self, qv: QuestionView, picked: Sequence[Picked]) -> str:
-        """The kind of figure asked for when no close sentence states one ('' otherwise)."""
-        kinds = []
-        if qv.wants_ratio:
-            kinds.append(("具体比例", PERCENT_RE))
-        if qv.wants_money:
-            kinds.append(("具体金额", MONEY_RE))
-        if qv.wants_which_year:
-            kinds.append(("具体时间", DATE_RE))
-        if not kinds:
-            return ""
-        missing = []
-        for name, rx in kinds:
-            found = False
-            for p in picked:
-                for s in self._sentences[p.clause.clause_id]:
-                    if rx.search(s.reading or s.text) and self._coverage(qv.keywords, s.search) >= self.params.figure_near_coverage:
-                        found = True
-                        break
-                if found:
+    def _pick(self, qv: QuestionView, cands: list[Candidate], stated: Sequence[str]) -> list[Picked]:
+        """The sentences to quote, grouped by clause (module docstring, step 4)."""
+        p = self.params
+        named = [c for c in cands if c.features["named"]]
+        fact_asks = [a for a in qv.asks if a not in ("measures", "location")]
+        if named and ("measures" in qv.asks or not fact_asks):
+            best = named[0].score
+            chosen = [c for c in named if c.score >= p.named_share * best and not c.sentence.is_duty
+                      and (c.clause.is_leaf or len(c.clause.text) >= 40)]
+            chosen = self._within_chars(sorted(chosen, key=lambda c: (c.clause.ordinal, c.sentence.start)),
+                                        NAMED_MAX_CHARS)
+            return self._group(chosen)
+        if "measures" in qv.asks:
+            share, cap = p.list_share, p.list_max
+        else:
+            share, cap = p.extra_share, p.fact_max
+        top = cands[0]
+        chosen = [top]
+        # a fact is stated by a sentence that states it; others join only when close
+        for c in cands[1:]:
+            if len(chosen) >= cap:
+                break
+            if c.score >= share * top.score and not self._repeats(c, chosen):
+                chosen.append(c)
+        context = self._context_after(top)
+        if context is not None and not any(c.sentence is context for c in chosen):
+            chosen.append(Candidate(context, top.clause, top.rank, top.features, top.score))
+        if "body" in qv.asks:
+            duty = self._clause_duty(top.clause)
+            if duty is not None and not any(c.sentence is duty for c in chosen):
+                chosen.append(Candidate(duty, top.clause, top.rank, top.features, top.score))
+        return self._group(chosen)
+
+    @staticmethod
+    def _within_chars(cands: list[Candidate], limit: int) -> list[Candidate]:
+        out, n = [], 0
+        for c in cands:
+            if out and n + len(c.sentence.text) > limit:
+                break
+            out.append(c)
+            n += len(c.sentence.text)
+        return out
+
+    @staticmethod
+    def _repeats(c: Candidate, chosen: Sequence[Candidate]) -> bool:
+        """The same sentence text already chosen (boilerplate repeated in several clauses)."""
+        return any(c.sentence.search == o.sentence.search for o in chosen)
+
+    @staticmethod
+    def _group(chosen: Sequence[Candidate]) -> list[Picked]:
+        """Chosen sentences by clause: clauses in order of their best sentence, sentences in text order."""
+        by: dict[str, Picked] = {}
+        for c in chosen:
+            p = by.get(c.clause.clause_id)
+            if p is None:
+                by[c.clause.clause_id] = Picked(c.clause, c.rank, [c.sentence], c.score)
+            elif c.sentence not in p.sentences:
+                p.sentences.append(c.sentence)
+                p.score = max(p.score, c.score)
+        for p in by.values():
+            p.sentences.sort(key=lambda s: s.start)
+        return list(by.values())
+
+    def _context_after(self, best: Candidate) -> Sentence | None:
+        """The sentence after a short best sentence, when quoting both stays short: a
+        measure is often stated in two short sentences ("唤醒沉睡专利…。举办供需对接活动。")."""
+        s = best.sentence
+        if s.reading or len(s.text) >= SHORT_SENTENCE:
+            return None
+        later = [x for x in self._sentences.get(best.clause.clause_id, []) if x.start >= s.end]
+        if not later:
+            return None
+        nxt = min(later, key=lambda x: x.start)
+        if nxt.is_heading or nxt.is_duty or nxt.end - s.start > CONTEXT_MAX:
+            return None
+        return nxt
+
+    def _phrase_picks(self, qv: QuestionView, hits: Sequence[Hit], have: Sequence[Picked]) -> list[Picked]:
+        """Clauses containing a phrase the question quotes verbatim (“能调不裁”), not yet chosen:
+        a question about where a wording comes from is answered by every place it occurs."""
+        if not qv.phrases or "location" not in qv.asks:
+            return []
+        seen = {p.clause.clause_id for p in have}
+        out = []
+        for rank, h in enumerate(hits):
+            if h.clause_id in seen or h.clause_id not in self.clauses:
+                continue
+            for sent in self._sentences.get(h.clause_id, []):
+                if any(ph in sent.search for ph in qv.phrases):
+                    out.append(Picked(self.clauses[h.clause_id], rank, [sent], 0.0))
+                    seen.add(h.clause_id)
                     break
-            if not found:
-                missing.append(name)
-        return "、".join(missing)
+        return out[:2]
+
+    def _answer_cross(self, qv: QuestionView, cands: list[Candidate]) -> ExtractiveAnswer:
+        """One entry per document whose best sentence answers nearly as well as the best
+        document's (and states what is asked, when something specific is asked)."""
+        p = self.params
+        checked = ask_kinds.checked(qv.asks)
+        per_doc: dict[str, list[Candidate]] = {}
+        for c in cands:
+            per_doc.setdefault(c.clause.doc_id, []).append(c)
+        bests: list[Candidate] = []
+        for doc_cands in per_doc.values():
+            top = doc_cands[0]
+            if checked:
+                top_rel = max(c.relevance for c in doc_cands)
+                subject = [c for c in doc_cands if c.relevance >= p.subject_share * top_rel]
+                stating = [c for c in subject if any(
+                    self._states(k, c.sentence, c.clause, qv) and self._on_focus(qv, c, k) for k in checked)]
+                if not stating:
+                    continue
+                top = stating[0]
+            if qv.numbers and not any(n in (top.sentence.reading or top.sentence.text) for n in qv.numbers):
+                with_num = [c for c in doc_cands[:CROSS_CLAUSES_PER_DOC] if any(
+                    n in (c.sentence.reading or c.sentence.text) for n in qv.numbers)]
+                if not with_num:
+                    continue
+                top = with_num[0]
+            bests.append(top)
+        if not bests:
+            if checked:
+                return self._not_stated(qv, cands[:2], checked)
+            return self._not_found(qv, cands, "现有文件未明确规定这一问题")
+        bests.sort(key=lambda c: -c.score)
+        chosen = [c for c in bests if c.score >= p.cross_doc_share * bests[0].score]
+        picked = self._group(chosen)
+        lines, cites = [], []
+        for pk in picked:
+            quoted = self._cite_quotes(pk, cites)
+            summary = self._quotes_for(pk)[1]
+            body = f"{summary}。原文：{quoted}" if summary else quoted
+            lines.append(f"- **{pk.clause.place}**（{self._where(pk.clause)}）：{body}")
+        places = "、".join(dict.fromkeys(pk.clause.place for pk in picked))
+        head = f"共有{len(picked)}份文件涉及（{places}）：" if len(picked) > 1 else f"见{places}的文件："
+        return ExtractiveAnswer(head + "\n" + "\n".join(lines), cites, False)
+
+    # -- not found / not stated -------------------------------------------------------------
+    @staticmethod
+    def _missing_label(kinds: Sequence[str]) -> str:
+        table = ask_kinds.kinds()
+        return "、".join(dict.fromkeys(table[k].missing for k in kinds if table[k].missing))
+
+    def _not_stated(self, qv: QuestionView, subject: Sequence[Candidate], missing: Sequence[str]) -> ExtractiveAnswer:
+        """"《…》X提到「…」[1]，但没有规定具体金额。": what the documents say about the
+        subject, with citations, and plainly which part they do not state."""
+        label = self._missing_label(missing) or "所问的内容"
+        picked = self._group(subject[:1])
+        if not picked:
+            return ExtractiveAnswer(f"现有文件没有规定{label}。", [], True, missing=list(missing))
+        cites: list[dict[str, Any]] = []
+        parts = [f"{self._where(pk.clause)}提到{self._cite_quotes(pk, cites)}" for pk in picked]
+        return ExtractiveAnswer("；".join(parts) + f"，但没有规定{label}。", cites, True, missing=list(missing))
+
+    def _not_found(self, qv: QuestionView, cands: Sequence[Candidate], message: str) -> ExtractiveAnswer:
+        """Say plainly that the documents do not specify it, and show the closest sentences."""
+        related = self._group([c for c in cands if c.features["cov"] > 0][:2])
+        lines, cites = [], []
+        for pk in related:
+            lines.append(f"- {self._where(pk.clause)}（{pk.clause.place}）：{self._cite_quotes(pk, cites)}")
+        answer = message + "。"
+        if lines:
+            answer += "\n\n相关条款（它们提到了相近内容，但没有给出所问的内容）：\n" + "\n".join(lines)
+        return ExtractiveAnswer(answer, cites, True)
 
     # -- composing ----------------------------------------------------------------------
     def _where(self, c: Clause, with_parents: bool = False) -> str:
-        title = f"《{c.title}》"
         loc = c.path
         if c.heading and c.level not in ("table_row", "attachment_row"):
             loc += f"「{c.heading}」"
         if with_parents and c.parents:
             loc += "（属于" + " > ".join(f"「{p}」" for p in c.parents) + "）"
-        return f"{title}{loc}"
+        return f"《{c.title}》{loc}"
 
     def _quotes_for(self, p: Picked) -> tuple[list[str], str]:
         """(quotes, connective summary) for a picked clause.
@@ -575,7 +793,7 @@ class ExtractiveAnswerer:
             return [c.text], self._row_summary(c)
         groups: list[list[int]] = []
         for s in sorted(p.sentences, key=lambda s: s.start):
-            if groups and s.end - groups[-1][0] <= MAX_QUOTE_CHARS:
+            if groups and s.start - groups[-1][1] <= 2 and s.end - groups[-1][0] <= MAX_QUOTE_CHARS:
                 groups[-1][1] = max(groups[-1][1], s.end)
             else:
                 groups.append([s.start, s.end])
@@ -612,17 +830,19 @@ class ExtractiveAnswerer:
             out.append(f"「{quote}」[{n}]")
         return "……".join(out)
 
-    def _citation(self, n: int, c: Clause, quote: str) -> dict[str, Any]:
+    @staticmethod
+    def _citation(n: int, c: Clause, quote: str) -> dict[str, Any]:
         if quote not in c.text:  # a quote we show must be the clause's own words
             raise ValueError(f"quote is not in clause {c.clause_id}: {quote[:40]!r}")
         return {"n": n, "doc_id": c.doc_id, "title": f"《{c.title}》", "place": c.place, "path": c.path,
                 "heading": c.heading, "quote": quote, "clause_text": c.text}
 
-    def _compose(self, qv: QuestionView, chosen: Sequence[Picked]) -> ExtractiveAnswer:
+    def _compose(self, qv: QuestionView, picked: Sequence[Picked]) -> ExtractiveAnswer:
         lines, cites = [], []
-        for p in chosen:
+        with_parents = "location" in qv.asks
+        for p in picked:
             quoted = self._cite_quotes(p, cites)
-            where = self._where(p.clause, with_parents=qv.wants_clause)
+            where = self._where(p.clause, with_parents=with_parents)
             summary = self._quotes_for(p)[1]
             if summary:
                 lines.append(f"{where}（{p.clause.place}）列明：{summary}。原文：{quoted}")
@@ -633,57 +853,6 @@ class ExtractiveAnswerer:
         else:
             answer = "\n".join(f"- {ln}" for ln in lines)
         return ExtractiveAnswer(answer, cites, False)
-
-    def _answer_cross(self, qv: QuestionView, hits: Sequence[Hit]) -> ExtractiveAnswer:
-        """One entry per plan whose best sentence answers nearly as well as the best plan's."""
-        by_doc: dict[str, list[Hit]] = {}
-        for h in hits:
-            by_doc.setdefault(h.doc_id, []).append(h)
-        per_doc: list[Picked] = []
-        for doc, doc_hits in by_doc.items():
-            ps = self.score_sentences(qv, doc_hits, limit=CROSS_CLAUSES_PER_DOC + 2)
-            if ps:
-                per_doc.append(ps[0])
-        if not per_doc:
-            return self._not_found(qv, hits, "现有规划文件未明确规定这一问题")
-        per_doc.sort(key=lambda p: -p.score)
-        top = per_doc[0].score
-        if per_doc[0].coverage < self.params.min_coverage:
-            return self._not_found(qv, hits, "现有规划文件未明确规定这一问题", per_doc)
-        if qv.numbers:
-            # the question gives the figure ("定在20件"): only plans stating it answer
-            with_num = [p for p in per_doc if any(n in s.text for s in p.sentences for n in qv.numbers)]
-            if with_num:
-                per_doc = with_num
-        chosen = [p for p in per_doc if p.score >= self.params.cross_doc_share * top]
-        chosen += self._phrase_picks(qv, hits, chosen)
-        missing = self._missing_figure(qv, chosen)
-        if missing:
-            return self._not_found(qv, hits, f"现有规划文件未明确规定{missing}", chosen)
-        lines, cites = [], []
-        for p in chosen:
-            quoted = self._cite_quotes(p, cites)
-            summary = self._quotes_for(p)[1]
-            body = f"{summary}。原文：{quoted}" if summary else quoted
-            lines.append(f"- **{p.clause.place}**（{self._where(p.clause)}）：{body}")
-        places = "、".join(p.clause.place for p in chosen)
-        head = f"共有{len(chosen)}份规划涉及（{places}）：" if len(chosen) > 1 else f"见{places}的规划："
-        return ExtractiveAnswer(head + "\n" + "\n".join(lines), cites, False)
-
-    def _not_found(self, qv: QuestionView, hits: Sequence[Hit], message: str,
-                   picked: Sequence[Picked] | None = None) -> ExtractiveAnswer:
-        """Say plainly that the plans do not specify it, and show what the closest clauses do say."""
-        if picked is None:
-            picked = self.score_sentences(qv, hits) if hits else []
-        related = [p for p in picked if p.coverage > 0][:2]
-        lines, cites = [], []
-        for p in related:
-            quoted = self._cite_quotes(p, cites)
-            lines.append(f"- {self._where(p.clause)}（{p.clause.place}）：{quoted}")
-        answer = message + "。"
-        if lines:
-            answer += "\n\n相关条款（它们提到了相近内容，但没有给出所问的内容）：\n" + "\n".join(lines)
-        return ExtractiveAnswer(answer, cites, True)
 
 
 class _PerClause(dict):
@@ -720,4 +889,3 @@ def friendly_reply(kind: str) -> str:
 def has_words(text: str) -> bool:
     """True when the text has at least one letter, digit or CJK character."""
     return any(ch.isalnum() for ch in text or "")
-

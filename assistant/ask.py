@@ -46,6 +46,20 @@ ELLIPTIC_MAX_CHARS = 8
 ELLIPSIS_FILLER_RE = re.compile(r"^(那么|那|还有|另外|再问一下|再问|请问)|(呢|吗|怎么样|如何|情况|方面)?[?？。!！\s]*$")
 
 
+@dataclass
+class Retrieved:
+    """What retrieval gives the answerer: the query searched (a follow-up read with the
+    last turn), the hits shown, the hits answered from (with each document's best for a
+    question about several), the query analysis and the documents the search kept to."""
+
+    query: str
+    hits: list[Hit]
+    answer_hits: list[Hit]
+    info: Any
+    places: list[str]
+    more_docs: int = 0  # further documents that match a cross-document question, not answered from
+
+
 class AskPipeline:
     def __init__(self, settings: Settings | None = None, retriever: Any = None):
         self.settings = settings or Settings.load()
@@ -77,7 +91,8 @@ class AskPipeline:
         store = self.retriever.store
         self.clauses_by_id = store.clauses  # read per document on first use
         self.extractive = ExtractiveAnswerer(self.clauses_by_id, self.retriever.plans,
-                                             similarity=store.similarities, term_stats=store.term_stats())
+                                             similarity=store.similarities, term_stats=store.term_stats(),
+                                             bridge=self.retriever.bridge)
         self.extractive.warm_up()
         self._ready = True
         return self
@@ -138,6 +153,25 @@ class AskPipeline:
         more = sum(1 for _, best, _ in groups[MAX_DOCS_NAMED:] if top > 0 and best >= DOC_MATCH_SHARE * top)
         return kept + extra, more
 
+    def retrieve(self, question: str, turns: list[dict[str, str]], places: Sequence[str] | None = None,
+                 notes: list[str] | None = None) -> "Retrieved":
+        """The clauses retrieved for a question (``turns``: earlier turns, oldest first;
+        ``places``: an explicit filter of document ids; ``notes`` gets what the user
+        should be told about the places searched)."""
+        self.warm_up()
+        named, outside = self.question_places(question)
+        query, carried_places = self._retrieval_query(question, turns, (named, outside))
+        search_places = self._search_places(named, outside, places, carried_places, notes if notes is not None else [])
+        # a question naming a place no plan covers gets no earlier turn's place
+        hits, info = self.retriever.search_with_info(query, k=max(RETRIEVED_SHOWN, self.settings.top_k),
+                                                     mode="hybrid+qu", places=search_places,
+                                                     history=None if outside else turns or None)
+        answer_hits, more_docs = hits, 0
+        if not search_places and not (info and info.places) and ASK_CROSS_RE.search(for_search(question)):
+            answer_hits, more_docs = self._per_document_hits(query, hits, turns)
+        used_places = [] if outside else search_places or (info.places if info else [])
+        return Retrieved(query, hits, answer_hits, info, list(used_places or []), more_docs)
+
     # -- asking ------------------------------------------------------------------------------
     def ask(self, question: str, history: Any = None, places: Sequence[str] | None = None,
             answerer: str | None = None, qid: str | None = None) -> dict[str, Any]:
@@ -180,21 +214,11 @@ class AskPipeline:
 
         self.warm_up()
         t0 = time.perf_counter()
-        named, outside = self.question_places(question)
-        query, carried_places = self._retrieval_query(question, turns, (named, outside))
-        search_places = self._search_places(named, outside, places, carried_places, notes)
-        # a question naming a place no plan covers gets no earlier turn's place
-        hits, info = self.retriever.search_with_info(query, k=max(RETRIEVED_SHOWN, self.settings.top_k),
-                                                     mode="hybrid+qu", places=search_places,
-                                                     history=None if outside else turns or None)
-        answer_hits = hits
-        more_docs = 0
-        if not search_places and not (info and info.places) and ASK_CROSS_RE.search(for_search(question)):
-            answer_hits, more_docs = self._per_document_hits(query, hits, turns)
+        r = self.retrieve(question, turns, places, notes)
+        query, hits, info = r.query, r.hits, r.info
         t_retrieve = (time.perf_counter() - t0) * 1000
         retrieved = [{"doc_id": h.doc_id, "path": h.path, "text": h.text, "score": round(h.score, 6)}
                      for h in hits[:RETRIEVED_SHOWN]]
-        used_places = [] if outside else search_places or (info.places if info else [])
 
         t1 = time.perf_counter()
         used = "extractive"
@@ -210,16 +234,15 @@ class AskPipeline:
                 answer, used = llm_result, "llm"
         if answer is None:
             assert self.extractive is not None
-            answer = self.extractive.answer(question, answer_hits, search_text=info.text if info else query,
-                                            places=used_places)
-            if more_docs and not answer.not_found:
-                answer.answer += (f"\n\n另有{more_docs}份文件也有相关条款，未一一列出；"
+            answer = self.extractive.answer(question, r.answer_hits, info=info, places=r.places)
+            if r.more_docs and not answer.not_found:
+                answer.answer += (f"\n\n另有{r.more_docs}份文件也有相关条款，未一一列出；"
                                   "在问题中写明文件名称或地区，可以只查这些文件。")
             for piece in _pieces(answer.answer):
                 yield piece
         t_answer = (time.perf_counter() - t1) * 1000
         yield {**base, "answer": answer.answer, "not_found": answer.not_found, "citations": answer.citations,
-               "more_documents": more_docs,
+               "more_documents": r.more_docs,
                "retrieved": retrieved, "timings_ms": {"retrieve": round(t_retrieve, 1), "answer": round(t_answer, 1)},
                "answerer": used, "notes": notes + answer.notes}
 

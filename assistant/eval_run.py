@@ -111,6 +111,7 @@ class SuiteRunner:
         self.metrics = tuple(dict.fromkeys([*STANDARD_METRICS, *suite.metrics]))
         self._answers: dict[Any, dict[str, Any]] = {}
         self._retrievals: dict[Any, Any] = {}
+        self._sentences: dict[Any, Any] = {}
         self.latency_ms: dict[str, float] = {}
 
     def warm_up(self) -> "SuiteRunner":
@@ -164,6 +165,20 @@ class SuiteRunner:
             self._answers[key] = score_answer(q, self._ask(q), self.corpus_norm, self.metrics)
         return self._answers[key]
 
+    def sentence_rows(self, q: dict[str, Any], config: Config) -> list[tuple[dict[str, float], bool]]:
+        """The question's candidate sentences as (features, answers-it label): the label
+        from the gold evidence (``sentence_scoring.label_sentence``)."""
+        from .ask import parse_history
+        from .sentence_scoring import label_sentence
+
+        key = q["_uid"], freeze(stage_fields(config, "retrieval"))
+        if key not in self._sentences:
+            self._apply(config)
+            r = self.pipeline.retrieve(q["question"], parse_history(q.get("history"), "the history"))
+            _, cands = self.pipeline.extractive.scored(q["question"], r.answer_hits, info=r.info, places=r.places)
+            self._sentences[key] = [(c.features, label_sentence(c.sentence.text, q["evidence"])) for c in cands]
+        return self._sentences[key]
+
     def retrieval_row(self, q: dict[str, Any], config: Config, mode: str = "hybrid+qu") -> Any:
         key = q["_uid"], mode, freeze(stage_fields(config, "retrieval"))
         if key not in self._retrievals:
@@ -202,6 +217,23 @@ class Harness:
     def retrieval_objective(self, config: Config, uids: Sequence[str]) -> float:
         rows = self.retrieval_rows(config, uids)
         return sum(1.0 / r.rank if r.rank else 0.0 for r in rows) / max(1, len(rows))
+
+    def fit_sentence_model(self, config: Config, uids: Sequence[str]) -> dict[str, Any]:
+        """The learned sentence scorer, fitted on the candidate sentences of the answerable
+        questions among ``uids`` (coefficients as JSON)."""
+        from .sentence_scoring import fit_logistic
+
+        feats, labels = [], []
+        for u in uids:
+            runner, q = self.by_uid[u]
+            if is_answerable(q) and q["evidence"]:
+                for f, y in runner.sentence_rows(q, config):
+                    feats.append(f)
+                    labels.append(y)
+        return fit_logistic(feats, labels).to_json()
+
+    def learners(self, answers: bool = True) -> dict[str, Any]:
+        return {"answer.sentence_model": self.fit_sentence_model} if answers else {}
 
     def objectives(self, answers: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {"retrieval": self.retrieval_objective}
@@ -288,8 +320,10 @@ def _cross_validate(runners: list[SuiteRunner], opts: EvalOptions, report: dict[
     uids = list(harness.by_uid)
     objectives = harness.objectives(answers=opts.answers)
     t0 = time.perf_counter()
-    cv = cross_validate(uids, harness.strata(), objectives, k=opts.k, seed=opts.seed, declared=opts.tunables)
-    chosen_all = choose(uids, objectives, opts.tunables)
+    learners = harness.learners(opts.answers)
+    cv = cross_validate(uids, harness.strata(), objectives, k=opts.k, seed=opts.seed, declared=opts.tunables,
+                        learners=learners)
+    chosen_all = choose(uids, objectives, opts.tunables, learners=learners)
     report["tuning"] = {
         "population": {r.suite.name: len(r.questions) for r in tuned},
         "chosen_per_fold": cv.chosen,
@@ -313,7 +347,8 @@ def _cross_validate(runners: list[SuiteRunner], opts: EvalOptions, report: dict[
             test = [q for q in runner.questions if q["_split"] == test_split]
             if not train or not test:
                 continue
-            cfg = choose(train, Harness([runner]).objectives(answers=opts.answers), opts.tunables)
+            one = Harness([runner])
+            cfg = choose(train, one.objectives(answers=opts.answers), opts.tunables, learners=one.learners(opts.answers))
             f = report["figures"][name][test_split]
             f.setdefault("heldout", {})[f"from_{train_split}"] = {
                 "answers": summarise_answers([runner.answer_row(q, cfg) for q in test], runner.metrics)
@@ -331,7 +366,7 @@ def _sweep(harness: Harness, uids: list[str], shipped: Config, opts: EvalOptions
     """Each tunable's grid, the others at their shipped values: the objective in sample."""
     out = []
     for t in opts.tunables:
-        if t.stage == "answer" and not opts.answers:
+        if (t.stage == "answer" and not opts.answers) or not t.grid:
             continue
         objective = harness.answer_objective if t.stage == "answer" else harness.retrieval_objective
         out.append({"name": t.name, "scores": [
@@ -371,7 +406,7 @@ def train(base: Settings, suites: Sequence[Suite] | None = None, progress: bool 
         runners.append(runner)
     harness = Harness(runners)
     uids = list(harness.by_uid)
-    config = choose(uids, harness.objectives(), TUNABLES)
+    config = choose(uids, harness.objectives(), TUNABLES, learners=harness.learners())
     files = {str(p.relative_to(PROJECT_ROOT)) if p.is_relative_to(PROJECT_ROOT) else str(p): _sha1(p)
              for r in runners for p in r.suite.gold_paths(base)}
     write_tuned(config, {"chosen_on": {"questions": len(uids), "gold": files},

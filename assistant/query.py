@@ -18,8 +18,9 @@
 * ``lang`` and ``intent`` hints.
 
 Every rule here is general (numbering styles, place names from the gazetteer and
-the documents' metadata, title matching, a small table of field synonyms); nothing
-refers to a particular question.
+the documents' metadata, title matching, a small table of field synonyms, an English
+glossary: the tables are data in ``assistant/lexicons/``); nothing refers to a
+particular question.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from functools import lru_cache
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
+from .asks import detect as detect_asks
+from .lexicons import table
 from .models import PlanMeta
 from .numerals import cn_to_int
 from .routing import TITLE_MIN_COVERAGE, route, title_mentions
@@ -251,162 +254,23 @@ def parse_clause_refs(text: str) -> list[ClauseRef]:
 
 
 # ---------------------------------------------------------------------------
-# Synonyms: colloquial or abbreviated field terms → the plans' own wording.
-# Appended to the search text (never replacing it) so the user's words still count.
+# Synonyms and the English glossary: data in assistant/lexicons/ (synonyms.toml,
+# glossary.toml; their headers say where entries come from)
 # ---------------------------------------------------------------------------
-FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "知产": ("知识产权",),
-    "专利质押": ("专利权质押融资", "知识产权质押融资"),
-    "质押贷款": ("质押融资",),
-    "专利贷": ("知识产权质押融资",),
-    "贴息": ("贷款贴息",),
-    "牌子": ("商标", "品牌"),
-    "山寨": ("假冒", "侵权"),
-    "仿冒": ("假冒", "侵权"),
-    "盗版": ("侵权盗版", "版权"),
-    "打官司": ("诉讼", "司法保护"),
-    "维权": ("维权援助",),
-    "抢注": ("商标抢注",),
-    "国外": ("海外", "境外"),
-    "研发": ("科研",),
-    "职称": ("职称评定",),
-    "升职": ("职务晋升",),
-    "专利代理": ("知识产权代理",),
-    "托管": ("知识产权托管",),
-    "海外维权": ("海外知识产权纠纷应对",),
-    "老字号": ("商标品牌",),
-    "土特产": ("地理标志",),
-    "特产": ("地理标志",),
-    "闲置专利": ("沉睡专利",),
-    "留痕": ("存证",),
-    "电子证据": ("存证",),
-    "无形资产": ("知识产权",),
-    "无形财产": ("知识产权",),
-    "考核": ("考核评价", "验收"),
-    "竞标": ("项目招标",),
-    "政府订单": ("政府采购",),
-    "外商": ("外资企业",),
-    "外资": ("外资企业",),
-    "一视同仁": ("同等保护", "平等保护"),
-    # general colloquial → plan wording (not taken from any gold question)
-    "补贴": ("资助", "补助", "奖励"),
-    "补助": ("资助", "补贴"),
-    "奖金": ("奖励",),
-    "贷款": ("融资", "信贷"),
-    "小企业": ("中小微企业", "小微企业"),
-    "小公司": ("中小微企业", "小微企业"),
-    "打假": ("打击侵权假冒",),
-    "假货": ("假冒", "侵权假冒"),
-    "出海": ("海外", "走出去"),
-    "走出去": ("海外",),
-    "大学": ("高校", "高等院校"),
-    "研究所": ("科研院所",),
-    "科研机构": ("科研院所",),
-    "网店": ("电商平台", "电子商务"),
-    "网购": ("电商平台", "电子商务"),
-    "电商": ("电商平台", "电子商务"),
-    "农产品品牌": ("地理标志", "区域公用品牌"),
-    "快审": ("快速审查", "快速预审"),
-    "估值": ("价值评估",),
-    "专利转让": ("转让", "转化运用"),
-    "卖专利": ("转让", "交易"),
-    "钱": ("资金", "经费"),
-    "经费": ("资金", "专项经费"),
-    "打官司难": ("维权", "举证难"),
-    "赔偿": ("惩罚性赔偿", "赔偿"),
-}
+def field_synonyms() -> dict[str, list[str]]:
+    """Everyday or abbreviated term -> the documents' terms (``lexicons/synonyms.toml``)."""
+    return {k: list(v) for k, v in table("synonyms.toml").items()}
 
-# English field terms → Chinese, so that an English question still gives the BM25
-# side words the plans contain (the dense side is multilingual already).
-EN_GLOSSARY: dict[str, str] = {
-    "intellectual property": "知识产权",
-    "ip": "知识产权",
-    "pledge financing": "质押融资",
-    "pledge": "质押",
-    "financing": "融资",
-    "loan": "贷款",
-    "subsid": "补贴 资助",
-    "interest": "贴息",
-    "insurance": "保险",
-    "invention patent": "发明专利",
-    "patent": "专利",
-    "trademark": "商标",
-    "brand": "品牌",
-    "copyright": "版权",
-    "geographical indication": "地理标志",
-    "protection": "保护",
-    "enforcement": "执法",
-    "infringement": "侵权",
-    "dispute": "纠纷",
-    "mediation": "调解",
-    "court": "法院 法庭",
-    "target": "目标",
-    "by 2025": "到2025年",
-    "2025": "2025年",
-    "per 10,000": "每万人",
-    "high-value": "高价值",
-    "high value": "高价值",
-    "talent": "人才",
-    "training": "培训",
-    "service": "服务",
-    "agency": "机构",
-    "fund": "基金",
-    "standard": "标准",
-    "department": "部门",
-    "responsible": "负责",
-    "enterprise": "企业",
-    "company": "企业",
-    "overseas": "海外",
-    "export": "出口 海外",
-    "transfer": "转化 转让",
-    "licens": "许可",
-    "pct": "PCT 国际专利",
-    "center": "中心",
-    "centre": "中心",
-    "demonstration": "示范",
-    "pilot": "试点",
-    "administrative ruling": "行政裁决",
-    "administrative adjudication": "行政裁决",
-    "adjudication": "裁决",
-    "fast track": "直通车 快速",
-    "fast-track": "直通车 快速",
-    "arbitration": "仲裁",
-    "trade secret": "商业秘密",
-    "sme": "中小企业",
-    "small and medium": "中小企业",
-    "small business": "中小微企业",
-    "university": "高校",
-    "universities": "高校",
-    "guarantee": "担保",
-    "reward": "奖励",
-    "award": "奖励",
-    "deadline": "时限 前",
-    "bureau": "局",
-    "procuratorate": "检察",
-    "prosecut": "检察",
-    "police": "公安 警务",
-    "customs": "海关",
-    "exhibition": "展会",
-    "trade fair": "展会",
-    "e-commerce": "电商 电子商务",
-    "plant variet": "植物新品种",
-    "software": "软件",
-    "piracy": "盗版",
-    "counterfeit": "假冒",
-    "rights protection": "维权",
-    "assistance": "援助",
-    "public service": "公共服务",
-    "platform": "平台",
-    "navigation": "导航",
-    "custody": "托管",
-    "trusteeship": "托管",
-    "demonstration zone": "示范区",
-    "valuation": "价值评估",
-    "evaluation": "评估 评议",
-    "credit": "信用",
-    "publicity": "宣传",
-    "awareness": "宣传 意识",
-}
+
+@lru_cache(maxsize=1)
+def _glossary() -> list[tuple[re.Pattern[str], list[str]]]:
+    """(English pattern, Chinese terms), longest pattern first (``lexicons/glossary.toml``)."""
+    out = []
+    for t in table("glossary.toml")["terms"]:
+        pattern = t.get("match") or re.escape(t["en"].lower())
+        out.append((len(pattern), re.compile(rf"\b(?:{pattern})[\w-]*"), list(t["zh"])))
+    return [(rx, zh) for _, rx, zh in sorted(out, key=lambda x: -x[0])]
+
 
 # ---------------------------------------------------------------------------
 # Intent hints
@@ -450,6 +314,8 @@ class QueryInfo:
     content_text: str = ""
     # phrases the user put in quotes: the plans' own words, matched literally
     quoted: list[str] = field(default_factory=list)
+    # what the question asks for (asks.detect: money, ratio, count, date, body, measures …)
+    asks: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -493,21 +359,23 @@ def _history_places(history: Sequence[dict[str, Any]] | None, plans: Sequence[Pl
 def expand_synonyms(text: str) -> list[str]:
     """Field terms to append for the colloquial words in ``text`` (already simplified)."""
     out: list[str] = []
-    for key, targets in FIELD_SYNONYMS.items():
+    for key, targets in field_synonyms().items():
         if key in text:
             out.extend(t for t in targets if t not in text and t not in out)
     return out
 
 
 def gloss_english(text: str) -> list[str]:
-    low = text.lower()
+    """Chinese terms for the English field terms in ``text`` (glossary.toml); a year
+    "by 2025" / "in 2025" as the documents write it (到2025年 / 2025年)."""
+    low = re.sub(r"[‐-―]", "-", text.lower())
     out: list[str] = []
-    for key in sorted(EN_GLOSSARY, key=len, reverse=True):
-        if re.search(rf"\b{re.escape(key)}", low):
-            for term in EN_GLOSSARY[key].split():
-                if term not in out:
-                    out.append(term)
-            low = re.sub(rf"\b{re.escape(key)}\w*", " ", low)
+    for m in re.finditer(r"\b(by|until|before)?\s*((?:19|20)\d\d)\b", low):
+        out.append(f"到{m.group(2)}年" if m.group(1) else f"{m.group(2)}年")
+    for rx, zh in _glossary():
+        if rx.search(low):
+            out.extend(t for t in zh if t not in out)
+            low = rx.sub(" ", low)
     return out
 
 
@@ -592,4 +460,5 @@ def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str
         expansions=expansions,
         content_text=strip_doc_references(text, plans, places, r.place_names, r.named) if places else text,
         quoted=quoted_phrases(base),
+        asks=detect_asks(base),
     )

@@ -153,6 +153,7 @@ class HybridRetriever:
         self._plans: list[PlanMeta] | None = None
         self._norm_text: dict[str, str] = {}
         self._heads: dict[str, dict[int, str]] = {}
+        self._bridge: Any = None
         self._ready = False
 
     # -- setup ---------------------------------------------------------------
@@ -169,6 +170,18 @@ class HybridRetriever:
         # one dummy query so the first real one does not pay for lazy initialisation
         self.search("知识产权质押融资", k=3, mode="hybrid+qu")
         return self
+
+    @property
+    def bridge(self) -> Any:
+        """The word-vector bridge over the index's BM25 vocabulary (``bridging.TermBridge``),
+        made on first use; None when the word vectors are unavailable."""
+        if self._bridge is None:
+            from .bridging import make_bridge
+
+            self.warm_up()
+            lexical = getattr(self.store, "lexical", None)
+            self._bridge = make_bridge(getattr(lexical, "vocab", None) or ()) or False
+        return self._bridge or None
 
     @property
     def plans(self) -> list[PlanMeta]:

@@ -12,6 +12,8 @@ set of *training* questions, ``retrieval`` tunables first (objective: MRR of the
 evidence over answerable questions), then ``answer`` tunables with the retrieval
 values fixed (objective: ``evaluation.answer_utility``). A value replaces the
 current one only when it scores strictly better, so ties keep the earlier value.
+A *learned* tunable (no grid: a model's coefficients) is fitted by its learner on
+the same training questions before its stage is searched.
 
 How choices are judged (``cross_validate``): the questions are dealt into ``k``
 folds, stratified by (gold file, type), with a fixed seed; for each fold the values
@@ -46,9 +48,11 @@ EPS = 1e-9
 @dataclass(frozen=True)
 class Tunable:
     name: str  # "<stage>.<field>" (a dict-valued grid sets several fields of the stage)
-    grid: tuple[Any, ...]
+    grid: tuple[Any, ...]  # empty for a learned value
     start: Any  # hand-set value the search starts from
     doc: str = ""
+    learned: bool = False  # fitted by a learner (``choose``'s ``learners``), not searched
+
 
     @property
     def stage(self) -> str:
@@ -60,7 +64,7 @@ class Tunable:
 
     def fields(self, value: Any) -> dict[str, Any]:
         """The config fields ``value`` sets."""
-        return dict(value) if isinstance(value, dict) else {self.field: value}
+        return dict(value) if isinstance(value, dict) and not self.learned else {self.field: value}
 
 
 def _convex(wb: float) -> dict[str, Any]:
@@ -93,16 +97,29 @@ TUNABLES: tuple[Tunable, ...] = (
     Tunable("retrieval.title_min_coverage", (0.4, 0.5, 0.6, 0.7, 0.8), 0.6,
             "a question names a document when it covers this idf-weighted share of its title's bigrams"),
     # -- answer (answering.AnswerParams fields) ---------------------------------------
-    Tunable("answer.w_dense", (0.0, 0.1, 0.2, 0.4), 0.2,
-            "weight of the question–sentence cosine in a sentence's score"),
-    Tunable("answer.extra_sentence_share", (0.7, 0.8, 0.9), 0.8,
-            "a further sentence of a clause is quoted when it scores this share of the best"),
+    Tunable("answer.sentence_model", (), None,
+            "logistic regression over the sentence features, fitted on sentence labels from the evidence",
+            learned=True),
+    Tunable("answer.scorer", ("hand", "learned"), "hand",
+            "which scorer ranks the candidate sentences: hand-set weights or the learned model"),
+    Tunable("answer.bridge_min", (0.6, 0.7, 0.8, 1.0), 0.7,
+            "word-vector similarity at which a corpus term stands in for a question word (1.0: no bridging)"),
     Tunable("answer.min_coverage", (0.0, 0.05, 0.1, 0.2), 0.05,
-            "below this share of the question's keywords the best sentence does not answer it"),
-    Tunable("answer.figure_near_coverage", (0.2, 0.3, 0.4), 0.3,
-            "a figure answers a how-much question only in a sentence this close to the question"),
+            "below this share of the question's keywords (bridged) no sentence answers it"),
+    Tunable("answer.subject_share", (0.5, 0.7, 0.85), 0.7,
+            "sentences scoring this share of the best are about the question's subject (stated-or-not check)"),
+    Tunable("answer.focus_coverage", (0.0, 0.2, 0.4), 0.2,
+            "a sentence states what is asked only if it holds this share of the asking part's keywords"),
+    Tunable("answer.extra_share", (0.6, 0.7, 0.8, 0.9), 0.8,
+            "a fact answer quotes further sentences scoring this share of the best"),
+    Tunable("answer.fact_max", (1, 2, 3), 2, "at most this many sentences answer a fact"),
+    Tunable("answer.list_share", (0.4, 0.5, 0.6, 0.8), 0.6,
+            "a measures answer lists sentences scoring this share of the best"),
+    Tunable("answer.list_max", (3, 4, 6), 4, "at most this many measures are listed"),
+    Tunable("answer.named_share", (0.0, 0.3, 0.5, 0.7), 0.0,
+            "a named clause is quoted with its sentences scoring this share of its best (0: all)"),
     Tunable("answer.cross_doc_share", (0.4, 0.55, 0.7), 0.55,
-            "a plan enters a cross-document answer at this share of the best plan's score"),
+            "a document enters a cross-document answer at this share of the best document's score"),
 )
 
 
@@ -213,16 +230,24 @@ def assign_folds(items: Iterable[tuple[str, Any]], k: int = DEFAULT_K, seed: int
 Objective = Callable[[Config, Sequence[str]], float]
 
 
+# A learner fits a learned value on a set of question ids, given the values so far.
+Learner = Callable[[Config, Sequence[str]], Any]
+
+
 def choose(train_ids: Sequence[str], objectives: Mapping[str, Objective], declared: Sequence[Tunable] = TUNABLES,
-           start: Config | None = None) -> Config:
+           start: Config | None = None, learners: Mapping[str, Learner] | None = None) -> Config:
     """Values for every tunable, chosen on ``train_ids`` only (module docstring).
 
     ``objectives`` maps a stage to its objective; a stage without one keeps its
-    start values."""
+    start values. ``learners`` maps a learned tunable's name to its learner, run on
+    ``train_ids`` once the earlier stages are chosen, before its stage's search."""
     config = dict(start or start_config(declared))
     for stage in STAGES:
         objective = objectives.get(stage)
-        group = tunables(stage, declared)
+        for t in tunables(stage, declared):
+            if t.learned and learners and t.name in learners:
+                config[t.name] = learners[t.name](config, train_ids)
+        group = [t for t in tunables(stage, declared) if t.grid]
         if objective is None or not group:
             continue
         best = objective(config, train_ids)
@@ -249,16 +274,17 @@ class CVResult:
 
 
 def cross_validate(uids: Sequence[str], strata: Mapping[str, Any], objectives: Mapping[str, Objective],
-                   k: int = DEFAULT_K, seed: int = DEFAULT_SEED, declared: Sequence[Tunable] = TUNABLES) -> CVResult:
-    """For each fold: values chosen on the other folds; each question is then scored
-    (by the caller) with the values of the fold it was held out of."""
+                   k: int = DEFAULT_K, seed: int = DEFAULT_SEED, declared: Sequence[Tunable] = TUNABLES,
+                   learners: Mapping[str, Learner] | None = None) -> CVResult:
+    """For each fold: values chosen (and learned values fitted) on the other folds; each
+    question is then scored (by the caller) with the values of the fold it was held out of."""
     folds = assign_folds(((u, strata[u]) for u in uids), k=k, seed=seed)
     chosen: list[Config] = []
     oof: dict[str, Config] = {}
     for f in range(k):
         train = [u for u in uids if folds[u] != f]
         held = [u for u in uids if folds[u] == f]
-        cfg = choose(train, objectives, declared)
+        cfg = choose(train, objectives, declared, learners=learners)
         chosen.append(cfg)
         for u in held:
             oof[u] = cfg

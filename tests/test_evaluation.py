@@ -214,9 +214,9 @@ def test_tuned_file_round_trip_and_the_code_reads_the_shipped_values(tmp_path):
         assert getattr(cfg, name) == value, name
 
     path = tmp_path / "tuned.json"
-    changed = {**shipped, "answer.w_dense": 0.123}
+    changed = {**shipped, "answer.extra_share": 0.123}
     write_tuned(changed, {"chosen_on": {"questions": 3}}, path)
-    assert shipped_config(path)["answer.w_dense"] == 0.123
+    assert shipped_config(path)["answer.extra_share"] == 0.123
     assert load_tuned(path)["chosen_on"] == {"questions": 3}
 
 

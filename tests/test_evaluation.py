@@ -196,7 +196,7 @@ def test_cross_validation_scores_each_question_with_values_chosen_without_it():
     assert objective(in_sample, uids) > 0.0
 
 
-def test_tuned_file_round_trip_and_the_code_reads_the_shipped_values(tmp_path):
+def test_tuned_file_round_trip_and_the_code_reads_the_shipped_values(tmp_path, index_settings):
     from assistant.answering import AnswerParams
     from assistant.retrieval import RetrievalConfig
     from assistant.settings import Settings
@@ -212,6 +212,12 @@ def test_tuned_file_round_trip_and_the_code_reads_the_shipped_values(tmp_path):
     cfg = RetrievalConfig.from_settings(settings)
     for name, value in shipped_fields("retrieval").items():
         assert getattr(cfg, name) == value, name
+
+    from assistant.index import read_manifest
+    from assistant.tuning import tuned_digest
+
+    # the index records which tuned constants and learned scorer it was built beside
+    assert read_manifest(index_settings.index_dir)["tuned"]["sha1"] == tuned_digest()
 
     path = tmp_path / "tuned.json"
     changed = {**shipped, "answer.extra_share": 0.123}

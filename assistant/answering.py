@@ -49,8 +49,7 @@ from .textnorm import for_search, to_simplified
 # ---------------------------------------------------------------------------
 # hand-set constants (not chosen from data)
 # ---------------------------------------------------------------------------
-TOP_CLAUSES = 6  # clauses whose sentences compete for the answer
-CROSS_CLAUSES_PER_DOC = 5
+CROSS_CLAUSES_PER_DOC = 3  # about several documents: each document's best clauses compete
 SHORT_SENTENCE = 60  # a best sentence shorter than this is quoted with the next one, for context
 CONTEXT_MAX = 150
 MAX_QUOTE_CHARS = 260  # chosen sentences closer than this are quoted as one span
@@ -73,6 +72,7 @@ class AnswerParams:
 
     scorer: str = "hand"  # "hand" | "learned" (sentence_model)
     sentence_model: Any = None  # the learned scorer's coefficients (JSON), when trained
+    top_clauses: int = 6  # retrieved clauses whose sentences compete for the answer
     bridge_min: float = 0.7  # word-vector similarity at which a corpus term stands in for a question word
     min_coverage: float = 0.05
     subject_share: float = 0.7
@@ -82,6 +82,7 @@ class AnswerParams:
     list_share: float = 0.6
     list_max: int = 5
     named_share: float = 0.0
+    named_list_share: float = 0.0
     cross_doc_share: float = 0.55
 
     @classmethod
@@ -163,7 +164,7 @@ class QuestionView:
     places: list[str] = field(default_factory=list)  # doc ids named (or carried over)
     asks: list[str] = field(default_factory=list)
     phrases: list[str] = field(default_factory=list)
-    cross: bool = False
+    cross: bool = False  # about several documents: answered per document
     past: bool = False
     lang: str = "zh"
 
@@ -323,9 +324,13 @@ class ExtractiveAnswerer:
             years=[n for n in numbers if YEAR_RE.fullmatch(n)],
             places=list(places), asks=asked,
             phrases=[for_search(m).lower() for m in QUOTED_PHRASE_RE.findall(q_simpl)],
-            cross=cross and not places, past=bool(PAST_RE.search(q_simpl)),
+            cross=(cross and not places) or len(self._place_names(places)) >= 2, past=bool(PAST_RE.search(q_simpl)),
             lang=getattr(info, "lang", "zh"),
         )
+
+    def _place_names(self, doc_ids: Sequence[str]) -> set[str]:
+        """The distinct places of these documents (two laws of one province are one place)."""
+        return {getattr(self.plans.get(d), "place", "") or d for d in doc_ids}
 
     def _focus_words(self, window: str, keywords: Sequence[str]) -> list[str]:
         """What an asking window names: the question's keywords inside it (for English,
@@ -371,7 +376,7 @@ class ExtractiveAnswerer:
 
     def candidates(self, qv: QuestionView, hits: Sequence[Hit]) -> list[Candidate]:
         """The sentences that compete for the answer, with their features (module doc)."""
-        key = (qv.text, qv.search, tuple(qv.places), self.params.bridge_min, tuple(
+        key = (qv.text, qv.search, tuple(qv.places), self.params.bridge_min, self.params.top_clauses, tuple(
             (h.clause_id, round(h.score, 6), bool(h.contributions.get("lookup"))) for h in hits))
         if key in self._memo:
             self._memo.move_to_end(key)
@@ -385,7 +390,7 @@ class ExtractiveAnswerer:
     def _named(self, qv: QuestionView, hits: Sequence[Hit]) -> set[str]:
         """Clauses the question names: looked up by number, or whose heading it quotes."""
         named = {h.clause_id for h in hits if h.contributions.get("lookup")}
-        for h in hits[:TOP_CLAUSES]:
+        for h in hits[:self.params.top_clauses]:
             c = self.clauses.get(h.clause_id)
             if c is not None and c.heading and any(
                     len(ph) >= 6 and (ph in for_search(c.heading).lower() or for_search(c.heading).lower() in ph)
@@ -397,9 +402,15 @@ class ExtractiveAnswerer:
         named = self._named(qv, hits)
         clauses: list[tuple[int, Hit, Clause, bool]] = []
         seen: set[str] = set()
+        per_doc: Counter[str] = Counter()
         for rank, h in enumerate(hits):
             c = self.clauses.get(h.clause_id)
-            if c is None or h.clause_id in seen or (rank >= TOP_CLAUSES and h.clause_id not in named):
+            if c is None or h.clause_id in seen:
+                continue
+            per_doc[c.doc_id] += 1
+            # about several documents: each document's best clauses compete, wherever they rank
+            within = per_doc[c.doc_id] <= CROSS_CLAUSES_PER_DOC if qv.cross else rank < self.params.top_clauses
+            if not within and h.clause_id not in named:
                 continue
             seen.add(h.clause_id)
             clauses.append((rank, h, c, h.clause_id in named))
@@ -615,7 +626,8 @@ class ExtractiveAnswerer:
         fact_asks = [a for a in qv.asks if a not in ("measures", "location")]
         if named and ("measures" in qv.asks or not fact_asks):
             best = named[0].score
-            chosen = [c for c in named if c.score >= p.named_share * best and not c.sentence.is_duty
+            share = p.named_list_share if "measures" in qv.asks else p.named_share
+            chosen = [c for c in named if c.score >= share * best and not c.sentence.is_duty
                       and (c.clause.is_leaf or len(c.clause.text) >= 40)]
             chosen = self._within_chars(sorted(chosen, key=lambda c: (c.clause.ordinal, c.sentence.start)),
                                         NAMED_MAX_CHARS)
@@ -733,7 +745,8 @@ class ExtractiveAnswerer:
                 return self._not_stated(qv, cands[:2], checked)
             return self._not_found(qv, cands, "现有文件未明确规定这一问题")
         bests.sort(key=lambda c: -c.score)
-        chosen = [c for c in bests if c.score >= p.cross_doc_share * bests[0].score]
+        # each document stating what is asked answers; otherwise those close to the best
+        chosen = bests if checked else [c for c in bests if c.score >= p.cross_doc_share * bests[0].score]
         picked = self._group(chosen)
         lines, cites = [], []
         for pk in picked:

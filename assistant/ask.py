@@ -135,11 +135,13 @@ class AskPipeline:
             return f"{last_q} {question}", None
         return question, new_places or None
 
-    def _per_document_hits(self, query: str, hits: list[Hit], turns: list[dict[str, str]]) -> tuple[list[Hit], int]:
-        """For a question about several documents: one search grouped by document; the
-        best ``MAX_DOCS_NAMED`` documents' own best clauses are added to the hits. Also
-        returns how many further documents match (see ``DOC_MATCH_SHARE``)."""
-        groups, _ = self.retriever.search_by_document(query, per_doc=PER_PLAN_HITS)
+    def _per_document_hits(self, query: str, hits: list[Hit], turns: list[dict[str, str]],
+                           doc_ids: Sequence[str] | None = None) -> tuple[list[Hit], int]:
+        """For a question about several documents (``doc_ids``, default any): one search
+        grouped by document; the best ``MAX_DOCS_NAMED`` documents' own best clauses are
+        added to the hits. Also returns how many further documents match (see
+        ``DOC_MATCH_SHARE``)."""
+        groups, _ = self.retriever.search_by_document(query, per_doc=PER_PLAN_HITS, places=doc_ids)
         seen = {h.clause_id for h in hits}
         extra: list[Hit] = []
         for _, _, doc_hits in groups[:MAX_DOCS_NAMED]:
@@ -169,6 +171,8 @@ class AskPipeline:
         answer_hits, more_docs = hits, 0
         if not search_places and not (info and info.places) and ASK_CROSS_RE.search(for_search(question)):
             answer_hits, more_docs = self._per_document_hits(query, hits, turns)
+        elif info is not None and len(info.places) >= 2 and not search_places:
+            answer_hits, _ = self._per_document_hits(query, hits, turns, info.places)  # "嘉兴和绍兴分别…"
         used_places = [] if outside else search_places or (info.places if info else [])
         return Retrieved(query, hits, answer_hits, info, list(used_places or []), more_docs)
 

@@ -85,7 +85,8 @@ class TermBridge:
         index, vectors = word_vectors()
         self._index = index
         self._vectors = vectors
-        terms = sorted({t for t in corpus_terms if t in index and len(t) >= 2})
+        self.vocabulary = frozenset(corpus_terms)  # every corpus term, with a vector or not
+        terms = sorted({t for t in self.vocabulary if t in index and len(t) >= 2})
         self.terms = terms
         self._term_matrix = vectors[[index[t] for t in terms]] if terms else np.zeros((0, vectors.shape[1]))
         self.min_similarity = min_similarity

@@ -316,6 +316,8 @@ class QueryInfo:
     quoted: list[str] = field(default_factory=list)
     # what the question asks for (asks.detect: money, ratio, count, date, body, measures …)
     asks: list[str] = field(default_factory=list)
+    # corpus terms bridged from words the documents do not use (retrieval adds them to BM25)
+    bridged: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -376,6 +378,25 @@ def gloss_english(text: str) -> list[str]:
         if rx.search(low):
             out.extend(t for t in zh if t not in out)
             low = rx.sub(" ", low)
+    return out
+
+
+def bridge_expansions(text: str, bridge: Any, min_similarity: float) -> list[str]:
+    """Corpus terms for the words of ``text`` that the corpus does not use ("竞标" →
+    招标), from the word-vector ``bridge`` (``bridging.TermBridge``): only words absent
+    from the bridge's corpus terms are bridged, so the question's own matching words stay
+    as they are."""
+    from .tokens import tokenize
+    from .lexicons import words
+
+    stop = words("question_stopwords.txt")
+    out: list[str] = []
+    for w in dict.fromkeys(tokenize(text)):
+        if len(w) < 2 or w in stop or w in bridge.vocabulary or w.isascii():
+            continue
+        for term, _ in bridge.neighbours(w, min_similarity):
+            if term not in out and term not in text:
+                out.append(term)
     return out
 
 

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 from .errors import BadQuestionError
 from .models import Clause, Hit, PlanMeta
 from .lookup import find_clauses
-from .query import QueryInfo, analyse
+from .query import QueryInfo, analyse, bridge_expansions
 from .settings import Settings
 from .textnorm import for_compare, for_search
 
@@ -130,6 +130,9 @@ class RetrievalConfig:
     # a question names a document when it covers this idf-weighted share of the
     # document's title bigrams (routing.TITLE_MIN_COVERAGE; a tunable)
     title_min_coverage: float = 0.6
+    # a question word the documents do not use brings its corpus terms at this word-vector
+    # similarity into the BM25 query (1.0: none; see bridging.py)
+    bridge_min: float = 1.0
 
     @classmethod
     def from_settings(cls, s: Settings) -> "RetrievalConfig":
@@ -242,6 +245,10 @@ class HybridRetriever:
         if mode == "hybrid+qu":
             info = self.analyse(query, history)
             text = dense_text = info.content_text if cfg.strip_doc_refs else info.text
+            if cfg.bridge_min < 1.0:
+                # everyday words the documents do not use, bridged to the documents' terms (BM25 only)
+                info.bridged = self._bridged_terms(text, cfg.bridge_min)
+                text = " ".join([text, *info.bridged])
             if info.places and cfg.restrict_places and allowed is None:
                 allowed = set(info.places)
             if info.lang == "en":
@@ -300,6 +307,11 @@ class HybridRetriever:
         if use_dense:
             out["dense"] = self._by_clause(de)
         return out
+
+    def _bridged_terms(self, text: str, min_similarity: float) -> list[str]:
+        """Corpus terms near the words of ``text`` the BM25 vocabulary lacks (``bridging``)."""
+        bridge = self.bridge
+        return bridge_expansions(text, bridge, min_similarity) if bridge is not None else []
 
     def _by_clause(self, chunk_scores: Sequence[tuple[int, float]]) -> dict[str, float]:
         """Chunk scores folded into clause scores (a clause is as good as its best chunk)."""

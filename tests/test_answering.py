@@ -297,3 +297,68 @@ def test_a_clause_named_by_its_number_is_the_one_answered(pipeline):
     assert first["doc_id"] == "shaoxing" and first["path"] == "附件 第13项"
     row = next(c for c in pipeline.clauses_by_id.values() if c.doc_id == "shaoxing" and c.path == "附件 第13项")
     assert row.fields["责任单位"] in reply["answer"]
+
+
+# ---------------------------------------------------------------------------
+# word-vector bridging, sentence labels and the learned scorer
+
+
+def test_the_bridge_maps_an_everyday_word_to_nearby_corpus_terms_only():
+    from assistant.bridging import TermBridge
+
+    bridge = TermBridge(["东南亚", "海外", "知识产权", "泰国菜馆", "专利"], min_similarity=0.6)
+    terms = dict(bridge.neighbours("泰国"))
+    assert "东南亚" in terms and terms["东南亚"] >= 0.6
+    assert "泰国菜馆" not in terms  # never the word itself or a term containing it
+    assert bridge.neighbours("泰国", 0.999) == []
+    assert bridge.neighbours("不在词表里的词语xyz") == []
+
+
+def test_bridge_expansions_bridge_only_words_the_corpus_lacks():
+    from assistant.bridging import TermBridge
+    from assistant.query import bridge_expansions
+
+    bridge = TermBridge(["东南亚", "海外", "服务", "机构"], min_similarity=0.6)
+    out = bridge_expansions("产品卖到泰国，有没有服务机构？", bridge, 0.6)
+    assert "东南亚" in out
+    assert "服务" not in out and "机构" not in out  # words the corpus has stay as they are
+
+
+def test_sentence_labels_come_from_the_evidence():
+    from assistant.sentence_scoring import label_sentence
+
+    evidence = ["建立主导产业专利池,推进专利技术产业化、标准化运用"]
+    assert label_sentence("引导企业面向产业需求，建立主导产业专利池，推进专利技术产业化、标准化运用。", evidence)
+    assert label_sentence("建立主導產業專利池", evidence)  # a substantial piece, in either script
+    assert not label_sentence("加强知识产权宣传。", evidence)
+
+
+def test_the_learned_scorer_round_trips_as_plain_data():
+    import json
+
+    from assistant.sentence_scoring import FEATURES, LinearScorer, fit_logistic
+
+    rows = [{"cov": x / 10, "dense": 0.5} for x in range(10)]
+    labels = [x >= 6 for x in range(10)]
+    model = fit_logistic(rows, labels)
+    assert model.logistic and dict(model.weights)["cov"] > 0
+    assert [f for f, _ in model.weights] == list(FEATURES)
+    again = LinearScorer.from_json(json.loads(json.dumps(model.to_json())))
+    assert again == model
+    assert model.score({"cov": 0.9, "dense": 0.5}) > model.score({"cov": 0.1, "dense": 0.5})
+
+
+def test_two_places_named_are_answered_place_by_place(pipeline, corpus_norm):
+    reply = pipeline.ask("嘉兴和宁波在知识产权质押融资方面分别定了什么目标？")
+    assert {c["doc_id"] for c in reply["citations"]} >= {"jiaxing", "ningbo"}
+    assert "嘉兴市" in reply["answer"] and "宁波市" in reply["answer"]
+    assert_citations_exact(reply, corpus_norm)
+
+
+def test_english_figures_are_read_in_english():
+    from assistant.english import english_figure, english_figures
+
+    assert english_figure("200", "亿", "元") == "20 billion yuan"
+    assert english_figure("4.2", "亿", "元") == "420 million yuan"
+    assert english_figure("22", None, "%") == "22%"
+    assert english_figures("到2025年，质押融资金额达200亿元") == ["200亿元 (20 billion yuan)"]

@@ -745,8 +745,10 @@ class ExtractiveAnswerer:
                 return self._not_stated(qv, cands[:2], checked)
             return self._not_found(qv, cands, "现有文件未明确规定这一问题")
         bests.sort(key=lambda c: -c.score)
-        # each document stating what is asked answers; otherwise those close to the best
-        chosen = bests if checked else [c for c in bests if c.score >= p.cross_doc_share * bests[0].score]
+        # each document stating what is asked answers, and each the question names ("嘉兴和宁波
+        # 分别…"); otherwise those close to the best
+        chosen = bests if checked or len(qv.places) >= 2 else \
+            [c for c in bests if c.score >= p.cross_doc_share * bests[0].score]
         picked = self._group(chosen)
         lines, cites = [], []
         for pk in picked:

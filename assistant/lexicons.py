@@ -15,6 +15,7 @@ from typing import Any
 
 LEXICON_DIR = Path(__file__).with_name("lexicons")
 
+
 def lexicon_path(name: str) -> Path:
     return LEXICON_DIR / name
 

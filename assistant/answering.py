@@ -579,9 +579,15 @@ class ExtractiveAnswerer:
         stated = [k for k in checked if any(self._states(k, c.sentence, c.clause, qv) and self._on_focus(qv, c, k)
                                             for c in subject)]
         missing = [k for k in checked if k not in stated]
-        if checked and not stated:
+        # a clause named by its number and asked what it says or lists (conditions,
+        # powers, cases): the clause itself is the answer, quoted whole
+        whole = any(h.contributions.get("lookup") for h in hits) and not any(
+            a in (*FIGURE_KINDS, "year", "when", "duration") for a in qv.asks)
+        if checked and not stated and not whole:
             return self._not_stated(qv, subject, missing)
-        picked = self._pick(qv, body, stated)
+        if whole:
+            missing = []
+        picked = self._pick(qv, body, stated, whole)
         picked += self._phrase_picks(qv, hits, picked)
         result = self._compose(qv, picked)
         if missing:
@@ -619,14 +625,15 @@ class ExtractiveAnswerer:
         answer = (f"问题没有指明文件，有{len(docs)}份文件都有这一条款，请指明是哪一份：\n" + "\n".join(lines))
         return ExtractiveAnswer(answer, cites, False)
 
-    def _pick(self, qv: QuestionView, cands: list[Candidate], stated: Sequence[str]) -> list[Picked]:
+    def _pick(self, qv: QuestionView, cands: list[Candidate], stated: Sequence[str],
+              whole: bool = False) -> list[Picked]:
         """The sentences to quote, grouped by clause (module docstring, step 4)."""
         p = self.params
         named = [c for c in cands if c.features["named"]]
         fact_asks = [a for a in qv.asks if a not in ("measures", "location")]
-        if named and ("measures" in qv.asks or not fact_asks):
+        if named and (whole or "measures" in qv.asks or not fact_asks):
             best = named[0].score
-            share = p.named_list_share if "measures" in qv.asks else p.named_share
+            share = 0.0 if whole else p.named_list_share if "measures" in qv.asks else p.named_share
             chosen = [c for c in named if c.score >= share * best and not c.sentence.is_duty
                       and (c.clause.is_leaf or len(c.clause.text) >= 40)]
             chosen = self._within_chars(sorted(chosen, key=lambda c: (c.clause.ordinal, c.sentence.start)),

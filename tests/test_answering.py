@@ -362,3 +362,15 @@ def test_english_figures_are_read_in_english():
     assert english_figure("4.2", "亿", "元") == "420 million yuan"
     assert english_figure("22", None, "%") == "22%"
     assert english_figures("到2025年，质押融资金额达200亿元") == ["200亿元 (20 billion yuan)"]
+
+
+def test_a_clause_named_by_number_and_asked_what_it_lists_is_quoted_whole(pipeline, corpus_norm):
+    # "which conditions/materials" is a checked ask; asked of a clause named by its number,
+    # the clause itself answers: not refused, and every sentence of it quoted
+    reply = pipeline.ask("宁波的实施意见第（十）条规定了哪些条件和材料？")
+    clause = next(c for c in pipeline.clauses_by_id.values() if c.doc_id == "ningbo" and c.path == "三、（十）")
+    assert not reply["not_found"]
+    assert [c["path"] for c in reply["citations"]] == ["三、（十）"]
+    last = [s for s in clause.text.replace("\n", "").split("。") if s.strip()][-1]
+    assert last in reply["answer"]
+    assert_citations_exact(reply, corpus_norm)

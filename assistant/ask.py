@@ -124,7 +124,9 @@ class AskPipeline:
                     rest = rest.replace(for_search(name), "")
         cjk = sum(1 for ch in rest if "\u3400" <= ch <= "\u9fff" or ch.isalnum())
         if cjk <= ELLIPTIC_MAX_CHARS or new_places and cjk <= 2 * ELLIPTIC_MAX_CHARS and len(rest) < 12:
-            last_q = history[-1]["q"]
+            # the last question as it was searched (itself read with the one before, if elliptic)
+            last_q = self._retrieval_query(history[-1]["q"], history[:-1],
+                                           self.question_places(history[-1]["q"]))[0]
             if new_places or outside:
                 # the last question minus its own place names, so the new place decides
                 for p in plans:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from . import lexicons
 from .errors import MetadataError
 from .models import PlanMeta
 from .places import Gazetteer, is_national_body, not_places, place_level
@@ -32,7 +33,6 @@ PLANS_FILE = "plans.toml"
 DOC_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx"}
 # files in corpus/ that are data about the documents, not documents
 NON_PLAN_FILES = {"README.md", PLANS_FILE, "repairs.toml", "userdict.txt"}
-LEXICONS = Path(__file__).resolve().parent / "lexicons"
 # the fields infer_meta fills; what it cannot infer is listed in DocMeta.missing
 INFERRED_FIELDS = ("title", "doc_type", "place", "issuer", "date")
 
@@ -175,7 +175,7 @@ class _DocTypes:
 
 @lru_cache(maxsize=1)
 def doc_types() -> _DocTypes:
-    data = tomllib.loads((LEXICONS / "doc_types.toml").read_text(encoding="utf-8"))
+    data = lexicons.table("doc_types.toml")
     endings = [(e, t["type"]) for t in data["type"] for e in t["endings"]]
     endings.sort(key=lambda x: -len(x[0]))
     j = data.get("judicial", {})

@@ -16,12 +16,11 @@ The extractive answerer cannot be instructed, and the LLM never sees what is lef
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-LEXICON = Path(__file__).resolve().parent / "lexicons" / "non_questions.toml"
+from . import lexicons
+
 # clause ends: an instruction is left out up to the next of these
 CLAUSE_END_RE = re.compile(r"([，。！？；,;!?\n]+|\.(?:\s+|$))")
 
@@ -49,13 +48,10 @@ class Screened:
 
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    with open(LEXICON, "rb") as fh:
-        table = tomllib.load(fh)
-
-    def one(patterns: list[str]) -> re.Pattern[str]:
-        return re.compile("|".join(f"(?:{p})" for p in patterns), re.I | re.S)
-
-    return one(table["code"]["patterns"]), one(table["instructions"]["patterns"])
+    table = lexicons.table("non_questions.toml")
+    flags = re.I | re.S
+    return (lexicons.alternation(table["code"]["patterns"], flags),
+            lexicons.alternation(table["instructions"]["patterns"], flags))
 
 
 def screen(question: str) -> Screened:

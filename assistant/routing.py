@@ -36,18 +36,16 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Iterable, Sequence
 
+from . import lexicons
 from .models import PlanMeta
 from .places import Gazetteer, Place
 from .textnorm import nfkc, to_simplified
 
-LEXICONS = Path(__file__).resolve().parent / "lexicons"
 # A question names a document when it covers at least this idf-weighted share of the
 # title's bigrams: the default, hand-set (more than half of what identifies a title);
 # the retriever uses the tunable retrieval.title_min_coverage (assistant/tuning.py).
@@ -58,7 +56,7 @@ _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 # --------------------------------------------------------------------------- titles
 @lru_cache(maxsize=1)
 def _title_rules() -> tuple[tuple[tuple[str | re.Pattern[str], str], ...], re.Pattern[str]]:
-    data = tomllib.loads((LEXICONS / "title_norm.toml").read_text(encoding="utf-8"))
+    data = lexicons.table("title_norm.toml")
     # an ASCII key matches whole words (law, not lawyer)
     rules = tuple((re.compile(rf"\b{re.escape(r['from'].lower())}\b") if r["from"].isascii() else r["from"], r["to"])
                   for r in data.get("replace", []))

@@ -65,7 +65,6 @@ class AskPipeline:
         self.settings = settings or Settings.load()
         self.retriever = retriever
         self.extractive: ExtractiveAnswerer | None = None
-        self._llm = None
         self._ready = False
 
     # -- setup ---------------------------------------------------------------------
@@ -94,8 +93,22 @@ class AskPipeline:
                                              similarity=store.similarities, term_stats=store.term_stats(),
                                              bridge=self.retriever.bridge)
         self.extractive.warm_up()
+        if self.settings.answerer == "llm":
+            self.warm_up_llm()
         self._ready = True
         return self
+
+    def warm_up_llm(self) -> bool:
+        """Build the LLM answerer now, when one is configured (a server whose users may
+        ask with the LLM calls this at start-up, so no question pays for it, and no
+        question waits on the imports it does). False when no LLM is configured."""
+        from .llm import answerer_for
+
+        try:
+            answerer_for(self.settings)
+        except LLMUnavailableError:
+            return False
+        return True
 
     # -- the query the retriever sees ------------------------------------------------------
     def question_places(self, question: str) -> tuple[list[str], str | None]:
@@ -274,12 +287,10 @@ class AskPipeline:
 
         Yields no answer (after adding a note) when the extractive answer must be shown:
         the endpoint failed, or no citation of the draft survived the check."""
-        from .llm import LLMAnswerer
+        from .llm import answerer_for
 
         try:
-            if self._llm is None:
-                self._llm = LLMAnswerer(self.settings)
-            llm = self._llm
+            llm = answerer_for(self.settings)
             if turns:
                 # the condensed question retrieves better than an elliptic follow-up
                 condensed = llm.condense(question, turns)

@@ -6,7 +6,8 @@ was added or removed and the incremental build made a new build current) warms u
 a new pipeline beside the old one and then replaces both in one assignment: a
 question already being answered finishes on the pipeline it started with (the
 builder keeps the previous build one generation for exactly this), the next one
-uses the new index. Nothing is restarted.
+uses the new index. Nothing is restarted. When an LLM is configured, its answerer is
+built here, at start-up (``AskPipeline.warm_up_llm``).
 """
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ class LiveIndex:
         self.settings = settings
         self._make_library = make_library
         self._reload_lock = threading.Lock()
+        # a server's users may ask with the LLM: its answerer is built now, not by the
+        # first LLM questions (one per process, shared by the pipelines a reload swaps in)
+        pipeline.warm_up_llm()
         self._now = _Snapshot(pipeline, make_library(settings, _store_of(pipeline)))
 
     @property

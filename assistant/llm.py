@@ -328,6 +328,30 @@ class LLMAnswerer:
         return None
 
 
+_answerers: dict[tuple, LLMAnswerer] = {}
+_answerers_lock = threading.Lock()
+# what an answerer is built from: answerers of settings that agree on these are one
+_ANSWERER_FIELDS = ("llm_base_url", "llm_model", "llm_api_key", "llm_timeout_s", "llm_temperature", "prompts_dir",
+                    "llm_breaker_failures", "llm_breaker_cooldown_s")
+
+
+def answerer_for(settings: Settings) -> LLMAnswerer:
+    """The process's LLM answerer for these settings, built on first use, once.
+
+    Building one imports langchain_openai and openai and makes an SSL context (about a
+    second of CPU): built per question, or by several workers at once, it held the
+    import lock that every other thread (plain answers too) may need. The lock here is
+    held while building, so concurrent first callers wait for one build; the answerer
+    is shared (its HTTP client is thread-safe), also across the pipelines a knowledge
+    base reload swaps in. Raises LLMUnavailableError when no LLM is configured."""
+    key = tuple(getattr(settings, f) for f in _ANSWERER_FIELDS)
+    with _answerers_lock:
+        llm = _answerers.get(key)
+        if llm is None:
+            llm = _answerers[key] = LLMAnswerer(settings)
+        return llm
+
+
 _breakers: dict[tuple, CircuitBreaker] = {}
 _breakers_lock = threading.Lock()
 

@@ -139,3 +139,28 @@ def _start() -> ServedApp:
     atexit.register(app.close)
     xss_id = next(p.id for p in load_plans(corpus) if p.file == XSS_FILE)
     return ServedApp(f"http://127.0.0.1:{port}/", settings, pipeline, app, xss_id, root, llm, outside)
+
+
+class UvicornServer:
+    """An ASGI app (``assistant.server.create_server``: the API with the Gradio app
+    mounted, as ``python -m assistant serve`` runs it) served by uvicorn on a free
+    port of 127.0.0.1 in a thread; ``stop()`` ends it."""
+
+    def __init__(self, asgi, start_timeout_s: float = 60):
+        import time
+
+        import uvicorn
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self._server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + start_timeout_s
+        while not self._server.started and time.monotonic() < deadline and self._thread.is_alive():
+            time.sleep(0.1)
+        assert self._server.started, "uvicorn did not start"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(30)

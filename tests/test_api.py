@@ -4,12 +4,10 @@ citations streamed and not, history, search, health, the API key."""
 from __future__ import annotations
 
 import dataclasses
-import threading
-import time
 
 import pytest
 
-from app_harness import free_port, served_app
+from app_harness import UvicornServer, served_app
 
 pytestmark = pytest.mark.slow
 
@@ -19,8 +17,6 @@ QUESTION = "嘉兴规划中知识产权质押融资的目标是多少？"
 
 @pytest.fixture(scope="module")
 def api_url():
-    import uvicorn
-
     from assistant.live import LiveIndex
     from assistant.server import create_server
     from assistant.ui import _library
@@ -28,19 +24,9 @@ def api_url():
     served = served_app()
     settings = dataclasses.replace(served.settings, api_key=KEY)
     live = LiveIndex(served.pipeline, settings, _library)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_server(live, settings), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(600):
-        if server.started:
-            break
-        time.sleep(0.1)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(30)
+    server = UvicornServer(create_server(live, settings))
+    yield server.url
+    server.stop()
 
 
 def client(api_url, key: str = KEY):

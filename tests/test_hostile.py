@@ -486,23 +486,30 @@ def test_secrets_are_not_shown_or_logged(index_settings, tmp_path, llm_server):
 # ---------------------------------------------------------------------------
 @pytest.mark.slow
 def test_hung_llm_endpoint_does_not_delay_plain_answers():
+    """On the server as ``serve`` runs it (FastAPI + uvicorn, the Gradio app mounted):
+    the LLM answerer is built at start-up, and while every LLM worker waits on an
+    endpoint that never answers, a plain question is answered."""
     import copy
     import threading
 
-    from app_harness import free_port
+    from app_harness import UvicornServer
+    from assistant import llm as llm_module
     from assistant.ask import AskPipeline
+    from assistant.live import LiveIndex
     from assistant.loadbench import HungEndpoint
-    from assistant.ui import LLM_WORKERS, build_app, launch_app
+    from assistant.server import create_server
+    from assistant.ui import LLM_WORKERS, _library
 
     served = served_app()
     hung = HungEndpoint()
     settings = copy.copy(served.settings)
     settings.llm_base_url, settings.llm_timeout_s = hung.base_url, 300.0
     pipeline = AskPipeline(settings, retriever=served.pipeline.retriever).warm_up()
-    app = build_app(pipeline, settings)
-    port = free_port()
-    launch_app(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True, settings=settings)
-    url = f"http://127.0.0.1:{port}/"
+    server = UvicornServer(create_server(LiveIndex(pipeline, settings, _library), settings))
+    # built at start-up, before any question: no LLM question builds it (and holds the
+    # import lock that plain answers wait on while it imports langchain_openai)
+    assert any(key[0] == hung.base_url for key in llm_module._answerers), "the LLM answerer was not built at start-up"
+    url = server.url + "/"
     llm_done: list[dict] = []
 
     def llm_user(i: int) -> None:
@@ -529,11 +536,40 @@ def test_hung_llm_endpoint_does_not_delay_plain_answers():
         hung.close()  # the endpoint goes away: every LLM answer falls back to extractive
         for t in users:
             t.join(timeout=300)
-        app.close()
+        server.stop()
     assert len(llm_done) == LLM_WORKERS + 2
     for msg in llm_done:
         answer = json.loads(msg["output"]["data"][5])
         assert answer["answerer"] == "extractive" and any("LLM" in n for n in answer["notes"])
+
+
+def test_concurrent_first_llm_questions_build_one_answerer(tmp_settings):
+    """Four LLM workers asking at once used to build four answerers, each importing
+    langchain_openai under the import lock (plain answers waited on it)."""
+    import threading
+
+    from assistant.llm import answerer_for
+    from assistant.loadbench import HungEndpoint
+
+    hung = HungEndpoint()  # never called: building an answerer makes no request
+    try:
+        tmp_settings.llm_base_url, tmp_settings.llm_model = hung.base_url, "one-build"
+        start = threading.Barrier(4)
+        got: list = []
+
+        def first_question() -> None:
+            start.wait()
+            got.append(answerer_for(tmp_settings))
+
+        threads = [threading.Thread(target=first_question) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(got) == 4 and len({id(a) for a in got}) == 1
+        assert hung.conns == []
+    finally:
+        hung.close()
 
 
 def test_circuit_breaker_opens_fails_fast_and_probes_after_cooldown(tmp_settings, llm_server):

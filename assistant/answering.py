@@ -167,6 +167,9 @@ class QuestionView:
     cross: bool = False  # about several documents: answered per document
     past: bool = False
     lang: str = "zh"
+    # every document that has the clause the question names by number, best first (the
+    # retriever's lookup counts them all; the hits carry only the best few)
+    clause_docs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -326,6 +329,7 @@ class ExtractiveAnswerer:
             phrases=[for_search(m).lower() for m in QUOTED_PHRASE_RE.findall(q_simpl)],
             cross=(cross and not places) or len(self._place_names(places)) >= 2, past=bool(PAST_RE.search(q_simpl)),
             lang=getattr(info, "lang", "zh"),
+            clause_docs=list(getattr(info, "clause_docs", None) or []),
         )
 
     def _place_names(self, doc_ids: Sequence[str]) -> set[str]:
@@ -622,7 +626,9 @@ class ExtractiveAnswerer:
             sents = [s for s in self._sentences.get(c.clause_id, []) if s.text.strip()][:1]
             quoted = self._cite_quotes(Picked(c, rank, sents, 0.0), cites) if sents else ""
             lines.append(f"- {self._where(c)}（{c.place}）：{quoted}")
-        answer = (f"问题没有指明文件，有{len(docs)}份文件都有这一条款，请指明是哪一份：\n" + "\n".join(lines))
+        total = len(set(docs) | set(qv.clause_docs))
+        shown = f"，以下是与问题最相关的{len(docs)}份" if total > len(docs) else ""
+        answer = (f"问题没有指明文件，有{total}份文件都有这一条款{shown}，请指明是哪一份：\n" + "\n".join(lines))
         return ExtractiveAnswer(answer, cites, False)
 
     def _pick(self, qv: QuestionView, cands: list[Candidate], stated: Sequence[str],

@@ -245,3 +245,54 @@ def test_foreign_is_never_refused_as_a_place(mixed, question):
     reply = mixed.ask(question)
     assert "外国" not in reply["answer"].split("。")[0] or not reply["not_found"]
     assert "没有关于「外国" not in reply["answer"]
+
+
+# --------------------------------------------------------------------------- a bare article number, laws only
+# twelve short laws of laws-ip that have a 第十四条 (checked by hand) and four that have none
+LAWS_WITH_14 = [
+    "最高人民法院关于技术调查官参与知识产权案件诉讼活动的若干规定(2019-03-18)", "实施国际著作权条约的规定(2020-11-29)",
+    "最高人民法院关于审理申请注册的药品相关的专利权纠纷民事案件适用法律若干问题的规定(2021-07-04)",
+    "最高人民法院关于知识产权法庭若干问题的规定(2018-12-28)",
+    "最高人民法院关于审理涉及驰名商标保护的民事纠纷案件应用法律若干问题的解释(2020-12-29)",
+    "最高人民法院关于对诉前停止侵犯专利权行为适用法律问题的若干规定(2001-06-07)",
+    "最高人民法院关于诉前停止侵犯注册商标专用权行为和保全证据适用法律问题的解释(2002-01-09)",
+    "郑州市专利促进和保护条例(2009-09-01)", "重庆市专利促进与保护条例(2011-11-29)",
+    "最高人民法院关于审理侵犯专利权纠纷案件应用法律若干问题的解释(2009-12-28)",
+    "最高人民法院关于审查知识产权纠纷行为保全案件适用法律若干问题的规定(2018-12-12)", "青岛市专利保护规定(2011-11-25)",
+]
+LAWS_WITHOUT_14 = [
+    "最高人民法院关于涉网络知识产权侵权纠纷几个法律适用问题的批复",
+    "最高人民法院关于知识产权侵权诉讼中被告以原告滥用权利为由请求赔偿合理开支问题的批复",
+    "最高人民法院关于人民法院对注册商标权进行财产保全的解释(2020-12-29)",
+    "最高人民法院关于北京、上海、广州知识产权法院案件管辖的规定(2020-12-29)",
+]
+
+
+@pytest.fixture(scope="module")
+def laws16(tmp_path_factory):
+    """Sixteen real laws of laws-ip (no plans), built into a real index."""
+    from assistant.ask import AskPipeline
+    from assistant.index import IndexBuilder
+    from assistant.settings import Settings
+
+    base = tmp_path_factory.mktemp("laws16")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    for name in LAWS_WITH_14 + LAWS_WITHOUT_14:
+        shutil.copy(LAWS / f"{name}.md", corpus / f"{name}.md")
+    s = Settings.load(config_file=base / "none.toml", env={})
+    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
+    IndexBuilder(s).build(progress=False)
+    return AskPipeline(s).warm_up()
+
+
+@pytest.mark.slow
+def test_a_bare_article_number_counts_every_law_that_has_it(laws16):
+    reply = laws16.ask("第十四条规定了什么？")
+    cited = {c["doc_id"] for c in reply["citations"]}
+    # more laws have a 第十四条 than the reply can list: it counts them all, says how many it lists
+    assert 2 <= len(cited) < len(LAWS_WITH_14)
+    assert f"有{len(LAWS_WITH_14)}份文件都有这一条款，以下是与问题最相关的{len(cited)}份" in reply["answer"]
+    files = {p.id: Path(p.file).stem for p in laws16.retriever.plans}
+    assert {files[d] for d in cited} <= set(LAWS_WITH_14)
+    assert all(c["path"].endswith("第十四条") for c in reply["citations"])

@@ -30,7 +30,9 @@ too long at sentence ends (``（续N）``), with a warning saying so. Every step
 linear in the text (a 30-million-character line parses in seconds).
 
 Plain text and tables flattened one cell per line (a ``序号`` header row, then
-numbered rows) become one clause per row with the header names as fields.
+numbered rows) become one clause per row with the header names as fields; so do
+Markdown pipe tables (``| 刑法条文 | 罪名 |``, a ``|---|---|`` rule, then one row per
+line), each row quoted as written: ``表 第3项``.
 """
 from __future__ import annotations
 
@@ -191,7 +193,7 @@ class ClauseParser:
         return self.parse_result(text, meta).clauses
 
     def parse_result(self, text: str, meta: PlanMeta) -> ParseResult:
-        tables = list(_find_tables(text))
+        tables = sorted([*_find_tables(text), *_find_pipe_tables(text)], key=lambda t: t.start)
         masked = _mask(text, [(t.start, t.end) for t in tables])
         state = _TreeBuilder(self, text, masked, tables)
         nodes = state.run()
@@ -337,7 +339,7 @@ class _TreeBuilder:
             if self._try(ev):
                 self._consume_line_start(ev.pos)
         self._before(len(self.text) + 1)
-        nodes = sorted(self.nodes, key=lambda n: n.start)
+        nodes = self._after_tables(sorted(self.nodes, key=lambda n: n.start))
         first_cut = nodes[0].cut if nodes else len(self.text)
         front = self.text[:first_cut]
         if not front.strip():
@@ -357,6 +359,28 @@ class _TreeBuilder:
             self.root.children.insert(i, node)
             nodes.insert(i, node)
         return nodes
+
+    def _after_tables(self, nodes: list[_Node]) -> list[_Node]:
+        """A table and its rows end where the table does: the text after it, up to the
+        next node (“本规定自…起施行。”), is a node of the table's parent, ``（续）``."""
+        out: list[_Node] = []
+        for i, n in enumerate(nodes):
+            out.append(n)
+            if n.kind != "table" or n.parent is None:
+                continue
+            end = max([n.end, *(r.end for r in n.children)])
+            nxt = next((m.cut for m in nodes[i + 1:] if m.start >= end), len(self.text))
+            gap = self.text[end:nxt]
+            if not gap.strip():
+                continue
+            siblings = n.parent.children
+            done = sum(1 for ch in siblings if ch.kind == "fragment")
+            frag = _Node("fragment", "fragment", f"（续{done + 1 if done else ''}）", 0,
+                         end + len(gap) - len(gap.lstrip()), heading="")
+            frag.parent = n.parent
+            siblings.insert(siblings.index(n) + 1, frag)
+            out.append(frag)
+        return sorted(out, key=lambda n: n.start)
 
     def _events(self) -> Iterator["_Cand | _Table"]:
         gens = [self._cands(s) for s in self.p.styles]
@@ -539,6 +563,8 @@ class _TreeBuilder:
             if r is not None and r >= style.rank:
                 parent_i = i - 1
                 break
+        if self._starts_own_text(c, parent_i):
+            parent_i = 0
         prev = self._prev_sibling_value(seq, parent_i)
         expected = _next_of(prev)
         if prev is None and style.run_on and seq in self.last_global:
@@ -559,6 +585,39 @@ class _TreeBuilder:
         node = self._make(c, style, seq, md_depth)
         self._place(node, parent_i)
         return True
+
+    def _starts_own_text(self, c: _Cand, parent_i: int) -> bool:
+        """A 第一条 (or 第一章 …) at a line start inside the second or a later item of a
+        list none of whose open nodes is ranked: the articles are a text of their own,
+        not part of that item. An amending decision's 一、…十、 followed by the text it
+        re-publishes; a notice's 一、…三、 followed by the rules it issues. (Articles
+        under the list's first item, ``一、总则`` then 第一条, stay under it.)
+        The re-published text's own title and preamble become its 序言 (序言（二） when
+        the document has text before its first marker, its own 序言)."""
+        if (c.value, c.sub) != (1, 0) or parent_i == 0 or self._context(c.pos)[0] is False:
+            return False
+        top = self.stack[1]
+        if any(n.rank is not None for n in self.stack[1:parent_i + 1]) or top.value < 2:
+            return False
+        self._open_preface(top, self._line_start(c.pos))
+        return True
+
+    def _open_preface(self, item: _Node, end: int) -> None:
+        """The title lines (short, no sentence end) between a list's last item and the
+        text it introduces, and what follows them up to ``end``: a 序言 node at the top."""
+        pos = self.masked.find("\n", item.marker_end)
+        while 0 <= pos < end:
+            line_end = self.masked.find("\n", pos + 1)
+            line = self.masked[pos + 1:line_end if line_end >= 0 else len(self.masked)].strip()
+            if line and not HEADING_END_RE.search(line) and len(line) <= 60:
+                # the document's own 序言 (before its first marker) is added later: this one is the second
+                front = self.text[:self.root.children[0].cut] if self.root.children else ""
+                label = "序言（二）" if front[header_length(front):].strip() else "序言"
+                node = _Node("preface", "preface", label, 0, pos + 1, heading=label)
+                del self.stack[1:]
+                self._push(node, self.root)
+                return
+            pos = line_end
 
     def _note_irregular(self, style: MarkerStyle, prev: tuple[int, int] | None,
                         got: tuple[int, int], from_heading: bool) -> bool:
@@ -1003,3 +1062,57 @@ def _find_tables(text: str):
             i = k
         else:
             i += 1
+
+
+# --- Markdown pipe tables ----------------------------------------------------------
+PIPE_LINE_RE = re.compile(r"^[ \t]*\|.*\|[ \t]*$")
+PIPE_RULE_CELL_RE = re.compile(r"^:?-+:?$")
+
+
+def _pipe_cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip()[1:-1].split("|")]
+
+
+def _find_pipe_tables(text: str):
+    """Markdown pipe tables: a header row, a rule row (``|---|:---:|``), then rows, one
+    per line, up to the first line that is not one. Each row is a clause whose text is
+    the row as written and whose fields are the header names; its number is its place
+    in the table (or its ``序号`` cell)."""
+    if "|" not in text:
+        return
+    lines: list[tuple[int, str]] = []
+    pos = 0
+    for ln in text.split("\n"):
+        lines.append((pos, ln))
+        pos += len(ln) + 1
+    i = 0
+    while i + 2 < len(lines):
+        head, rule = lines[i][1], lines[i + 1][1]
+        if not (PIPE_LINE_RE.match(head) and PIPE_LINE_RE.match(rule)
+                and all(PIPE_RULE_CELL_RE.match(c) for c in _pipe_cells(rule))):
+            i += 1
+            continue
+        header = _pipe_cells(head)
+        rows: list[_Row] = []
+        k = i + 2
+        while k < len(lines) and PIPE_LINE_RE.match(lines[k][1]):
+            start, line = lines[k]
+            cells = _pipe_cells(line)
+            serial = len(rows) + 1
+            if header[0] == "序号" and cells and cells[0].isdigit():
+                serial = int(cells[0])
+            body = line.strip()
+            lead = len(line) - len(line.lstrip())
+            fields = {name: val for name, val in zip(header, cells) if name}
+            heading = next((c for c in cells if c and c != str(serial)), "")[:40]
+            rows.append(_Row(serial=serial, start=start + lead, end=start + lead + len(body), cells=cells,
+                             fields=fields, heading=heading, text=body, search_text=" ".join(h for h in header if h)))
+            k += 1
+        if rows:
+            cap_line = lines[i - 1][1].strip() if i > 0 else ""
+            m = re.match(r"^表\s?(\d+)", cap_line)
+            has_caption = bool(cap_line) and len(cap_line) <= 60 and not cap_line.endswith(("。", "：", ":"))
+            yield _Table(start=lines[i - 1][0] if has_caption else lines[i][0], end=rows[-1].end,
+                         caption=cap_line if has_caption else "", number=f"表{m.group(1)}" if m else "表",
+                         header=header, rows=rows)
+        i = max(k, i + 1)

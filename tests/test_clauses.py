@@ -303,3 +303,46 @@ def test_quality_scan_reads_a_tar_archive_and_reports_every_document(tmp_path):
     assert summary["documents"] == 4 and summary["parsed"] == 3 and summary["crashed"] == []
     assert summary["not_loaded"][0]["name"] == "laws/_index.md"
     assert summary["numbered_share"]["aggregate"] >= 0.99 and summary["longest_clause"]["max"] <= MAX_CLAUSE_CHARS
+
+
+DATA = Path(__file__).resolve().parent / "data" / "laws"
+
+
+def test_markdown_pipe_table_rows_are_clauses():
+    """罪名补充规定（六）: the body is a pipe table (刑法条文 | 罪名); each row is a clause
+    quoted as written, with its columns as fields; the 第X条 in its cells open nothing;
+    the closing sentence after the table is kept."""
+    doc = parse_path(DATA / "罪名补充规定（六）-excerpt.md")
+    assert [c.path for c in doc.clauses] == ["前言", "表", "表 第1项", "表 第2项", "表 第3项", "表 第4项", "（续）"]
+    paths = by_path(doc)
+    row = paths["表 第2项"]
+    assert row.text == "| 第一百二十条之二（《刑法修正案（九）》第七条） |准备实施恐怖活动罪 |"  # cleaned: no space before （
+    assert row.fields == {"刑法条文": "第一百二十条之二（《刑法修正案（九）》第七条）", "罪名": "准备实施恐怖活动罪"}
+    assert row.parent_paths == ["表"] and row.level == "table_row"
+    assert paths["表 第4项"].fields["罪名"].startswith("非法批准征收、征用、占用土地罪")
+    assert paths["（续）"].text == "本规定自2015年11月1日起施行。"
+    assert paths["前言"].text.endswith("作如下补充、修改：")
+    assert doc.quality.numbered_share > 0.5  # it was 0 (one 前言); the whole document: 0.91
+
+
+def test_a_decision_followed_by_the_text_it_republishes_keeps_the_articles_apart():
+    """最高人民法院关于审理专利纠纷案件适用法律问题的若干规定(2015): ten amending items 一、…十、,
+    “根据本决定…重新公布。”, the re-published title, its preamble, then 第一条…: the articles
+    are the document's own, not items of 十、."""
+    doc = parse_path(LAWS / "最高人民法院关于审理专利纠纷案件适用法律问题的若干规定(2015-01-29).md")
+    paths = by_path(doc)
+    assert [c.path for c in doc.clauses[:2]] == ["题注", "序言"]
+    assert [c.path for c in doc.clauses[11:15]] == ["九、", "十、", "序言（二）", "第一条"]
+    assert not any(c.path.startswith("十、 ") or "十、" in c.parent_paths for c in doc.clauses)
+    assert squash(paths["十、"].text).endswith("根据本决定，将《最高人民法院关于审理专利纠纷案件适用法律问题的若干规定》作相应修改，重新公布。")
+    republished = paths["序言（二）"]
+    assert squash(republished.text).startswith("最高人民法院关于审理专利纠纷案件适用法律问题的若干规定为了正确审理专利纠纷案件")
+    art = paths["第二十四条"]
+    assert art.parent_paths == [] and art.text.startswith("第二十四条 专利法第十一条、第六十九条所称的许诺销售")
+    assert children(doc, "第一条")[:2] == ["第一条1.", "第一条2."]
+
+
+def test_articles_under_the_first_item_of_a_list_stay_under_it():
+    """军队企业纠纷规定: 一、 is a section heading whose articles follow it: 一、 第一条."""
+    doc = parse_path(DATA / "军队企业纠纷规定-excerpt.md")
+    assert [c.path for c in doc.clauses] == ["题注", "序言", "一、", "一、 第一条", "一、 第二条", "一、 第三条"]

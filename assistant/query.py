@@ -33,7 +33,7 @@ from .asks import detect as detect_asks
 from .lexicons import table
 from .models import PlanMeta
 from .numerals import cn_to_int
-from .routing import TITLE_MIN_COVERAGE, route, title_mentions
+from .routing import TITLE_MIN_COVERAGE, english_title_mentions, route, title_mentions
 from .textnorm import for_search, nfkc, to_simplified
 
 # Chinese numerals: numerals.cn_to_int (一 … 九千九百九十九; None for 十四五)
@@ -431,6 +431,22 @@ def strip_doc_references(text: str, plans: Sequence[PlanMeta], place_ids: Sequen
     return re.sub(r"\s+", " ", out).strip() or text
 
 
+def _english_content(base: str, plans: Sequence[PlanMeta], places: Sequence[str], r: Any) -> str:
+    """An English question's content once its document is known: the question without
+    the English title it names the document by ("Patent Agency Regulations (2018)"), with
+    the glossary's Chinese terms of what is left (not of the title's words, which would
+    match every clause of the document alike). "" when no English title is found."""
+    mentions = english_title_mentions(base, r.named, plans)
+    if not mentions:
+        return ""
+    body = base
+    for m in mentions:
+        body = body.replace(m, " ")
+    expansions = expand_synonyms(body)
+    expansions += [g for g in gloss_english(body) if g not in expansions]
+    return strip_doc_references(" ".join([body, *expansions]), plans, places, r.place_names, r.named)
+
+
 _QUOTED_RE = re.compile(r"[“\"「『‘]([^”\"」』’]{2,40})[”\"」』’]")
 
 
@@ -467,6 +483,9 @@ def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str
     ref_text = base
     for mention in title_mentions(base, r.named, plans):
         ref_text = ref_text.replace(mention, " ")
+    content = strip_doc_references(text, plans, places, r.place_names, r.named) if places else text
+    if lang == "en" and r.named:
+        content = _english_content(base, plans, places, r) or content
     return QueryInfo(
         question=question,
         text=text,
@@ -479,7 +498,7 @@ def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str
         lang=lang,
         intent=detect_intent(base),
         expansions=expansions,
-        content_text=strip_doc_references(text, plans, places, r.place_names, r.named) if places else text,
+        content_text=content,
         quoted=quoted_phrases(base),
         asks=detect_asks(base),
     )

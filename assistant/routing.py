@@ -320,3 +320,52 @@ def title_mentions(text: str, doc_ids: Sequence[str], docs: Sequence[PlanMeta]) 
         if len(best) >= 3 and best not in out:
             out.append(best)
     return out
+
+
+# an English title: capitalised words and the small words between them (the Patent Law of
+# the People's Republic of China), with the year of its version after it: "(2018)"
+_EN_TITLE_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’-]*|\((?:19|20)\d\d\)")
+_EN_TITLE_SMALL = frozenset({"of", "the", "for", "on", "and", "in", "to", "concerning", "regarding", "s"})
+
+
+def english_title_mentions(text: str, doc_ids: Sequence[str], docs: Sequence[PlanMeta]) -> list[str]:
+    """How an English ``text`` names the documents ``doc_ids`` by their English titles:
+    the longest run of capitalised words (small words between them allowed, a
+    ``(2018)`` after them) whose every word folds (``lexicons/title_norm.toml``) to
+    words of the title: "Patent Agency Regulations (2018)" names 专利代理条例."""
+    words = list(_EN_TITLE_WORD_RE.finditer(text))
+    titles = [fold_title(m.title) for m in docs if m.id in doc_ids and m.title]
+    out: list[str] = []
+    for i, first in enumerate(words):
+        if not first.group()[0].isupper():
+            continue
+        best = None
+        for j in range(i, len(words)):
+            w = words[j].group()
+            if j > i and text[words[j - 1].end():words[j].start()].strip(" ,"):
+                break  # a run stops at punctuation other than a comma before a year
+            if not (w[0].isupper() or w.lower() in _EN_TITLE_SMALL or w.startswith("(")):
+                break
+            if w[0].isupper() and _names_title_words(text[first.start():words[j].end()], titles):
+                best = j
+            elif w.startswith("(") and best == j - 1:
+                best = j
+        if best is not None:
+            span = text[first.start():words[best].end()]
+            if span not in out:
+                out.append(span)
+    return sorted(out, key=len, reverse=True)[:1] if out else []
+
+
+def _names_title_words(phrase: str, folded_titles: Sequence[str]) -> bool:
+    """Does every word of an English ``phrase`` (small words aside), as title matching
+    folds it, stand in one of the titles? ("Patent Agency Regulations" → 专利代理 条例)"""
+    rules, _ = _title_rules()
+    t = phrase.lower()
+    for a, b in rules:
+        if isinstance(a, re.Pattern):
+            t = a.sub(f" {b} ", t)
+    pieces = [w for w in re.split(r"[\s()]+", t) if w and w not in _EN_TITLE_SMALL]
+    if not pieces or any(re.search(r"[a-z]", w) for w in pieces):
+        return False
+    return any(all(w in title for w in pieces) for title in folded_titles)

@@ -118,6 +118,25 @@ def test_a_series_number_in_a_title_is_not_a_clause_number(docs):
     assert [r.raw for r in info.clause_refs] == ["第六条(一)"]
 
 
+@pytest.mark.parametrize("question,title", [
+    ("Under the Patent Agency Regulations (2018), what must a patent attorney do before practising?",
+     "Patent Agency Regulations (2018)"),
+    ("What do the Implementing Regulations of the Patent Law say about annual fees paid late?",
+     "Implementing Regulations of the Patent Law"),
+])
+def test_an_english_title_names_its_document_and_is_not_searched_for(docs, question, title):
+    """Once an English question's document is known by its English title, the title's
+    words (and their glossary terms: 专利代理机构 for "patent agency") would match every
+    clause of it alike: the content searched is the rest of the question."""
+    info = analyse(question, docs)
+    assert len(info.documents) == 1 and info.places == info.documents
+    assert title in info.text and title not in info.content_text
+    asked = " ".join(question.replace(title, " ").split(",")[-1].split()).strip(" ?")
+    assert asked in info.content_text
+    if "Agency" in title:
+        assert "专利代理机构" in info.text and "专利代理机构" not in info.content_text
+
+
 def test_identically_titled_documents_of_different_places_stay_apart(docs):
     ningbo = next(d for d in docs if d.id == "ningbo")
     wenzhou = replace(ningbo, id="wenzhou", place="温州市", place_code="", place_level="", aliases=["温州"])

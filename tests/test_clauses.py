@@ -346,3 +346,13 @@ def test_articles_under_the_first_item_of_a_list_stay_under_it():
     """军队企业纠纷规定: 一、 is a section heading whose articles follow it: 一、 第一条."""
     doc = parse_path(DATA / "军队企业纠纷规定-excerpt.md")
     assert [c.path for c in doc.clauses] == ["题注", "序言", "一、", "一、 第一条", "一、 第二条", "一、 第三条"]
+
+
+def test_a_case_write_up_is_read_by_its_named_parts():
+    """A court case write-up has no numbering: its parts are named headings (关键词, 裁判要点,
+    基本案情 …), which a reader cites by name; the parse report does not call it unparsed."""
+    doc = parse_path(DATA / "张莉诉合力华通案-excerpt.md")
+    assert [c.path for c in doc.clauses] == ["前言", "张莉诉北京合力华通汽车服务有限公司买卖合同纠纷案", "关键词", "裁判要点",
+                                            "裁判要点 一、", "裁判要点 二、", "基本案情"]
+    assert by_path(doc)["关键词"].text == "关键词\n民事、买卖合同、欺诈、家用汽车。"
+    assert doc.quality.numbered_share > 0.9 and not doc.quality.warning

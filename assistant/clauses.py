@@ -999,16 +999,22 @@ class _Table:
 CONTINUES_RE = re.compile(r"[，,、；;（(]$")
 
 
-def _find_tables(text: str):
-    """Tables flattened to one cell per line: a caption line, a header row starting
-    ``序号``, then rows each starting with the next serial number."""
-    if "序号" not in text:
-        return
+def _lines_with_offsets(text: str) -> list[tuple[int, str]]:
+    """``text``'s lines, each with the offset where it starts."""
     lines: list[tuple[int, str]] = []
     pos = 0
     for ln in text.split("\n"):
         lines.append((pos, ln))
         pos += len(ln) + 1
+    return lines
+
+
+def _find_tables(text: str):
+    """Tables flattened to one cell per line: a caption line, a header row starting
+    ``序号``, then rows each starting with the next serial number."""
+    if "序号" not in text:
+        return
+    lines = _lines_with_offsets(text)
     i = 0
     while i < len(lines):
         if lines[i][1].strip() != "序号":
@@ -1080,11 +1086,7 @@ def _find_pipe_tables(text: str):
     in the table (or its ``序号`` cell)."""
     if "|" not in text:
         return
-    lines: list[tuple[int, str]] = []
-    pos = 0
-    for ln in text.split("\n"):
-        lines.append((pos, ln))
-        pos += len(ln) + 1
+    lines = _lines_with_offsets(text)
     i = 0
     while i + 2 < len(lines):
         head, rule = lines[i][1], lines[i + 1][1]

@@ -15,7 +15,8 @@ Rows of documents that neither this build nor the previous one uses are deleted.
 
 Searches: over everything, Milvus's own vector index (FLAT below
 ``ann_threshold`` rows, HNSW above, with ``ef`` chosen like FAISS's efSearch:
-the smallest that reaches recall@10 ≥ 0.99 against exact search on sample rows);
+the smallest that reaches recall ≥ 0.99 of the best 300 rows, the retriever's
+candidate depth, against exact search on sample rows);
 restricted to some documents, the rows of those documents are fetched (and kept
 in a small cache) and scored exactly here, so the cost is those documents'.
 """
@@ -33,7 +34,7 @@ import numpy as np
 from .embcache import EmbeddingCache
 from .errors import AssistantError, IndexCorruptError, SettingsError
 from .settings import Settings
-from .vectors import ANN_TARGET_RECALL, PROBE_STEPS, exact_top, top_k
+from .vectors import ANN_TARGET_RECALL, ANN_TUNE_DEPTH, PROBE_STEPS, exact_top, top_k, tuning_rows
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,8 @@ class MilvusBackend:
         if kind == "hnsw":
             vectors = MilvusVectors(client, name, np.asarray([a for _, a, _ in doc_rows] + [n_rows]),
                                     [k for k, _, _ in doc_rows], dim, info)
-            info["probe"], info["tuned_recall_at_10"] = vectors.tune(cache, keys)
+            info["probe"], info["tuned_recall"] = vectors.tune(cache, keys)
+            info["tuned_depth"] = ANN_TUNE_DEPTH
         return info
 
     @staticmethod
@@ -320,21 +322,23 @@ class MilvusVectors:
         return vecs
 
     def tune(self, cache: EmbeddingCache, keys: Sequence[bytes]) -> tuple[int, float]:
-        """The smallest HNSW ``ef`` whose recall@10 against exact search reaches
-        ``ANN_TARGET_RECALL`` on sample rows (each query's own row left out)."""
-        rng = np.random.default_rng(7)
+        """The smallest HNSW ``ef`` whose recall at the retriever's depth
+        (``ANN_TUNE_DEPTH``) against exact search reaches ``ANN_TARGET_RECALL`` on
+        sample rows (each query's own row left out), as ``vectors.tune_probe``."""
         n = len(keys)
-        sample = np.sort(rng.choice(n, size=min(200, n), replace=False))
+        sample = tuning_rows(n)
         matrix = cache.gather(list(keys))
         queries = matrix[sample]
-        truth = exact_top(matrix, queries, 11)
+        depth = min(ANN_TUNE_DEPTH, n - 1)
+        truth = exact_top(matrix, queries, depth + 1)
         best = (PROBE_STEPS[-1], 0.0)
         for ef in PROBE_STEPS:
-            ef = max(ef, 16)
+            if ef < depth + 1 and ef != PROBE_STEPS[-1]:
+                continue  # Milvus searches with ef ≥ the rows asked for
             hits = total = 0
             for i, q in enumerate(queries):
-                rows, _ = self._milvus_search(q, 11, ef=ef)
-                t = [x for x in truth[i].tolist() if x != sample[i]][:10]
+                rows, _ = self._milvus_search(q, depth + 1, ef=ef)
+                t = [x for x in truth[i].tolist() if x != sample[i]][:depth]
                 g = {x for x in rows.tolist() if x != sample[i]}
                 hits += len(set(t) & g)
                 total += len(t)

@@ -356,11 +356,15 @@ def test_approximate_index_keeps_its_recall(built, tmp_path):
     assert summary.faiss_index == "ivf" and summary.embedded == 0
     store = IndexStore.load(settings)
     info = store.manifest["vectors"]
-    assert info["kind"] == "ivf" and info["tuned_recall_at_10"] >= 0.99 and info["probe"] >= 1
+    assert info["kind"] == "ivf" and info["tuned_recall"] >= 0.99 and info["probe"] >= 1
+    from assistant.evaluation import load_gold
     from assistant.vectors import recall_at_k
 
     matrix = np.asarray(store.vectors.vectors)
-    queries = np.vstack([store.embed_query(s) for _, s in _sample_sentences(store, 30, seed=5)])
+    # real questions lie farther from the rows than the rows the probe is tuned on
+    # (a probe tuned on rows at depth 10 gave them 0.976 here, 0.937 at 30 laws)
+    questions = [g["question"] for f in ("dev", "dev-extra") for g in load_gold(PROJECT_ROOT / f"eval/gold/{f}.jsonl")]
+    queries = np.vstack([store.embed_query(q) for q in questions])
     assert recall_at_k(store.vectors, matrix, queries, k=10) >= 0.98
     # asked for more rows than the probed lists hold, it widens rather than padding with -1
     rows, scores = store.vectors.search(queries[0], 500)

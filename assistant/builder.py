@@ -110,8 +110,14 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+def peak_rss_mb(workers: int = 0) -> float:
+    """Peak resident memory of the build: this process plus, when ``workers``
+    embedding processes ran side by side, that many times the largest of them (an
+    upper bound of what they held together)."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if workers:
+        kb += workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(kb / 1024, 1)
 
 
 # ---------------------------------------------------------------------------
@@ -215,6 +221,7 @@ class IndexBuilder:
         self.index_dir = Path(settings.index_dir)
         # An explicit embedder (tests, benchmarks) wins over the setting; its name is recorded.
         self._embedder = embedder
+        self._workers_used = 0  # embedding worker processes run by this builder (peak RSS)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -301,7 +308,7 @@ class IndexBuilder:
             ingested=outcome.parsed > 0, not_indexed=[str(e) for e in outcome.errors],
             corpus_fingerprint=manifest["corpus"]["sha1"], index_path=str(final), parsed=outcome.parsed,
             chunked=n_chunked, repaired=[str(p) for p in damaged], seconds=clock.wall, cpu_seconds=clock.cpu,
-            peak_rss_mb=peak_rss_mb(),
+            peak_rss_mb=peak_rss_mb(self._workers_used),
         )
 
     # -- stage 0: is there anything to do? ----------------------------------------------
@@ -442,6 +449,7 @@ class IndexBuilder:
             yield lambda batches: ((i, embed_texts(emb, b)) for i, b in enumerate(batches))
             return
         with EmbeddingPool(self.model, int(self.settings.embedding_batch_size), workers) as pool:
+            self._workers_used = max(self._workers_used, workers)
             yield pool.map
 
     # -- stage 4: assemble ----------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""Table rows rendered as columns, escaped: cards, answers and the reader (the HTML;
+tests/test_browser_chat.py checks the columns in a real browser)."""
+from __future__ import annotations
+
+from assistant.models import Clause
+from assistant.ui import highlight_quote, render_answer_message, render_document
+from assistant.ui_tables import render_clause_text
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+ROW = f"3｜地理标志专用标志使用企业年产值(亿元)｜50.5｜60{HOSTILE}"
+COLUMNS = ["序号", "指标名称", "2023年底前基值", "2025年底前目标值"]
+
+
+def test_recovered_row_is_a_table_headed_by_its_columns_and_escaped():
+    out = highlight_quote(ROW, ROW, COLUMNS)
+    assert "<table" in out and out.count("<td>") == 4 and out.count("<th>") == 4
+    assert "<th>2025年底前目标值</th>" in out
+    assert HOSTILE not in out and "&lt;img src=x onerror=alert(1)&gt;" in out
+    # the quote is marked in every cell it covers, not across the cell boundaries
+    assert out.count("<mark>") == 4 and "<td><mark>50.5</mark></td>" in out
+
+
+def test_markdown_pipe_table_keeps_its_header_and_marks_only_the_quoted_cells():
+    text = "表1 主要指标\n| 序号 | 指标名称 | 2020年 | 2025年 |\n|---|---|---|---|\n| 1 | 地理标志有效量(件) | 17 | 26 |\n| 2 | <b>x</b> | 1 | 2 |"
+    out = render_clause_text(text, span=(text.index("17"), text.index("17") + 2))
+    assert out.startswith("表1 主要指标") and "|---" not in out
+    assert "<th>2020年</th>" in out and "<td>地理标志有效量(件)</td>" in out and "<td><mark>17</mark></td>" in out
+    assert "<td>26</td>" in out and "&lt;b&gt;x&lt;/b&gt;" in out and "<b>" not in out
+
+
+def test_text_without_separators_is_left_as_it_is():
+    text = "地理标志有效量(件)1726预期性"
+    assert render_clause_text(text, (0, 4)) == "<mark>地理标志</mark>有效量(件)1726预期性"
+
+
+def test_a_quoted_row_in_an_answer_shows_its_cells_under_their_column_names():
+    answer = {"answer": f"绍兴的目标：「{ROW}」[1]", "citations": [
+        {"n": 1, "title": "《绍兴》", "path": "二、表 第3项", "quote": ROW, "clause_text": ROW}]}
+    out = render_answer_message(answer, 0, lambda c: COLUMNS)
+    assert out.count('class="rt-cell"') == 8 and '<span class="rt-cell">2025年底前目标值</span>' in out
+    assert '<span class="rt-cell">50.5</span>' in out and HOSTILE not in out
+    assert 'href="#cite-0-1"' in out  # the citation marker after the row still links to its card
+
+
+def _clause(ordinal, path, level, text, fields=None, number="", parents=("二、",)):
+    return Clause(doc_id="d", title="t", place="p", path=path, level=level, number=number, heading="",
+                  parents=list(parents), parent_paths=list(parents), text=text, text_simplified=text,
+                  span=(0, len(text)), ordinal=ordinal, fields=fields or {})
+
+
+def test_reader_shows_a_recovered_table_as_one_table_and_each_number_once():
+    rows = [_clause(i + 2, f"二、表 第{i}项", "table_row", f"{i}｜指标{i}｜{i * 10}",
+                    {"序号": str(i), "指标名称": f"指标{i}" + (HOSTILE if i == 2 else ""), "目标": str(i * 10)},
+                    number=f"第{i}项", parents=("二、", "二、表")) for i in (1, 2)]
+    clauses = [_clause(0, "二、", "chapter", "二、主要指标", number="二、", parents=()),
+               _clause(1, "二、表", "table", "主要指标表\n序号\n指标名称\n目标", number="表"), *rows]
+    out = render_document(None, clauses, focus=rows[1].clause_id)
+    assert out.count("<table") == 1 and "<th>指标名称</th>" in out and out.count("<tr class=\"clause") == 2
+    assert '<tr class="clause focus" id="clause-d-4">' in out and HOSTILE not in out
+    assert "二、主要指标" not in out and "主要指标" in out  # 二、 shown once, as the path
+
+
+def test_traditional_quotes_shown_simplified_and_copied_as_written():
+    from assistant.ui import _to_simplified, render_card
+
+    c = {"n": 1, "title": "《運城市知識產權強市建設試點工作方案》", "place": "運城市", "path": "一、", "heading": "",
+         "quote": "推動知識產權", "clause_text": "為了推動知識產權工作"}
+    out = render_card(c, 0, None, (), _to_simplified)
+    assert "为了<mark>推动知识产权</mark>工作" in out and "《运城市知识产权强市建设试点工作方案》" in out
+    assert 'data-cite="《運城市知識產權強市建設試點工作方案》 一、: “推動知識產權”"' in out  # the copy is the original
+    assert "按简体显示" in out and "按简体显示" not in render_card(c, 0, None)

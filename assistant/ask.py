@@ -171,16 +171,18 @@ class AskPipeline:
         return kept + extra, more
 
     def retrieve(self, question: str, turns: list[dict[str, str]], places: Sequence[str] | None = None,
-                 notes: list[str] | None = None) -> "Retrieved":
+                 notes: list[str] | None = None, top_k: int | None = None) -> "Retrieved":
         """The clauses retrieved for a question (``turns``: earlier turns, oldest first;
         ``places``: an explicit filter of document ids; ``notes`` gets what the user
-        should be told about the places searched)."""
+        should be told about the places searched; ``top_k``: the user's number of
+        clauses to answer from, instead of the configured one)."""
         self.warm_up()
         named, outside = self.question_places(question)
         query, carried_places = self._retrieval_query(question, turns, (named, outside))
         search_places = self._search_places(named, outside, places, carried_places, notes if notes is not None else [])
         # a question naming a place no plan covers gets no earlier turn's place
-        hits, info = self.retriever.search_with_info(query, k=max(RETRIEVED_SHOWN, self.settings.top_k),
+        k = max(1, int(top_k)) if top_k else max(RETRIEVED_SHOWN, self.settings.top_k)
+        hits, info = self.retriever.search_with_info(query, k=k,
                                                      mode="hybrid+qu", places=search_places,
                                                      history=None if outside else turns or None)
         answer_hits, more_docs = hits, 0
@@ -193,17 +195,20 @@ class AskPipeline:
 
     # -- asking ------------------------------------------------------------------------------
     def ask(self, question: str, history: Any = None, places: Sequence[str] | None = None,
-            answerer: str | None = None, qid: str | None = None) -> dict[str, Any]:
+            answerer: str | None = None, qid: str | None = None, top_k: int | None = None) -> dict[str, Any]:
         result: dict[str, Any] | None = None
-        for item in self.ask_stream(question, history=history, places=places, answerer=answerer, qid=qid):
+        for item in self.ask_stream(question, history=history, places=places, answerer=answerer, qid=qid,
+                                    top_k=top_k):
             if isinstance(item, dict):
                 result = item
         assert result is not None
         return result
 
     def ask_stream(self, question: str, history: Any = None, places: Sequence[str] | None = None,
-                   answerer: str | None = None, qid: str | None = None) -> Iterator[str | dict[str, Any]]:
-        """Yield the answer as it grows (strings), then the final contract dict.
+                   answerer: str | None = None, qid: str | None = None,
+                   top_k: int | None = None) -> Iterator[str | dict[str, Any]]:
+        """Yield the answer as it grows (strings), then the final contract dict
+        (``top_k``: how many retrieved clauses the answer may draw on; default the setting).
 
         What is not a question (empty, no words, code, only instructions to the assistant)
         is answered at once, without loading the index."""
@@ -233,7 +238,7 @@ class AskPipeline:
 
         self.warm_up()
         t0 = time.perf_counter()
-        r = self.retrieve(question, turns, places, notes)
+        r = self.retrieve(question, turns, places, notes, top_k=top_k)
         query, hits, info = r.query, r.hits, r.info
         t_retrieve = (time.perf_counter() - t0) * 1000
         retrieved = [{"doc_id": h.doc_id, "path": h.path, "text": h.text, "score": round(h.score, 6)}
@@ -324,32 +329,48 @@ class AskPipeline:
 _DONE = object()
 
 
+class AnswerStopped(Exception):
+    """Raised inside an LLM call whose answer nobody reads any more (the user pressed
+    stop): it ends the call, and the endpoint's stream is closed on its way out."""
+
+
 def _stream_call(call: Callable[[Callable[[str], None]], Any]) -> Iterator[Any]:
     """Run ``call(on_token)`` in a thread; yield each token as it arrives, then the result.
 
     LangChain delivers tokens through a callback, and a generator cannot yield from
     inside one, so the call runs beside us and hands tokens over a queue. Its
-    exception, if any, is raised here."""
+    exception, if any, is raised here. When this generator is closed before the end
+    (the answer was stopped), the call's next token raises ``AnswerStopped`` in the
+    call, which closes its HTTP stream: the endpoint stops generating for nobody."""
     import queue
     import threading
 
     q: queue.Queue = queue.Queue()
     box: dict[str, Any] = {}
+    stopped = threading.Event()
+
+    def on_token(token: str) -> None:
+        if stopped.is_set():
+            raise AnswerStopped()
+        q.put(token)
 
     def run() -> None:
         try:
-            box["result"] = call(q.put)
+            box["result"] = call(on_token)
         except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = e
         finally:
             q.put(_DONE)
 
     threading.Thread(target=run, name="llm-answer", daemon=True).start()
-    while True:
-        item = q.get()
-        if item is _DONE:
-            break
-        yield item
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                break
+            yield item
+    finally:
+        stopped.set()
     if "error" in box:
         raise box["error"]
     yield box["result"]

@@ -62,6 +62,10 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]  # names lower-cased (HTTP header names are case-insensitive)
     body: dict[str, Any] = field(default_factory=dict)
+    # how a streamed reply ended: "done" (all of it sent), "client closed" (the client
+    # closed the connection before the end); "" while streaming or when not streamed
+    outcome: str = ""
+    chunks_sent: int = 0
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -177,8 +181,9 @@ class ScriptedLLMServer:
                     body = json.loads(raw or b"{}")
                 except json.JSONDecodeError:
                     body = {"_unparsed": raw.decode("utf-8", "replace")}
+                record = RecordedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 with server._lock:
-                    server.requests.append(RecordedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                    server.requests.append(record)
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     self._send_json(404, _error_body(f"no route {self.path}", "invalid_request_error"))
                     return
@@ -201,11 +206,12 @@ class ScriptedLLMServer:
                 model = str(body.get("model", "scripted"))
                 try:
                     if body.get("stream"):
-                        self._stream(reply, model)
+                        self._stream(reply, model, record)
+                        record.outcome = "done"
                     else:
                         self._complete(reply, model)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (e.g. its timeout fired): nothing to do
+                    record.outcome = "client closed"  # it gave up (its timeout fired, or it was stopped)
 
             def _send_json(self, status: int, obj: Any, raw: bytes | None = None):
                 data = raw if raw is not None else json.dumps(obj, ensure_ascii=False).encode("utf-8")
@@ -233,7 +239,7 @@ class ScriptedLLMServer:
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                 })
 
-            def _stream(self, reply: Reply, model: str):
+            def _stream(self, reply: Reply, model: str, record: RecordedRequest):
                 # no Content-Length: the body ends when the connection closes
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -262,6 +268,7 @@ class ScriptedLLMServer:
                 for i in range(0, len(reply.text), n):
                     self.wfile.write(chunk({"content": reply.text[i:i + n]}))
                     self.wfile.flush()
+                    record.chunks_sent += 1
                     if reply.chunk_delay_s:
                         time.sleep(reply.chunk_delay_s)
                 self.wfile.write(chunk({}, finish="stop"))

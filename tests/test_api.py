@@ -83,3 +83,35 @@ def test_key_search_health_and_the_app_on_the_same_port(api_url):
     assert "content-security-policy" in page.headers
     with pytest.raises(openai.NotFoundError):
         client(api_url).chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": QUESTION}])
+
+
+def test_llm_tokens_stream_through_the_api_with_citations(api_url):
+    """ip-assistant-llm streamed: the LLM's tokens (a scripted OpenAI-compatible server
+    on loopback) reach the openai client as they come, and the last chunk carries the
+    checked citations."""
+    from assistant.citations import split_sentences
+    from assistant.llm import reset_breakers
+    from llm_server import Reply
+
+    served = served_app()
+    served.llm.reset()
+    reset_breakers()
+    quote = {}
+
+    def reply(req) -> str:
+        quote["text"] = next(s for s in split_sentences(req.clause_text(1)) if len(s) >= 8)
+        return f"规划写明：「{quote['text']}」[1]"
+
+    served.llm.script(Reply(compose=reply, chunk_chars=2))
+    chunks = list(client(api_url).chat.completions.create(
+        model="ip-assistant-llm", stream=True, messages=[{"role": "user", "content": QUESTION}]))
+    streamed = [r for r in served.llm.requests if r.stream]
+    assert len(streamed) == 1 and streamed[0].outcome == "done"
+    pieces = [ch.choices[0].delta.content for ch in chunks if ch.choices and ch.choices[0].delta.content]
+    # one chunk per piece the LLM sent (its text as it grew), then the sources
+    assert len(pieces) >= streamed[0].chunks_sent > 5
+    text = "".join(pieces)
+    assert text.startswith("规划写明：「") and quote["text"] in text and "出处：" in text
+    cites = chunks[-1].model_extra["citations"]
+    assert chunks[-1].choices[0].finish_reason == "stop" and cites and cites[0]["quote"] in quote["text"]
+    served.llm.reset()

@@ -183,6 +183,22 @@ class KnowledgeBase:
             self._build(progress)
         return doc
 
+    def correct(self, ref: str, progress: bool = False, **fields: str) -> dict[str, Any]:
+        """Correct the metadata of the document ``ref`` names (``title``, ``place``,
+        ``doc_type``; an empty value keeps what is there): its ``plans.toml`` entry is
+        written (other fields and entries kept as they are) and the document is parsed
+        again with it. Returns its new report."""
+        wanted = {k: clean_meta_value(k, v) for k, v in fields.items() if (v or "").strip()}
+        unknown = set(wanted) - set(CORRECTABLE)
+        if unknown:
+            raise KnowledgeBaseError(f"cannot correct {sorted(unknown)}: only {', '.join(CORRECTABLE)}")
+        with _BUILD_LOCK:
+            doc = self.find(ref)
+            if wanted:
+                set_plan_entry(self.corpus / PLANS_FILE, doc["doc_id"], doc["file"], wanted)
+                self._build(progress)
+        return next(d for d in self.documents() if d["doc_id"] == doc["doc_id"])
+
     def _build(self, progress: bool):
         from .index import IndexBuilder
 
@@ -199,6 +215,61 @@ def report_row(summary: dict[str, Any]) -> dict[str, Any]:
         "clauses": summary.get("clauses", 0), "quality": quality, "warnings": list(summary.get("warnings") or []),
         "inferred": list(summary.get("inferred") or []), "missing": list(summary.get("missing") or []),
     }
+
+
+# what a user may correct, and how long each may be
+CORRECTABLE = {"title": 200, "place": 40, "doc_type": 20}
+
+
+def clean_meta_value(field: str, value: str) -> str:
+    """A corrected field's value on one line, checked (raises ``KnowledgeBaseError``)."""
+    value = " ".join(str(value).split())
+    if field in CORRECTABLE and len(value) > CORRECTABLE[field]:
+        raise KnowledgeBaseError(f"{field} is {len(value)} characters long, over {CORRECTABLE[field]}")
+    if field == "doc_type" and value not in doc_type_names():
+        raise KnowledgeBaseError(f"unknown document type {value!r}: one of {', '.join(doc_type_names())}")
+    return value
+
+
+def doc_type_names() -> list[str]:
+    """The document types metadata may name (``lexicons/doc_types.toml``, and ``other``)."""
+    import tomllib
+
+    from .corpus import LEXICONS
+
+    data = tomllib.loads((LEXICONS / "doc_types.toml").read_text(encoding="utf-8"))
+    names = [t["type"] for t in data.get("type", [])]
+    return names + ([] if "other" in names else ["other"])
+
+
+def set_plan_entry(plans_file: Path, doc_id: str, file: str, fields: dict[str, str]) -> None:
+    """Write ``fields`` into the ``[[plan]]`` entry of ``doc_id`` in plans.toml (made
+    when there is none); the entry's other fields and every other line are kept."""
+    import tomllib
+
+    text = plans_file.read_text(encoding="utf-8") if plans_file.is_file() else ""
+    old = next((e for e in tomllib.loads(text).get("plan", []) if e.get("id") == doc_id), None) if text else None
+    entry = {"id": doc_id, "file": file, **(old or {}), **fields}
+    if old is not None and drop_plan_entry(plans_file, doc_id):
+        text = plans_file.read_text(encoding="utf-8")
+    block = "[[plan]]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in entry.items())
+    tmp = plans_file.with_name(f".{plans_file.name}.tmp")
+    tmp.write_text(text.rstrip("\n") + ("\n\n" if text.strip() else "") + block, encoding="utf-8")
+    tmp.replace(plans_file)
+
+
+def _toml_value(v: Any) -> str:
+    import json
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    return json.dumps(str(v), ensure_ascii=False)  # TOML basic strings take JSON's escapes
 
 
 def drop_plan_entry(plans_file: Path, doc_id: str) -> bool:
@@ -261,4 +332,5 @@ def format_row(d: dict[str, Any], verbose: bool = False) -> str:
     return line
 
 
-__all__ = ["KnowledgeBase", "KnowledgeBaseError", "sniff_kind", "safe_name", "drop_plan_entry", "report_row"]
+__all__ = ["KnowledgeBase", "KnowledgeBaseError", "sniff_kind", "safe_name", "drop_plan_entry", "set_plan_entry",
+           "report_row", "doc_type_names"]

@@ -69,6 +69,29 @@ def test_a_plans_toml_entry_is_dropped_and_the_rest_kept(tmp_path):
     assert not drop_plan_entry(plans, "no-such-id")
 
 
+def test_corrected_metadata_is_written_into_the_entry_and_the_rest_kept(tmp_path):
+    import tomllib
+
+    from assistant.knowledge import KnowledgeBaseError, clean_meta_value, set_plan_entry
+
+    plans = tmp_path / "plans.toml"
+    plans.write_text('# header comment\n\n[[plan]]\nid = "a"\nfile = "a.txt"\ntitle = "甲"\n'
+                     'aliases = ["甲市", "Jia"]  # kept\n\n[[plan]]\nid = "b"\nfile = "b.txt"\n', encoding="utf-8")
+    set_plan_entry(plans, "a", "a.txt", {"place": "甲市", "title": '乙"\\方案'})
+    set_plan_entry(plans, "new-1", "new.docx", {"doc_type": "scheme"})
+    text = plans.read_text(encoding="utf-8")
+    entries = {e["id"]: e for e in tomllib.loads(text)["plan"]}
+    assert text.startswith("# header comment")
+    assert entries["a"] == {"id": "a", "file": "a.txt", "title": '乙"\\方案', "place": "甲市", "aliases": ["甲市", "Jia"]}
+    assert entries["b"] == {"id": "b", "file": "b.txt"}
+    assert entries["new-1"] == {"id": "new-1", "file": "new.docx", "doc_type": "scheme"}
+    assert clean_meta_value("title", " 两行\n标题 ") == "两行 标题"
+    with pytest.raises(KnowledgeBaseError, match="unknown document type"):
+        clean_meta_value("doc_type", "poem")
+    with pytest.raises(KnowledgeBaseError, match="over 40"):
+        clean_meta_value("place", "市" * 41)
+
+
 @pytest.fixture
 def private_index(index_settings, tmp_path) -> dict[str, str]:
     """A copy of the real corpus and of the session's index (its embedding cache

@@ -22,6 +22,7 @@ import html
 import json
 import re
 import sys
+import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from .ui_chats import ChatList
 from .ui_kb import knowledge_tab
 from .models import Clause, PlanMeta
 from .redact import Redactor
+from .ui_tables import quoted_rows_as_columns, render_clause_text
 
 APP_TITLE = "知识产权规划问答助手"
 NOT_FOUND_NOTICE = "现有规划文件未明确规定该问题的内容。以下是检索到的相关条款，供参考："
@@ -108,27 +110,43 @@ def _answer_markdown():
 ANSWER_MARKDOWN = _answer_markdown()
 
 
-def render_answer_text(answer_md: str, turn: int) -> str:
-    """The answer's markdown as safe HTML, with each [n] linked to its citation card."""
-    out = ANSWER_MARKDOWN.render(answer_md or "")
+def render_answer_text(answer_md: str, turn: int, columns_of: Callable[[int], Sequence[str]] = lambda n: ()) -> str:
+    """The answer's markdown as safe HTML, quoted table rows as columns (headed by
+    ``columns_of(n)`` for citation n), each [n] linked to its citation card."""
+    out = quoted_rows_as_columns(ANSWER_MARKDOWN.render(answer_md or ""), columns_of)
     return _CITE_RE.sub(
         lambda m: f'<a class="cite-link" href="#{cite_anchor(turn, m.group(1))}">[{m.group(1)}]</a>', out
     )
 
 
-def render_answer_message(answer: dict[str, Any], turn: int) -> str:
-    """The chat bubble for one finished answer."""
+def _same(text: str) -> str:
+    return text
+
+
+def _to_simplified(text: str) -> str:
+    from .textnorm import to_simplified
+
+    return to_simplified(text)
+
+
+def render_answer_message(answer: dict[str, Any], turn: int, columns: Callable[[dict], Sequence[str]] = lambda c: (),
+                          script: Callable[[str], str] = _same) -> str:
+    """The chat bubble for one finished answer (``columns(citation)``: the column
+    names of a cited table row; ``script``: the display script, e.g. ``to_simplified``;
+    the copied Markdown keeps the original words)."""
     parts = []
     # the notice is added only where the answer does not already say so itself (the
     # answerers' not-found replies always do: one not-found message, never two)
     if answer.get("not_found") and not (answer.get("answer") or "").strip():
         parts.append(f'<div class="notfound">{esc(NOT_FOUND_NOTICE)}</div>')
-    parts.append(render_answer_text(answer.get("answer", ""), turn))
     cites = answer.get("citations") or []
+    by_n = {str(c.get("n")): c for c in cites}
+    parts.append(render_answer_text(script(answer.get("answer", "")), turn,
+                                    lambda n: columns(by_n[str(n)]) if str(n) in by_n else ()))
     if cites:
         refs = " ".join(
             f'<a class="cite-link" href="#{cite_anchor(turn, c.get("n"))}">[{esc(c.get("n"))}] '
-            f'{esc(_short_title(c))} {esc(c.get("path", ""))}</a>'
+            f'{esc(script(_short_title(c)))} {esc(c.get("path", ""))}</a>'
             for c in cites
         )
         parts.append(f'<div class="refs">出处：{refs}</div>')
@@ -170,33 +188,35 @@ def find_quote(text: str, quote: str) -> tuple[int, int] | None:
     return index[j], index[j + len(q) - 1] + 1
 
 
-def highlight_quote(text: str, quote: str) -> str:
-    """The clause text escaped, with the quoted sentence inside <mark>."""
+def highlight_quote(text: str, quote: str, columns: Sequence[str] = ()) -> str:
+    """The clause text escaped (its table rows as columns), with the quoted sentence inside <mark>."""
     span = find_quote(text, quote)
-    if span is None:
-        body = esc(text)
-        if quote:
-            body += f'<div class="quote-alone">引文：<mark>{esc(quote)}</mark></div>'
-        return body
-    a, b = span
-    return f"{esc(text[:a])}<mark>{esc(text[a:b])}</mark>{esc(text[b:])}"
+    body = render_clause_text(text, span, columns)
+    if span is None and quote:
+        body += f'<div class="quote-alone">引文：<mark>{esc(quote)}</mark></div>'
+    return body
 
 
-def render_card(c: dict[str, Any], turn: int, clause_id: str | None) -> str:
-    heading = c.get("heading") or ""
+def render_card(c: dict[str, Any], turn: int, clause_id: str | None, columns: Sequence[str] = (),
+                script: Callable[[str], str] = _same) -> str:
+    """One citation card; shown in ``script`` (the copied citation keeps the original words)."""
+    heading = script(c.get("heading") or "")
     path = c.get("path") or ""
-    clause_text = c.get("clause_text") or c.get("quote") or ""
+    original = c.get("clause_text") or c.get("quote") or ""
+    clause_text = script(original)
     cite = citation_text(c)
+    converted = ('<div class="muted script-note">繁体原文按简体显示；复制引用为原文。</div>'
+                 if clause_text != original else "")
     open_link = (
         f'<a href="#" class="open-clause" data-clause="{esc(clause_id)}">在原文中查看 ↗</a>' if clause_id else ""
     )
     return (
         f'<div class="cite-card" id="{cite_anchor(turn, c.get("n"))}">'
         f'<div class="cite-head"><span class="cite-n">[{esc(c.get("n"))}]</span>'
-        f'<span class="cite-title">{esc(_with_brackets(c.get("title", "")))}</span>'
-        f'<span class="cite-place">{esc(c.get("place", ""))}</span></div>'
+        f'<span class="cite-title">{esc(script(_with_brackets(c.get("title", ""))))}</span>'
+        f'<span class="cite-place">{esc(script(c.get("place", "")))}</span></div>'
         f'<div class="cite-path">{esc(path)}{" · " + esc(heading) if heading else ""}</div>'
-        f'<div class="cite-clause">{highlight_quote(clause_text, c.get("quote", ""))}</div>'
+        f'<div class="cite-clause">{highlight_quote(clause_text, script(c.get("quote", "")), columns)}</div>{converted}'
         f'<div class="cite-actions"><button type="button" class="copy-cite" data-cite="{esc(cite)}">复制引用</button>'
         f"{open_link}</div>"
         f'<div class="cite-copytext" title="可选中复制">{esc(cite)}</div>'
@@ -214,12 +234,13 @@ def render_related(answer: dict[str, Any], titles: dict[str, str], limit: int = 
     return f'<ul class="related">{"".join(rows)}</ul>' if rows else ""
 
 
-def render_cards(turns: Sequence[dict[str, Any]], resolve, titles: dict[str, str]) -> str:
+def render_cards(turns: Sequence[dict[str, Any]], resolve, titles: dict[str, str],
+                 columns: Callable[[dict], Sequence[str]] = lambda c: (), script: Callable[[str], str] = _same) -> str:
     """Citation cards for every answer, newest first; older answers collapsed."""
     blocks = []
     answered = [(i, t) for i, t in enumerate(turns) if not t.get("error")]
     for rank, (i, t) in enumerate(reversed(answered)):
-        cards = "".join(render_card(c, i, resolve(c)) for c in t.get("citations") or [])
+        cards = "".join(render_card(c, i, resolve(c), columns(c), script) for c in t.get("citations") or [])
         body = ""
         if t.get("not_found"):
             # the related clauses: the answer's own citations when it gives some, else the retrieved ones
@@ -297,7 +318,8 @@ def _outline_label(c: Clause) -> str:
 
 
 def render_document(meta: PlanMeta | None, clauses: Sequence[Clause], focus: str | None = None) -> str:
-    """The plan clause by clause; the focused clause is highlighted (and scrolled to by the page script)."""
+    """The plan clause by clause; the focused clause is highlighted (and scrolled to by
+    the page script). The rows of a recovered table are one table, headed by its columns."""
     if not clauses:
         return '<div class="muted">请选择一份规划。</div>'
     head = ""
@@ -305,13 +327,53 @@ def render_document(meta: PlanMeta | None, clauses: Sequence[Clause], focus: str
         facts = " · ".join(esc(x) for x in (meta.place, meta.issuer, meta.date, meta.doc_number) if x)
         head = f'<div class="doc-title">{esc(_with_brackets(meta.title))}</div><div class="muted">{facts}</div>'
     rows = []
-    for c in clauses:
-        cls = "clause" + (" focus" if c.clause_id == focus else "") + ("" if c.is_leaf else " branch")
-        rows.append(
-            f'<div class="{cls}" id="{clause_anchor(c.clause_id)}" style="margin-left:{min(_depth(c), 4) * 1.2}em">'
-            f'<span class="clause-path">{esc(c.path)}</span>{esc(c.text)}</div>'
-        )
+    i = 0
+    while i < len(clauses):
+        c = clauses[i]
+        if _is_row(c):
+            group = [c]
+            while i + 1 < len(clauses) and _is_row(clauses[i + 1]) and \
+                    clauses[i + 1].parent_paths == c.parent_paths and list(clauses[i + 1].fields) == list(c.fields):
+                i += 1
+                group.append(clauses[i])
+            rows.append(_table_rows(group, focus))
+        elif c.level == "table" and i + 1 < len(clauses) and _is_row(clauses[i + 1]):
+            # a recovered table's own clause holds its caption and header cells: the header is the table's head
+            rows.append(_clause_div(c, focus, esc(c.heading or c.text.split("\n", 1)[0])))
+        else:
+            rows.append(_clause_div(c, focus, render_clause_text(_without_number(c))))
+        i += 1
     return head + '<div class="doc-body">' + "".join(rows) + "</div>"
+
+
+def _is_row(c: Clause) -> bool:
+    return c.level in ("table_row", "attachment_row") and len(c.fields) >= 2
+
+
+def _without_number(c: Clause) -> str:
+    """The clause's text without its own number when the path shown beside it ends with it
+    (``一、`` ``一、主要指标`` would show the number twice)."""
+    number = (c.number or "").strip()
+    if number and c.text.startswith(number) and c.path.endswith(number):
+        return c.text[len(number):].lstrip()
+    return c.text
+
+
+def _clause_div(c: Clause, focus: str | None, body: str) -> str:
+    cls = "clause" + (" focus" if c.clause_id == focus else "") + ("" if c.is_leaf else " branch")
+    return (f'<div class="{cls}" id="{clause_anchor(c.clause_id)}" style="margin-left:{min(_depth(c), 4) * 1.2}em">'
+            f'<span class="clause-path">{esc(c.path)}</span>{body}</div>')
+
+
+def _table_rows(group: Sequence[Clause], focus: str | None) -> str:
+    """Rows of one table as a <table>: its columns as head, each row a clause (anchor, focus)."""
+    head = "".join(f"<th>{esc(k)}</th>" for k in group[0].fields)
+    body = "".join(
+        f'<tr class="clause{" focus" if c.clause_id == focus else ""}" id="{clause_anchor(c.clause_id)}">'
+        + "".join(f"<td>{esc(v)}</td>" for v in c.fields.values()) + "</tr>"
+        for c in group)
+    return (f'<div class="table-wrap" style="margin-left:{min(_depth(group[0]), 4) * 1.2}em">'
+            f'<table class="clause-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>')
 
 
 # ---------------------------------------------------------------------------
@@ -351,6 +413,11 @@ class Library:
                 best = c.clause_id
         return best
 
+    def columns(self, citation: dict[str, Any]) -> list[str]:
+        """The column names of a cited table row (none for other clauses)."""
+        c = self.by_id.get(self.resolve(citation) or "")
+        return list(c.fields) if c is not None and c.level in ("table_row", "attachment_row") else []
+
     @property
     def titles(self) -> dict[str, str]:
         return {p.id: p.title for p in self.plans}
@@ -375,9 +442,12 @@ class AnswerWorkers:
         }
 
     async def stream(self, kind: str, make_items: Callable[[], Iterable[Any]]) -> AsyncIterator[Any]:
-        """The items of ``make_items()``, produced on a worker of ``kind``, as they come."""
+        """The items of ``make_items()``, produced on a worker of ``kind``, as they come.
+        When the consumer stops (the user pressed stop: Gradio cancels its task), the
+        producing generator is closed at its next item, which ends an LLM call."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
+        stopped = threading.Event()
 
         def hand_over(done: bool, item: Any) -> None:
             try:
@@ -386,22 +456,32 @@ class AnswerWorkers:
                 pass
 
         def work() -> None:
+            items = iter(make_items())
             try:
-                for item in make_items():
+                for item in items:
+                    if stopped.is_set():
+                        break
                     hand_over(False, item)
             except BaseException as e:  # noqa: BLE001 - re-raised in the caller's task
                 hand_over(True, e)
             else:
                 hand_over(True, None)
+            finally:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
 
         self.pools[kind].submit(work)
-        while True:
-            done, item = await queue.get()
-            if done:
-                if item is not None:
-                    raise item
-                return
-            yield item
+        try:
+            while True:
+                done, item = await queue.get()
+                if done:
+                    if item is not None:
+                        raise item
+                    return
+                yield item
+        finally:
+            stopped.set()
 
 
 def export_file_of(turns: list, kind: str) -> str:
@@ -451,14 +531,15 @@ def _history(turns: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     return [{"q": t.get("question", ""), "a": t.get("answer", "")} for t in done[-HISTORY_TURNS:]]
 
 
-def _chat_messages(turns: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+def _chat_messages(turns: Sequence[dict[str, Any]], columns: Callable[[dict], Sequence[str]] = lambda c: (),
+                   script: Callable[[str], str] = _same) -> list[dict[str, str]]:
     msgs = []
     for i, t in enumerate(turns):
         msgs.append({"role": "user", "content": render_user_message(t.get("question", ""))})
         if t.get("error"):
             msgs.append({"role": "assistant", "content": f'<div class="notfound">{esc(t["error"])}</div>'})
         else:
-            msgs.append({"role": "assistant", "content": render_answer_message(t, i)})
+            msgs.append({"role": "assistant", "content": render_answer_message(t, i, columns, script)})
     return msgs
 
 
@@ -531,9 +612,33 @@ details.turn-cards > summary { cursor: pointer; color: var(--body-text-color-sub
 .clause.branch { font-weight: 600; margin-top: 10px; }
 .clause.focus { background: #fffbe6; color: #1f1f1f; outline: 2px solid #ffd666; }
 .clause.focus .clause-path { color: #2f3aa3; }
+/* phone: the answer's citations right under the chat and its question box (they came after
+   the chat list, the examples, feedback and export: 1,300 px down); the rest follows */
+@media (max-width: 640px) {
+  #chat-col { display: contents; }
+  #chat-row { flex-wrap: wrap; }
+  #chat-row > *, #chat-col > * { flex: 1 1 100% !important; min-width: 0 !important; max-width: 100%; }
+  #chat-col > * { order: 5; }
+  #chatbot { order: 1; }
+  #ask-row { order: 2; }
+  #cards-col { order: 3; }
+  #chats-col { order: 4; }
+}
+.example-q { justify-content: flex-start !important; text-align: left !important; white-space: normal !important; }
+#fb-status { min-width: 180px; align-self: center; }
 .kb-table { border-collapse: collapse; font-size: 0.88em; width: 100%; }
 .kb-table th, .kb-table td { border: 1px solid var(--border-color-primary); padding: 4px 6px; text-align: left; vertical-align: top; }
 .kb-report ul { margin: 4px 0 0 1.2em; }
+/* table rows as columns: cards and the reader (a <table>), answers (cells in the sentence) */
+.table-wrap { overflow-x: auto; max-width: 100%; }
+.clause-table { border-collapse: collapse; font-size: 0.92em; margin: 4px 0; }
+.clause-table th, .clause-table td { border: 1px solid var(--border-color-primary); padding: 2px 8px; text-align: left; vertical-align: top; }
+.clause-table th { background: var(--background-fill-secondary); font-weight: 600; }
+.clause-table tr.clause { display: table-row; }
+.row-table { display: inline-table; border-collapse: collapse; vertical-align: middle; margin: 2px 0; }
+.rt-row { display: table-row; }
+.rt-cell { display: table-cell; border: 1px solid var(--border-color-primary); padding: 1px 6px; }
+.rt-head .rt-cell { background: var(--background-fill-secondary); font-weight: 600; font-size: 0.9em; }
 .clause-path { display: inline-block; min-width: 3em; margin-right: 0.6em; font-size: 0.8em; color: var(--color-accent); font-weight: 600; }
 """
 
@@ -612,8 +717,21 @@ element.addEventListener('click', function (e) {
     return;
   }
   var open = e.target.closest('.open-clause');
-  if (open) { e.preventDefault(); trigger('click', {clause_id: open.getAttribute('data-clause')}); }
+  if (open) {
+    e.preventDefault();
+    var card = open.closest('.cite-card');
+    window.assistantReturnTo = card ? card.id : '';  // where 返回问答 brings the reader back to
+    trigger('click', {clause_id: open.getAttribute('data-clause')});
+  }
 });
+"""
+
+# back in the chat tab: the card whose clause was opened, in view and flashed
+BACK_TO_CARD_JS = """
+() => { setTimeout(() => {
+  const el = document.getElementById(window.assistantReturnTo || '');
+  if (el) { el.scrollIntoView({block: 'center'}); el.classList.remove('flash'); void el.offsetWidth; el.classList.add('flash'); }
+}, 150); }
 """
 
 SCROLL_TO_FOCUS_JS = """
@@ -635,6 +753,10 @@ def build_app(pipeline, settings) -> gr.Blocks:
     model = _index_model(pipeline, settings)
     first_doc = next((p.id for p in live.lib.plans if live.lib.clauses_by_doc.get(p.id)), None)
 
+    def top_k_arg(value: float | None) -> int | None:
+        # the configured number is the pipeline's own default (which it may raise for answering)
+        return int(value) if value and int(value) != settings.top_k else None
+
     def places_arg(selected: Sequence[str] | None) -> list[str] | None:
         # nothing or everything ticked means no filter, so the question's own
         # place names (e.g. "绍兴") can still steer retrieval
@@ -651,7 +773,14 @@ def build_app(pipeline, settings) -> gr.Blocks:
                 out.append((f"[{c.get('n')}] {c.get('place', '')} {c.get('path', '')}".strip(), cid))
         return out
 
-    async def respond(question: str, turns: list, places: list[str], use_llm: bool) -> AsyncIterator[tuple]:
+    def chat_view(turns: Sequence[dict[str, Any]], simplified: bool) -> tuple[list, str]:
+        """The chat's messages and the citation cards, in the display script chosen."""
+        script = _to_simplified if simplified else _same
+        return (_chat_messages(turns, live.lib.columns, script),
+                render_cards(turns, live.lib.resolve, live.lib.titles, live.lib.columns, script))
+
+    async def respond(question: str, turns: list, places: list[str], use_llm: bool, top_k: float | None = None,
+                      simplified: bool = False) -> AsyncIterator[tuple]:
         question = question.strip() if isinstance(question, str) else ""
         if not question:
             raise gr.Error(EMPTY_QUESTION, print_exception=False)
@@ -659,7 +788,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
         asked, question = question, printable(question)  # the pipeline refuses what cannot be shown
         answerer = "llm" if (use_llm and llm_ok) else "extractive"
         history = _history(turns)
-        msgs = _chat_messages(turns) + [
+        msgs = chat_view(turns, simplified)[0] + [
             {"role": "user", "content": render_user_message(question)},
             {"role": "assistant", "content": '<span class="muted">正在检索相关条款…</span>'},
         ]
@@ -669,7 +798,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
         try:
             asking = live.pipeline  # one pipeline for the whole answer, whatever is swapped meanwhile
             stream = workers.stream(answerer, lambda: asking.ask_stream(
-                asked, history=history, places=places_arg(places), answerer=answerer))
+                asked, history=history, places=places_arg(places), answerer=answerer, top_k=top_k_arg(top_k)))
             async for item in stream:
                 if isinstance(item, dict):
                     final = item
@@ -684,36 +813,38 @@ def build_app(pipeline, settings) -> gr.Blocks:
             message = redactor(e)
             turns.append({"question": question, "error": message})
             gr.Warning(esc(message))
-            yield ("", _chat_messages(turns), turns, gr.update(), gr.update(), _raw_json({"error": message}),
-                   gr.update(), "")
+            yield ("", chat_view(turns, simplified)[0], turns, gr.update(), gr.update(),
+                   _raw_json({"error": message}), gr.update(), "")
             return
         if final is None:  # a stream that ended without its final dict is a pipeline bug
             raise gr.Error("回答生成中断，请重试。")
         final = _public_answer(final)
         turns.append(final)
         choices = cited_choices(turns)
+        chat, cards_html = chat_view(turns, simplified)
         yield (
             "",
-            _chat_messages(turns),
+            chat,
             turns,
-            render_cards(turns, live.lib.resolve, live.lib.titles),
+            cards_html,
             render_retrieved(final, live.lib.titles),
             _raw_json(final),
             gr.update(choices=choices, value=None),
             "",
         )
 
-    async def regenerate(turns: list, places: list[str], use_llm: bool) -> AsyncIterator[tuple]:
+    async def regenerate(turns: list, places: list[str], use_llm: bool, top_k: float | None = None,
+                         simplified: bool = False) -> AsyncIterator[tuple]:
         turns = list(turns or [])
         if not turns:
             raise gr.Error("还没有可以重新生成的回答。", print_exception=False)
-        async for out in respond(turns[-1].get("question", ""), turns[:-1], places, use_llm):
+        async for out in respond(turns[-1].get("question", ""), turns[:-1], places, use_llm, top_k, simplified):
             yield out
 
-    def shown(turns: list) -> tuple:
+    def shown(turns: list, simplified: bool = False) -> tuple:
         """What the chat, the cards and the side panels show for a conversation's turns."""
         last = next((t for t in reversed(turns) if not t.get("error")), None)
-        return (_chat_messages(turns), render_cards(turns, live.lib.resolve, live.lib.titles),
+        return (*chat_view(turns, simplified),
                 render_retrieved(last, live.lib.titles), _raw_json(last) if last else "",
                 gr.update(choices=cited_choices(turns), value=None), "")
 
@@ -797,10 +928,10 @@ def build_app(pipeline, settings) -> gr.Blocks:
         )
         with gr.Tabs() as tabs:
             with gr.Tab("问答", id="chat"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=1, min_width=200):
+                with gr.Row(equal_height=False, elem_id="chat-row"):
+                    with gr.Column(scale=1, min_width=200, elem_id="chats-col"):
                         chats = ChatList(store_for(settings))
-                    with gr.Column(scale=3, min_width=420):
+                    with gr.Column(scale=3, min_width=420, elem_id="chat-col"):
                         chatbot = gr.Chatbot(
                             label="对话",
                             height=480,
@@ -815,7 +946,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
                             # each answer has its own copy button (clean Markdown with sources)
                             buttons=[],
                         )
-                        with gr.Row():
+                        with gr.Row(elem_id="ask-row"):
                             question = gr.Textbox(
                                 placeholder="输入问题，回车发送（支持简体、繁体和英文）",
                                 show_label=False,
@@ -827,10 +958,15 @@ def build_app(pipeline, settings) -> gr.Blocks:
                             ask_btn = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="ask-btn")
                             stop_btn = gr.Button("停止", scale=1, min_width=60, elem_id="stop-btn")
                             clear_btn = gr.Button("清空对话", scale=1, min_width=80)
-                        with gr.Row():
-                            for label, qs in EXAMPLES.items():
-                                with gr.Column(min_width=200):
-                                    gr.Examples(examples=[[q] for q in qs], inputs=[question], label=label)
+                        # one click asks the example (gr.Examples only filled the box: a second click asked)
+                        example_btns = []
+                        with gr.Accordion("示例问题（点击即提问）", open=True, elem_id="examples"):
+                            with gr.Row():
+                                for label, qs in EXAMPLES.items():
+                                    with gr.Column(min_width=200):
+                                        gr.Markdown(f"**{label}**")
+                                        example_btns += [gr.Button(q, size="sm", elem_classes=["example-q"])
+                                                         for q in qs]
                         with gr.Row(equal_height=False, elem_id="feedback-row"):
                             up_btn = gr.Button("有帮助", size="sm", scale=1, min_width=90, elem_id="fb-up")
                             down_btn = gr.Button("没帮助", size="sm", scale=1, min_width=90, elem_id="fb-down")
@@ -838,13 +974,14 @@ def build_app(pipeline, settings) -> gr.Blocks:
                                 placeholder="对上一条回答的意见（可选）", show_label=False, scale=4, lines=1,
                                 elem_id="fb-comment",
                             )
-                        feedback_status = gr.Markdown("", elem_id="fb-status")
+                            # beside its buttons, where the user is looking (below them it was off screen)
+                            feedback_status = gr.Markdown("", elem_id="fb-status")
                         with gr.Row(equal_height=False, elem_id="export-row"):
                             export_md = gr.Button("导出对话（Markdown）", size="sm", elem_id="export-md")
                             export_docx = gr.Button("导出对话（Word）", size="sm", elem_id="export-docx")
                             export_file = gr.File(label="导出文件", interactive=False, height=60,
                                                   elem_id="export-file")
-                    with gr.Column(scale=2, min_width=360):
+                    with gr.Column(scale=2, min_width=360, elem_id="cards-col"):
                         cards = gr.HTML(
                             render_cards([], live.lib.resolve, live.lib.titles),
                             label="引用条款",
@@ -869,14 +1006,20 @@ def build_app(pipeline, settings) -> gr.Blocks:
                                 label="使用大模型生成回答（失败时回退到摘录式回答）",
                                 value=llm_ok and settings.answerer == "llm",
                                 interactive=llm_ok,
+                                elem_id="settings-llm",
                                 info=None if llm_ok else "需要先配置 llm_base_url 和 llm_model",
                             )
+                            top_k = gr.Slider(1, 30, value=settings.top_k, step=1, label="检索条款数（top-k）",
+                                              info="回答只从检索到的前 k 条条款中引用", elem_id="settings-topk")
+                            simplified = gr.Checkbox(label="繁体引文以简体显示（复制的引用仍为原文）", value=False,
+                                                     elem_id="settings-simplified")
                         with gr.Accordion("原始 JSON", open=False):
                             # a JSON string, not gr.JSON: gradio_client takes any dict with a
                             # "path" key (every citation has one) for a file to download
                             raw = gr.Code(label="最近一次回答", language="json", interactive=False,
                                           elem_id="raw-json")
             with gr.Tab("规划原文", id="doc"):
+                back_btn = gr.Button("← 返回问答", size="sm", elem_id="back-to-chat")
                 with gr.Row():
                     plan_dd = gr.Dropdown(
                         choices=[(f"{p.place or p.id} · {_with_brackets(p.title)}", p.id) for p in live.lib.plans],
@@ -903,23 +1046,29 @@ def build_app(pipeline, settings) -> gr.Blocks:
         answered = gr.on(
             triggers=[ask_btn.click, question.submit],
             fn=respond,
-            inputs=[question, turns_state, places, use_llm],
+            inputs=[question, turns_state, places, use_llm, top_k, simplified],
             outputs=ask_outputs,
             api_name="ask",
             # no queue limit here: AnswerWorkers bounds each kind of answer on its own,
             # so LLM answers waiting on their endpoint never hold a plain answer's place
             concurrency_limit=None,
         )
+        # an example button asks its own label
+        asked_examples = [b.click(respond, [b, turns_state, places, use_llm, top_k, simplified], ask_outputs,
+                                  api_name=False, concurrency_limit=None) for b in example_btns]
         # one clear-chat behaviour: our button and the chat's own trash icon do the same
         clear_outputs = [chatbot, turns_state, cards, retrieved, raw, cited_dd, feedback_status]
         cleared = [clear_btn.click(clear, None, clear_outputs, api_name=False),
                    chatbot.clear(clear, None, clear_outputs, api_name=False)]
         shown_outputs = [chatbot, cards, retrieved, raw, cited_dd, feedback_status]
         # regenerate: the chat's retry icon asks the last question again, in place of its answer
-        regenerated = chatbot.retry(regenerate, [turns_state, places, use_llm], ask_outputs, api_name=False,
+        regenerated = chatbot.retry(regenerate, [turns_state, places, use_llm, top_k, simplified], ask_outputs,
+                                    api_name=False,
                                     concurrency_limit=None)
-        stop_btn.click(None, None, None, cancels=[answered, regenerated])
-        chats.wire(app, shown, shown_outputs, turns_state, [answered, regenerated, *cleared])
+        stop_btn.click(None, None, None, cancels=[answered, regenerated, *asked_examples])
+        chats.wire(app, shown, shown_outputs, turns_state, [answered, regenerated, *asked_examples, *cleared],
+                   [simplified])
+        simplified.change(shown, [turns_state, simplified], shown_outputs, api_name=False)
         export_md.click(lambda turns: export_file_of(turns, "md"), [turns_state], [export_file], api_name=False)
         export_docx.click(lambda turns: export_file_of(turns, "docx"), [turns_state], [export_file], api_name=False)
         up_btn.click(feedback_up, [comment, turns_state], [feedback_status, comment], api_name="feedback_up")
@@ -933,6 +1082,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
         open_outputs = [tabs, plan_dd, clause_dd, outline, doc_body]
         cited_dd.input(open_clause, [cited_dd], open_outputs, api_name="open_clause").then(None, js=SCROLL_TO_FOCUS_JS)
         cards.click(open_from_card, None, open_outputs, api_name=False).then(None, js=SCROLL_TO_FOCUS_JS)
+        back_btn.click(lambda: gr.Tabs(selected="chat"), None, [tabs], api_name=False).then(None, js=BACK_TO_CARD_JS)
     return app
 
 

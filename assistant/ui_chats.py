@@ -9,7 +9,7 @@ chats. After every answer (and every clear) the turns are saved.
 from __future__ import annotations
 
 import uuid
-from typing import Callable
+from typing import Callable, Sequence
 
 import gradio as gr
 
@@ -35,19 +35,21 @@ class ChatList:
         rows = self.store.list(owner) if owner else []
         return gr.update(choices=[(r["title"], r["id"]) for r in rows], value=current)
 
-    def wire(self, app: gr.Blocks, shown: Callable[[list], tuple], shown_outputs: list, turns_state,
-             saved_after: list) -> None:
-        """``shown(turns)`` gives the values of ``shown_outputs`` (chat, cards, …) for
-        a conversation's turns; ``saved_after``: the events (an answer, a clear) after
-        which the turns are saved."""
+    def wire(self, app: gr.Blocks, shown: Callable[..., tuple], shown_outputs: list, turns_state,
+             saved_after: list, view_inputs: Sequence = ()) -> None:
+        """``shown(turns, *view)`` gives the values of ``shown_outputs`` (chat, cards, …)
+        for a conversation's turns, ``view`` being the values of ``view_inputs`` (display
+        settings); ``saved_after``: the events (an answer, a clear) after which the
+        turns are saved."""
         store = self
+        view_inputs = list(view_inputs)
 
-        def start(owner: str | None):
+        def start(owner: str | None, *view):
             owner = owner if isinstance(owner, str) and owner else uuid.uuid4().hex
             rows = store.store.list(owner)
             current = rows[0]["id"] if rows else None
             turns = store.store.turns(owner, current) if current else []
-            return (owner, current, store._choices(owner, current), turns, *shown(turns))
+            return (owner, current, store._choices(owner, current), turns, *shown(turns, *view))
 
         def save(owner: str | None, current: str | None, turns: list):
             if not owner or not turns and not current:
@@ -57,34 +59,34 @@ class ChatList:
             store.store.save_turns(owner, current, turns)
             return current, store._choices(owner, current)
 
-        def open_chat(owner: str | None, chosen: str | None):
+        def open_chat(owner: str | None, chosen: str | None, *view):
             turns = store.store.turns(owner, chosen) if owner and chosen else []
-            return (chosen, turns, *shown(turns))
+            return (chosen, turns, *shown(turns, *view))
 
-        def new_chat(owner: str | None):
-            return (None, store._choices(owner, None), [], *shown([]))
+        def new_chat(owner: str | None, *view):
+            return (None, store._choices(owner, None), [], *shown([], *view))
 
         def rename(owner: str | None, current: str | None, title: str):
             if owner and current:
                 store.store.rename(owner, current, title)
             return store._choices(owner, current), ""
 
-        def delete(owner: str | None, current: str | None):
+        def delete(owner: str | None, current: str | None, *view):
             if owner and current:
                 store.store.delete(owner, current)
-            return new_chat(owner)
+            return new_chat(owner, *view)
 
         full = [self.current, turns_state, *shown_outputs]
-        app.load(start, [self.owner], [self.owner, self.current, self.choices, turns_state, *shown_outputs],
+        app.load(start, [self.owner, *view_inputs], [self.owner, self.current, self.choices, turns_state, *shown_outputs],
                  api_name=False)
         for event in saved_after:
             event.then(save, [self.owner, self.current, turns_state], [self.current, self.choices], api_name=False)
-        self.choices.input(open_chat, [self.owner, self.choices], full, api_name=False)
-        self.new_btn.click(new_chat, [self.owner], [self.current, self.choices, turns_state, *shown_outputs],
+        self.choices.input(open_chat, [self.owner, self.choices, *view_inputs], full, api_name=False)
+        self.new_btn.click(new_chat, [self.owner, *view_inputs], [self.current, self.choices, turns_state, *shown_outputs],
                            api_name=False)
         self.rename_btn.click(rename, [self.owner, self.current, self.title], [self.choices, self.title],
                               api_name=False)
-        self.delete_btn.click(delete, [self.owner, self.current],
+        self.delete_btn.click(delete, [self.owner, self.current, *view_inputs],
                               [self.current, self.choices, turns_state, *shown_outputs], api_name=False)
 
 

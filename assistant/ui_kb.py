@@ -1,4 +1,5 @@
-"""The app's knowledge-base tab: upload a document, see its parse report, delete one.
+"""The app's knowledge-base tab: upload a document, see its parse report, correct its
+metadata (title, place, type), delete one.
 
 Every change goes through ``knowledge.KnowledgeBase`` (the same code as
 ``python -m assistant add/list/remove``): the file is checked by content and size,
@@ -14,9 +15,13 @@ from typing import Any, Sequence
 import gradio as gr
 
 from .errors import AssistantError
-from .knowledge import KnowledgeBase, quality_label
+from .knowledge import KnowledgeBase, doc_type_names, quality_label
 
 KB_FILE_TYPES = [".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx"]
+# how each document type (lexicons/doc_types.toml) is named on the page
+TYPE_LABELS = {"plan": "规划", "scheme": "方案", "opinion": "意见", "measures": "办法", "regulation": "条例",
+               "provisions": "规定", "rules": "规则、细则", "interpretation": "司法解释", "decision": "决定",
+               "reply": "批复", "law": "法律", "notice": "通知", "other": "其他"}
 
 
 def _esc(text: Any) -> str:
@@ -34,7 +39,7 @@ def render_kb_table(docs: Sequence[dict[str, Any]]) -> str:
         warn = "；".join(d["warnings"])
         rows.append(
             "<tr>" + "".join(f"<td>{_esc(x)}</td>" for x in (
-                f"《{d['title']}》", d["place"] or "—", d["doc_type"] or "—", d["clauses"],
+                f"《{d['title']}》", d["place"] or "—", type_label(d["doc_type"]) or "—", d["clauses"],
                 quality_label(d["quality"]) or "—", warn or "无", d["file"], d["doc_id"])) + "</tr>")
     return f'<table class="kb-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
@@ -42,12 +47,16 @@ def render_kb_table(docs: Sequence[dict[str, Any]]) -> str:
 def render_kb_report(doc: dict[str, Any], verb: str) -> str:
     """The parse report of a document just added (or removed)."""
     items = [f"<li>标题：《{_esc(doc['title'])}》</li>", f"<li>地区：{_esc(doc['place'] or '未识别')}</li>",
-             f"<li>类型：{_esc(doc['doc_type'] or '未识别')}</li>", f"<li>条款数：{_esc(doc['clauses'])}</li>",
+             f"<li>类型：{_esc(type_label(doc['doc_type']) or '未识别')}</li>", f"<li>条款数：{_esc(doc['clauses'])}</li>",
              f"<li>解析质量：{_esc(quality_label(doc['quality']) or '—')}</li>"]
     items += [f"<li>警告：{_esc(w)}</li>" for w in doc["warnings"]]
     if doc.get("missing"):
         items.append(f"<li>未能从正文识别：{_esc('、'.join(doc['missing']))}</li>")
     return f'<div class="kb-report"><b>{_esc(verb)}：{_esc(doc["file"])}</b><ul>{"".join(items)}</ul></div>'
+
+
+def type_label(name: str) -> str:
+    return TYPE_LABELS.get(name, name) if name else ""
 
 
 def _doc_choices(docs: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -76,9 +85,15 @@ def knowledge_tab(live, settings, redactor, places: gr.CheckboxGroup, plan_dd: g
         status = gr.HTML("", elem_id="kb-status")
         table = gr.HTML(render_kb_table(docs), elem_id="kb-table")
         with gr.Row():
-            doc_dd = gr.Dropdown(choices=_doc_choices(docs), value=None, label="要删除的文件", scale=4,
-                                 elem_id="kb-doc")
+            doc_dd = gr.Dropdown(choices=_doc_choices(docs), value=None, label="选择文件（更正元数据或删除）",
+                                 scale=4, elem_id="kb-doc")
             del_btn = gr.Button("删除所选文件", variant="stop", scale=1, min_width=120, elem_id="kb-delete")
+        with gr.Row(equal_height=True):
+            title_box = gr.Textbox(label="标题", scale=3, max_lines=1, elem_id="kb-title")
+            place_box = gr.Textbox(label="地区", scale=1, max_lines=1, elem_id="kb-place")
+            type_dd = gr.Dropdown(choices=[(type_label(t), t) for t in doc_type_names()], value=None, label="类型",
+                                  scale=1, elem_id="kb-type")
+            save_btn = gr.Button("保存更正", scale=1, min_width=120, elem_id="kb-save")
 
     def refreshed(message: str):
         docs = kb.documents()
@@ -110,6 +125,26 @@ def knowledge_tab(live, settings, redactor, places: gr.CheckboxGroup, plan_dd: g
             return (failed(e),) + (gr.update(),) * 5
         return refreshed(f'<div class="kb-report"><b>已删除：《{_esc(doc["title"])}》（{_esc(doc["file"])}）</b></div>')
 
+    def picked(doc_id: str | None):
+        doc = next((d for d in kb.documents() if d["doc_id"] == doc_id), None) if doc_id else None
+        if doc is None:
+            return "", "", None
+        return doc["title"], doc["place"], doc["doc_type"] or None
+
+    def correct(doc_id: str | None, title: str, place: str, doc_type: str | None):
+        if not doc_id:
+            return ('<div class="notfound">请先选择要更正的文件。</div>',) + (gr.update(),) * 5
+        try:
+            doc = kb.correct(doc_id, title=title or "", place=place or "", doc_type=doc_type or "")
+            live.reload()
+        except AssistantError as e:
+            return (failed(e),) + (gr.update(),) * 5
+        out = refreshed(render_kb_report(doc, "已更正"))
+        return out[:2] + (gr.update(choices=_doc_choices(kb.documents()), value=doc_id),) + out[3:5] + (gr.update(),)
+
     outputs = [status, table, doc_dd, places, plan_dd, upload]
+    doc_dd.change(picked, [doc_dd], [title_box, place_box, type_dd], api_name=False)
+    save_btn.click(correct, [doc_dd, title_box, place_box, type_dd], outputs, api_name=False, concurrency_limit=1,
+                   concurrency_id="kb")
     add_btn.click(add, [upload, replace], outputs, api_name=False, concurrency_limit=1, concurrency_id="kb")
     del_btn.click(remove, [doc_dd], outputs, api_name=False, concurrency_limit=1, concurrency_id="kb")

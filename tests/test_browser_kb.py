@@ -1,5 +1,6 @@
 """The knowledge base in a real browser (issue 11): upload a document on the
-knowledge-base tab, read its parse report, ask about it, delete it; the app keeps
+knowledge-base tab, read its parse report, ask about it, correct its place and
+type, delete it; the app keeps
 answering other users throughout (a gradio_client user asks during the upload).
 Saves eval/screenshot-kb.png (the knowledge-base page, shown in the README)."""
 from __future__ import annotations
@@ -77,6 +78,23 @@ def test_upload_ask_delete_while_serving(tmp_path):
         pick.click()
         pick.send_keys("示例市")
         pick.send_keys(Keys.ENTER)
+        # correct its metadata: the fields show what was read, the corrected values are kept
+        title = browser.find_element(By.CSS_SELECTOR, "#kb-title input, #kb-title textarea")
+        wait.until(lambda d: title.get_attribute("value") == TITLE)
+        place = browser.find_element(By.CSS_SELECTOR, "#kb-place input, #kb-place textarea")
+        place.clear()
+        place.send_keys("示例省示例市")
+        kind = browser.find_element(By.CSS_SELECTOR, "#kb-type input")
+        kind.click()
+        kind.send_keys(Keys.CONTROL, "a")
+        kind.send_keys("意见")
+        kind.send_keys(Keys.ENTER)
+        browser.find_element(By.ID, "kb-save").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "kb-status"), "已更正"))
+        row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#kb-table tr") if TITLE in r.text)
+        assert "示例省示例市" in row.text and "意见" in row.text
+        assert any("示例省示例市" in el.get_attribute("textContent")
+                   for el in browser.find_elements(By.CSS_SELECTOR, "#places label"))  # the place filter knows it
         browser.find_element(By.ID, "kb-delete").click()
         wait.until(EC.text_to_be_present_in_element((By.ID, "kb-status"), "已删除"))
         assert TITLE not in browser.find_element(By.ID, "kb-table").text

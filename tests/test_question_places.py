@@ -69,3 +69,13 @@ def test_cli_history_does_not_leak_a_place(pipeline, index_settings, tmp_path):
     reply = json.loads(proc.stdout)
     assert reply["not_found"] and "杭州" in reply["answer"].split("\n")[0]
     assert reply["answer"] == pipeline.ask(HANGZHOU_Q)["answer"]
+
+
+def test_top_k_is_how_many_clauses_the_answer_draws_on(pipeline):
+    """The app's top-k setting: with 1, one clause is retrieved and every citation is it."""
+    wide = pipeline.ask(JIAXING_Q)
+    narrow = pipeline.ask(JIAXING_Q, top_k=1)
+    assert len(wide["retrieved"]) > 1 and len(narrow["retrieved"]) == 1
+    only = narrow["retrieved"][0]
+    assert narrow["citations"] and all(c["doc_id"] == only["doc_id"] and (
+        c["path"].startswith(only["path"]) or only["path"].startswith(c["path"])) for c in narrow["citations"])

@@ -233,12 +233,9 @@ def clean_meta_value(field: str, value: str) -> str:
 
 def doc_type_names() -> list[str]:
     """The document types metadata may name (``lexicons/doc_types.toml``, and ``other``)."""
-    import tomllib
+    from . import lexicons
 
-    from .corpus import LEXICONS
-
-    data = tomllib.loads((LEXICONS / "doc_types.toml").read_text(encoding="utf-8"))
-    names = [t["type"] for t in data.get("type", [])]
+    names = [t["type"] for t in lexicons.table("doc_types.toml").get("type", [])]
     return names + ([] if "other" in names else ["other"])
 
 

@@ -45,12 +45,12 @@ def test_upload_ask_delete_while_serving(tmp_path):
         upload.send_keys(str(src))
         wait.until(EC.text_to_be_present_in_element((By.ID, "kb-upload"), ".docx"))
 
-        # another user keeps asking while the document is indexed
+        # another user, already connected, keeps asking while the document is indexed
         other: dict = {}
+        user = Client(served.url, verbose=False)
 
         def ask_meanwhile():
-            out = Client(served.url, verbose=False).predict("嘉兴规划中知识产权质押融资的目标是多少？", [], False,
-                                                             api_name="/ask")
+            out = user.predict("嘉兴规划中知识产权质押融资的目标是多少？", [], False, api_name="/ask")
             other["answer"] = json.loads(out[4])
 
         browser.find_element(By.ID, "kb-add").click()

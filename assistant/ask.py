@@ -233,7 +233,7 @@ class AskPipeline:
                    "timings_ms": {"retrieve": 0.0, "answer": 0.0}, "answerer": "extractive", "notes": notes}
             return
         if screened.instructions:  # searched and answered without them; the LLM never sees them
-            notes.append("left out as instructions to the assistant: " + " / ".join(screened.instructions))
+            notes.append("问题中对助手的指令已略去：" + " / ".join(screened.instructions))
             question = screened.text
 
         self.warm_up()

@@ -553,8 +553,21 @@ def _raw_json(answer: dict[str, Any]) -> str:
     return json.dumps(answer, ensure_ascii=False, indent=2)
 
 
+# the LLM's configuration problems (llm.LLMAnswerer.available, English for the log and the
+# command line) as the page says them; anything else is shown as it is, as a detail
+LLM_REASONS_ZH = (
+    ("no LLM endpoint configured", "未配置大模型服务地址（设置 llm_base_url，例如 Ollama 的 http://localhost:11434/v1）"),
+    ("no LLM model configured", "未配置模型名称（设置 llm_model）"),
+    ("LLM support not installed", "未安装大模型支持（langchain-openai）"),
+)
+
+
 def render_settings_panel(model: str, answerer: str, llm_ok: bool, llm_reason: str) -> str:
-    llm = f"可用（{esc(llm_reason)}）" if llm_ok else f"未启用：{esc(llm_reason)}"
+    if llm_ok:
+        llm = f"可用（<code>{esc(llm_reason)}</code>）"
+    else:
+        zh = next((text for prefix, text in LLM_REASONS_ZH if llm_reason.startswith(prefix)), "")
+        llm = f"未启用：{esc(zh)}" if zh else f"未启用（配置有误：<code>{esc(llm_reason)}</code>）"
     return (f'<ul class="settings"><li>嵌入模型：<code>{esc(model)}</code></li>'
             f"<li>默认回答方式：<code>{esc(answerer)}</code></li><li>大模型：{llm}</li></ul>")
 

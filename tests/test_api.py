@@ -115,3 +115,32 @@ def test_llm_tokens_stream_through_the_api_with_citations(api_url):
     cites = chunks[-1].model_extra["citations"]
     assert chunks[-1].choices[0].finish_reason == "stop" and cites and cites[0]["quote"] in quote["text"]
     served.llm.reset()
+
+
+def test_closing_a_streamed_llm_answer_ends_the_llm_call(api_url):
+    """A client that stops reading (closes the stream) ends the server's call to the LLM:
+    the endpoint sees its connection closed before it has sent the whole reply."""
+    from assistant.llm import reset_breakers
+    from llm_server import Reply
+
+    served = served_app()
+    served.llm.reset()
+    reset_breakers()
+    # 300 pieces, one every 0.1 s: half a minute of reply if nobody stops it
+    served.llm.script(Reply(text="知识产权质押融资" * 75, chunk_chars=2, chunk_delay_s=0.1))
+    stream = client(api_url).chat.completions.create(
+        model="ip-assistant-llm", stream=True, messages=[{"role": "user", "content": QUESTION}])
+    pieces = 0
+    for chunk in stream:
+        pieces += bool(chunk.choices and chunk.choices[0].delta.content)
+        if pieces >= 3:
+            break
+    stream.close()
+    streamed = [r for r in served.llm.requests if r.stream]
+    assert len(streamed) == 1
+    for _ in range(600):  # until the endpoint's stream has ended, one way or the other
+        if streamed[0].outcome:
+            break
+        time.sleep(0.1)
+    assert streamed[0].outcome == "client closed" and streamed[0].chunks_sent < 300
+    served.llm.reset()

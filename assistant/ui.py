@@ -883,7 +883,9 @@ def build_app(pipeline, settings) -> gr.Blocks:
             answer_id=str(target.get("id", "")),
             extra={"answerer": target.get("answerer", ""), "not_found": bool(target.get("not_found"))},
         )
-        return ("感谢反馈！已记录为“有帮助”。" if rating == "up" else "感谢反馈！已记录为“没帮助”，我们会改进。"), ""
+        thanks = "感谢反馈！已记录为“有帮助”。" if rating == "up" else "感谢反馈！已记录为“没帮助”，我们会改进。"
+        gr.Info(thanks)  # a toast in view wherever the page is scrolled (the like icons sit far from the status)
+        return thanks, ""
 
     def feedback_up(comment: str, turns: list):
         return record("up", comment, turns)

@@ -457,7 +457,8 @@ def test_phone_examples_feedback_reader_and_settings(browser):
 
 def test_feedback_status_shows_where_its_buttons_are(browser):
     """The feedback status rendered below its buttons: with the buttons at the bottom of
-    the window (where a user scrolls to reach them), it was below the fold."""
+    the window (where a user scrolls to reach them), it was below the fold. The thanks
+    must be in view (the status, or a toast)."""
     from selenium.webdriver.common.by import By
 
     open_app(browser)  # this browser's last chat, answered by the tests before
@@ -465,5 +466,10 @@ def test_feedback_status_shows_where_its_buttons_are(browser):
     browser.execute_script("arguments[0].scrollIntoView({block: 'end'})", row)
     browser.find_element(By.ID, "fb-up").click()
     status = browser.find_element(By.ID, "fb-status")
-    wait(browser, 30).until(lambda d: status.text.strip())
-    assert browser.execute_script(IN_VIEW_JS, status), status.rect
+    wait(browser, 30).until(lambda d: "感谢" in status.text)
+
+    def confirmation_in_view(d) -> bool:
+        toasts = d.find_elements(By.XPATH, "//*[contains(@class, 'toast')][contains(., '感谢')]")
+        return any(d.execute_script(IN_VIEW_JS, el) for el in [status, *toasts])
+
+    wait(browser, 10).until(confirmation_in_view, f"no confirmation in view (the status is at {status.rect})")

@@ -120,6 +120,8 @@ def test_llm_tokens_stream_through_the_api_with_citations(api_url):
 def test_closing_a_streamed_llm_answer_ends_the_llm_call(api_url):
     """A client that stops reading (closes the stream) ends the server's call to the LLM:
     the endpoint sees its connection closed before it has sent the whole reply."""
+    import time
+
     from assistant.llm import reset_breakers
     from llm_server import Reply
 

@@ -61,22 +61,24 @@ def ask(driver, question: str):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    before = answered(driver)
+    before, shown = answered(driver), messages(driver)
     box = driver.find_element(By.CSS_SELECTOR, "#question textarea")
     box.send_keys(question)
     box.send_keys(Keys.ENTER)
-    return wait(driver).until(lambda d: answer_after(d, before, question))
+    return wait(driver).until(lambda d: answer_after(d, before, question, shown))
 
 
-def answer_after(driver, before: int, question: str):
+def answer_after(driver, before: int, question: str, shown: int = 0):
     """The last answer's bubble once the answer is finished (its cards are shown and the
-    chat shows it after the question), else None."""
+    chat shows the question and its answer after the ``shown`` messages there were), else None."""
     from selenium.webdriver.common.by import By
 
     if answered(driver) <= before:
         return None
     bubbles = driver.find_elements(By.CSS_SELECTOR, "#chatbot .msg")
-    return bubbles[-1] if bubbles and bubbles[-1].text.strip() != question.strip() else None
+    if len(bubbles) < shown + 2 or bubbles[-1].text.strip() == question.strip():
+        return None
+    return bubbles[-1]
 
 
 def fresh_browser_id(driver) -> None:

@@ -23,8 +23,9 @@ from typing import Sequence
 ROW_SEPARATOR = "｜"  # what clauses.py joins a recovered row's cells with
 _PIPE_ROW_RE = re.compile(r"^\s*\|(.*)\|\s*$")
 _PIPE_RULE_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
-# a quoted table row inside an answer: 「cell｜cell…」 (the quote marks stay outside the table)
-_QUOTED_ROW_RE = re.compile(r"「([^「」<>]*?｜[^「」<>]*?)」")
+# a quoted table row inside an answer: 「cell｜cell…」 or a Markdown row as written,
+# 「| cell | cell |」 (the quote marks stay outside the table)
+_QUOTED_ROW_RE = re.compile(r"「(?:([^「」<>|]*?｜[^「」<>|]*?)|\s*\|([^「」<>]*\|[^「」<>]*)\|\s*)」")
 
 Span = tuple[int, int]
 
@@ -116,7 +117,7 @@ def quoted_rows_as_columns(answer_html: str, columns_of=lambda n: ()) -> str:
     「a｜b｜c」[n] shown as a row of cells, with citation ``n``'s column names above
     it when known (``columns_of(n)``)."""
     def row(m: re.Match) -> str:
-        cells = m.group(1).split(ROW_SEPARATOR)
+        cells = m.group(1).split(ROW_SEPARATOR) if m.group(1) is not None else m.group(2).split("|")
         n = re.match(r"\[(\d{1,3})\]", answer_html[m.end():m.end() + 6])
         columns = list(columns_of(int(n.group(1)))) if n else []
         head = ""

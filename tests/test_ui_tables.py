@@ -69,3 +69,14 @@ def test_traditional_quotes_shown_simplified_and_copied_as_written():
     assert "为了<mark>推动知识产权</mark>工作" in out and "《运城市知识产权强市建设试点工作方案》" in out
     assert 'data-cite="《運城市知識產權強市建設試點工作方案》 一、: “推動知識產權”"' in out  # the copy is the original
     assert "按简体显示" in out and "按简体显示" not in render_card(c, 0, None)
+
+
+def test_a_quoted_markdown_row_in_an_answer_shows_its_cells():
+    row = "| 1 | 地理标志有效量(件) | 17 | 26 |"
+    answer = {"answer": f"目标：「{row}」[1]", "citations": [
+        {"n": 1, "title": "《测试》", "path": "一、表1 第1项", "quote": row, "clause_text": row}]}
+    out = render_answer_message(answer, 0, lambda c: ["序号", "指标名称", "2020年", "2025年"])
+    assert '<span class="rt-cell">17</span><span class="rt-cell">26</span>' in out
+    assert '<span class="rt-cell">2025年</span>' in out and "| 17 |" not in out.split('class="answer-md"')[0]
+    card = highlight_quote(row, row, ["序号", "指标名称", "2020年", "2025年"])
+    assert "<th>2020年</th>" in card and "<td><mark>17</mark></td>" in card

@@ -95,6 +95,7 @@ def create_server(live, settings, blocks=None) -> FastAPI:
     from starlette.middleware import Middleware
 
     from .pagelang import PageLanguage
+    from .sessions import lean_sessions
     from .ui import build_app, page_assets
     from .webguard import WebGuard
 
@@ -179,6 +180,7 @@ def create_server(live, settings, blocks=None) -> FastAPI:
     blocks.state_session_capacity = settings.max_sessions
     gr.mount_gradio_app(api, blocks, path="", show_error=False, max_file_size=max(upload_max, 1),
                         footer_links=["api"], **page_assets())
+    lean_sessions(blocks)
     return api
 
 

@@ -58,6 +58,8 @@ EXTRACTIVE_WORKERS = 4
 LLM_WORKERS = 4
 # Turns one session keeps (and shows): its memory is bounded, whatever the user does.
 MAX_TURNS = 20
+# Retrieved clauses shown as "related" under an answer that found nothing.
+RELATED_SHOWN = 5
 EMPTY_QUESTION = "请输入问题。"
 
 # Example questions, one group per kind of user.
@@ -224,7 +226,7 @@ def render_card(c: dict[str, Any], turn: int, clause_id: str | None, columns: Se
     )
 
 
-def render_related(answer: dict[str, Any], titles: dict[str, str], limit: int = 5) -> str:
+def render_related(answer: dict[str, Any], titles: dict[str, str], limit: int = RELATED_SHOWN) -> str:
     rows = []
     for r in (answer.get("retrieved") or [])[:limit]:
         rows.append(
@@ -531,6 +533,21 @@ def _history(turns: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     return [{"q": t.get("question", ""), "a": t.get("answer", "")} for t in done[-HISTORY_TURNS:]]
 
 
+def lean_turns(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The turns as a session keeps them: the last answer whole (its retrieved clauses
+    and raw JSON are shown), an earlier one without the retrieved clauses it does not
+    show (all of them, or all but the related ones of an answer that found nothing).
+    A kept turn is otherwise what the chat, its cards, feedback and export use."""
+    last = next((i for i in range(len(turns) - 1, -1, -1) if not turns[i].get("error")), None)
+    kept = []
+    for i, t in enumerate(turns):
+        shown = RELATED_SHOWN if t.get("not_found") else 0
+        if i != last and len(t.get("retrieved") or []) > shown:
+            t = {**t, "retrieved": t["retrieved"][:shown]}
+        kept.append(t)
+    return kept
+
+
 def _chat_messages(turns: Sequence[dict[str, Any]], columns: Callable[[dict], Sequence[str]] = lambda c: (),
                    script: Callable[[str], str] = _same) -> list[dict[str, str]]:
     msgs = []
@@ -832,7 +849,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
         if final is None:  # a stream that ended without its final dict is a pipeline bug
             raise gr.Error("回答生成中断，请重试。")
         final = _public_answer(final)
-        turns.append(final)
+        turns = lean_turns([*turns, final])
         choices = cited_choices(turns)
         chat, cards_html = chat_view(turns, simplified)
         yield (
@@ -1109,6 +1126,7 @@ def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool =
     from starlette.middleware import Middleware
 
     from .pagelang import PageLanguage
+    from .sessions import lean_sessions
     from .webguard import launch_kwargs
 
     settings = settings or Settings.load()
@@ -1116,7 +1134,7 @@ def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool =
     # the knowledge base's upload is the only one, and no larger than a document may be
     guard = launch_kwargs(upload_max_bytes=int(settings.max_file_mb * 1024 * 1024) if settings.kb_upload else 0)
     guard["app_kwargs"]["middleware"].append(Middleware(PageLanguage))
-    return app.launch(
+    launched = app.launch(
         server_name=host,
         server_port=port,
         prevent_thread_lock=prevent_thread_lock,
@@ -1130,6 +1148,8 @@ def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool =
         **page_assets(),
         footer_links=["api"],
     )
+    lean_sessions(app)  # no per-session copy of the page config (see sessions.py)
+    return launched
 
 
 def page_assets() -> dict[str, Any]:

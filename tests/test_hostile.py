@@ -248,6 +248,58 @@ def test_sessions_and_their_conversations_are_bounded():
         app.close()
 
 
+@pytest.mark.slow
+def test_a_session_keeps_its_conversation_once_not_a_copy_of_the_page():
+    """Gradio keeps, per session, a copy of the whole page config (every block's props)
+    and writes every output into it (chat HTML, cards, raw JSON): ~15 ms of CPU per new
+    session and the outputs held as long as the session. The served app keeps only the
+    conversation (the State) and the components an answer updated."""
+    from app_harness import UvicornServer
+    from assistant.live import LiveIndex
+    from assistant.server import create_server
+    from assistant.ui import _library, build_app
+
+    served = served_app()
+    live = LiveIndex(served.pipeline, served.settings, _library)
+    blocks = build_app(live, served.settings)
+    server = UvicornServer(create_server(live, served.settings, blocks=blocks))
+    try:
+        first = _queue_ask(server.url + "/", "lean", "嘉兴规划中知识产权质押融资的目标是多少？")
+        follow = _queue_ask(server.url + "/", "lean", "那宁波呢？")
+        assert first["success"] and follow["success"]
+        quote = json.loads(first["output"]["data"][5])["citations"][0]["quote"]
+        session = blocks.state_holder.session_data["lean"]
+        turns = next(v for v in session.state_data.values() if isinstance(v, list))
+        assert [t["question"] for t in turns] == ["嘉兴规划中知识产权质押融资的目标是多少？", "那宁波呢？"]
+        assert quote not in json.dumps(session.config_values, ensure_ascii=False, default=str)
+        assert session.config_values == {}
+        assert turns[0]["retrieved"] == [] and len(turns[1]["retrieved"]) == 10  # only the last answer's are shown
+        import httpx
+
+        assert httpx.get(server.url + "/gradio_api/deep_link", params={"session_hash": "lean"}, timeout=30).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_session_keeps_of_earlier_answers_only_what_the_page_shows(pipeline):
+    from assistant.ui import _chat_messages, _public_answer, lean_turns, render_cards, render_retrieved
+
+    found = [_public_answer(pipeline.ask(q)) for q in ("嘉兴规划中知识产权质押融资的目标是多少？", "宁波有哪些知识产权保护举措？")]
+    # an answer that found nothing shows its best retrieved clauses as related ones
+    nothing = {**found[1], "question": "那绍兴呢？", "not_found": True, "citations": [], "answer": "现有规划文件未明确规定。"}
+    turns = [found[0], nothing, {"question": "坏问题", "error": "问题无效"}, found[1]]
+    assert all(len(t["retrieved"]) == 10 for t in found)
+    kept = lean_turns(turns)
+    assert [len(t.get("retrieved", [])) for t in kept] == [0, 5, 0, 10]
+    titles = {p.id: p.title for p in pipeline.retriever.plans}
+    resolve = lambda c: c.get("clause_id")  # noqa: E731
+    assert render_cards(kept, resolve, titles) == render_cards(turns, resolve, titles)
+    assert _chat_messages(kept) == _chat_messages(turns)
+    assert render_retrieved(kept[-1], titles) == render_retrieved(turns[-1], titles)
+    # an error last: the last answer keeps what its panels show
+    assert len(lean_turns(turns[:3])[1]["retrieved"]) == 10
+
+
 # ---------------------------------------------------------------------------
 # items 4, 5, 12: the command line: one error line, exit 2, nothing lost
 # ---------------------------------------------------------------------------

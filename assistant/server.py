@@ -25,7 +25,7 @@ import json
 import secrets
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -96,7 +96,7 @@ def create_server(live, settings, blocks=None) -> FastAPI:
 
     from .pagelang import PageLanguage
     from .sessions import lean_sessions
-    from .ui import build_app, page_assets
+    from .ui import answer_workers, build_app, page_assets
     from .webguard import WebGuard
 
     upload_max = int(settings.max_file_mb * 1024 * 1024) if settings.kb_upload else 0
@@ -145,7 +145,7 @@ def create_server(live, settings, blocks=None) -> FastAPI:
              "score": round(float(h.score), 6)} for h in hits]}
 
     @api.post("/v1/chat/completions", dependencies=[Depends(check_key)])
-    def chat(req: ChatRequest):
+    async def chat(req: ChatRequest):
         if req.model not in (MODEL, LLM_MODEL):
             raise APIError(404, f"unknown model {req.model!r}: use {MODEL}" + (f" or {LLM_MODEL}" if llm_ok() else ""),
                            "model_not_found")
@@ -156,21 +156,24 @@ def create_server(live, settings, blocks=None) -> FastAPI:
         pipeline = live.pipeline
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
+        # answered on the app's answer workers (one pool per kind, shared with the UI),
+        # never on the thread pool every other route and Gradio's processing share
+        stream = answer_workers().stream(answerer, lambda: pipeline.ask_stream(
+            question, history=history, answerer=answerer))
+        try:
+            first = await stream.__anext__()  # a bad question fails here, as a plain 400
+            if not req.stream:
+                answer = first
+                async for item in stream:
+                    answer = item
+        except AssistantError as e:
+            raise APIError(400, redactor(e)) from None
         if not req.stream:
-            try:
-                answer = pipeline.ask(question, history=history, answerer=answerer)
-            except AssistantError as e:
-                raise APIError(400, redactor(e)) from None
             return {"id": cid, "object": "chat.completion", "created": created, "model": req.model,
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": answer_markdown(answer)}}],
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
                     "citations": public_citations(answer), "not_found": bool(answer.get("not_found"))}
-        stream = pipeline.ask_stream(question, history=history, answerer=answerer)
-        try:
-            first = next(stream)  # a bad question fails here, as a plain 400
-        except AssistantError as e:
-            raise APIError(400, redactor(e)) from None
         return StreamingResponse(_sse(first, stream, cid, created, req.model, redactor),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
@@ -184,7 +187,8 @@ def create_server(live, settings, blocks=None) -> FastAPI:
     return api
 
 
-def _sse(first: Any, rest: Iterator[Any], cid: str, created: int, model: str, redactor) -> Iterator[str]:
+async def _sse(first: Any, rest: AsyncIterator[Any], cid: str, created: int, model: str,
+               redactor) -> AsyncIterator[str]:
     """OpenAI's streaming chunks: the answer's text as it grows, then its sources, the
     citations as data and ``finish_reason``, then ``[DONE]``."""
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra) -> str:
@@ -196,7 +200,7 @@ def _sse(first: Any, rest: Iterator[Any], cid: str, created: int, model: str, re
     sent = ""
     final: dict[str, Any] | None = None
     try:
-        for item in _chain(first, rest):
+        async for item in _chain(first, rest):
             if isinstance(item, dict):
                 final = item
                 break
@@ -219,9 +223,10 @@ def _sse(first: Any, rest: Iterator[Any], cid: str, created: int, model: str, re
     yield "data: [DONE]\n\n"
 
 
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+async def _chain(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
     yield first
-    yield from rest
+    async for item in rest:
+        yield item
 
 
 def run(live, settings, host: str, port: int, log=print) -> None:

@@ -486,6 +486,20 @@ class AnswerWorkers:
             stopped.set()
 
 
+_shared_workers: AnswerWorkers | None = None
+
+
+def answer_workers() -> AnswerWorkers:
+    """The process's answer workers: the app and the API (``server``) answer on the same
+    threads, so the bound on LLM answers holds for both, and neither answers on the
+    thread pool that Gradio and FastAPI share for everything else (a hung endpoint
+    holding those threads would stall every page and route)."""
+    global _shared_workers
+    if _shared_workers is None:
+        _shared_workers = AnswerWorkers()
+    return _shared_workers
+
+
 def export_file_of(turns: list, kind: str) -> str:
     """The conversation written to a fresh temporary file (Gradio serves it for download)."""
     import tempfile
@@ -779,7 +793,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
     feedback = FeedbackLog(settings.eval_dir)
     llm_ok, llm_reason = _llm_status(settings)
     redactor = Redactor.for_settings(settings)
-    workers = AnswerWorkers()
+    workers = answer_workers()
     model = _index_model(pipeline, settings)
     first_doc = next((p.id for p in live.lib.plans if live.lib.clauses_by_doc.get(p.id)), None)
 

@@ -595,6 +595,64 @@ def test_hung_llm_endpoint_does_not_delay_plain_answers():
         assert answer["answerer"] == "extractive" and any("LLM" in n for n in answer["notes"])
 
 
+@pytest.mark.slow
+def test_hung_llm_requests_through_the_api_stall_neither_the_api_nor_the_page():
+    """LLM answers asked through the API ran on the thread pool that FastAPI's routes and
+    Gradio's pre- and post-processing share (anyio's, 40 threads): 40 of them waiting on
+    a hung endpoint stalled every route and every answer on the page. They now wait for
+    the app's LLM workers, and only those call the endpoint."""
+    import copy
+    import threading
+
+    import httpx
+
+    from app_harness import UvicornServer
+    from assistant.ask import AskPipeline
+    from assistant.live import LiveIndex
+    from assistant.loadbench import HungEndpoint
+    from assistant.server import LLM_MODEL, MODEL, create_server
+    from assistant.ui import LLM_WORKERS, _library
+
+    served = served_app()
+    hung = HungEndpoint()
+    settings = copy.copy(served.settings)
+    settings.llm_base_url, settings.llm_timeout_s = hung.base_url, 300.0
+    pipeline = AskPipeline(settings, retriever=served.pipeline.retriever).warm_up()
+    server = UvicornServer(create_server(LiveIndex(pipeline, settings, _library), settings))
+    question = "嘉兴规划中知识产权质押融资的目标是多少？"
+
+    def chat(model: str) -> httpx.Response:
+        return httpx.post(server.url + "/v1/chat/completions", timeout=600,
+                          json={"model": model, "messages": [{"role": "user", "content": question}]})
+
+    llm_done: list[int] = []
+    users = [threading.Thread(target=lambda: llm_done.append(chat(LLM_MODEL).status_code), daemon=True)
+             for _ in range(45)]  # more than anyio's 40 threads
+    try:
+        for t in users:
+            t.start()
+        deadline = time.monotonic() + 120
+        while len(hung.conns) < LLM_WORKERS and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3)  # every LLM request has arrived
+        plain: dict = {}
+        asker = threading.Thread(target=lambda: plain.update(
+            api=chat(MODEL), page=_queue_ask(server.url + "/", "plain", question, timeout=600),
+            health=httpx.get(server.url + "/healthz", timeout=600)), daemon=True)
+        asker.start()
+        asker.join(timeout=120)
+        assert plain, "a plain answer waited for the hung LLM endpoint"
+        assert plain["api"].status_code == 200 and plain["api"].json()["citations"]
+        assert plain["page"]["success"] and plain["health"].status_code == 200
+        assert llm_done == [] and len(hung.conns) == LLM_WORKERS, "LLM calls are not bounded by the LLM workers"
+    finally:
+        hung.close()  # the endpoint goes away: the LLM answers fall back to extractive
+        for t in users:
+            t.join(timeout=300)
+        server.stop()
+    assert llm_done == [200] * 45
+
+
 def test_concurrent_first_llm_questions_build_one_answerer(tmp_settings):
     """Four LLM workers asking at once used to build four answerers, each importing
     langchain_openai under the import lock (plain answers waited on it)."""

@@ -14,7 +14,9 @@ as the page and gradio_client do), from one asyncio loop in this process:
 4. with ``--llm-hang``: the server's LLM endpoint is a loopback socket that
    accepts and never answers; ``--users`` users ask plain questions while
    ``--llm-users`` ask with the LLM, and the plain answers' p95 is printed
-   beside the single-user one.
+   beside the single-user one; with ``--llm-ab N`` as N interleaved pairs of
+   phases on the same server (plain users alone, then beside the LLM users),
+   so that the two are read under the same drift of the machine's load.
 
 Prints success rate, p50/p95 latency, throughput, the server's CPU seconds per
 answer and its RSS over time, with the load average (the machine is shared, so
@@ -246,7 +248,10 @@ class Phase:
         ok = [r.seconds for r in rs if r.ok]
         rate = len(ok) / len(rs) * 100 if rs else float("nan")
         thr = len(ok) / self.wall_s if self.wall_s else float("nan")
-        cpu = self.cpu_s / len(ok) if ok else float("nan")
+        # the server's CPU over every answer of the phase (an LLM user's fallback answer costs
+        # a retrieval and an extractive answer too): per answer, whichever kind is shown
+        answered = sum(1 for r in self.results if r.ok)
+        cpu = self.cpu_s / answered if answered else float("nan")
         name = self.name + (f" ({kind})" if kind else "")
         return (f"{name:<24} {len(rs):>6} {rate:>7.1f}% {percentile(ok, 50):>8.2f} {percentile(ok, 95):>8.2f} "
                 f"{thr:>8.2f} {cpu * 1000:>8.0f} {self.load[0]:>5.2f}→{self.load[1]:<5.2f}")
@@ -393,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sessions", type=int, default=1000, help="sessions in the soak phase (default 1000; 0 skips)")
     p.add_argument("--soak-users", type=int, default=50, help="sessions at a time in the soak phase (default 50)")
     p.add_argument("--llm-hang", action="store_true", help="add the hung-LLM phase (plain beside LLM users)")
+    p.add_argument("--llm-ab", type=int, default=0, metavar="ROUNDS",
+                   help="with --llm-hang: ROUNDS pairs of phases on the same server, plain users alone, then "
+                        "beside the LLM users (interleaved, so the machine's load drifts alike for both)")
     p.add_argument("--llm-users", type=int, default=8, help="users asking with the LLM in the hung-LLM phase")
     p.add_argument("--llm-timeout", type=float, default=30.0, help="the server's llm_timeout_s in that phase")
     args = p.parse_args(argv)
@@ -432,7 +440,14 @@ async def _run(server: ServerProcess, questions: list[str], args) -> None:
             load = await runner.load(args.users, args.duration, args.turns)
             print_phase(load)
             print_rss(load)
-        if args.llm_hang:
+        if args.llm_hang and args.llm_ab:
+            for r in range(1, args.llm_ab + 1):
+                alone = await runner.load(args.users, args.duration, args.turns, name=f"A{r} plain alone")
+                print_phase(alone)
+                hang = await runner.llm_hang(args.users, args.llm_users, args.duration, args.turns)
+                hang.name = f"B{r} {hang.name}"
+                print_phase(hang, kinds=("plain", "llm"))
+        elif args.llm_hang:
             hang = await runner.llm_hang(args.users, args.llm_users, args.duration, args.turns)
             print_phase(hang, kinds=("plain", "llm"))
             print_rss(hang)

@@ -536,28 +536,37 @@ def test_secrets_are_not_shown_or_logged(index_settings, tmp_path, llm_server):
 # ---------------------------------------------------------------------------
 # item 7: a hung LLM endpoint stalls no one; a failing one is not called again
 # ---------------------------------------------------------------------------
-@pytest.mark.slow
-def test_hung_llm_endpoint_does_not_delay_plain_answers():
-    """On the server as ``serve`` runs it (FastAPI + uvicorn, the Gradio app mounted):
-    the LLM answerer is built at start-up, and while every LLM worker waits on an
-    endpoint that never answers, a plain question is answered."""
+def _served_with_hung_llm():
+    """(the served ASGI app, as ``serve`` runs it, whose LLM endpoint accepts and never
+    answers; that endpoint). Calls give up after 300 s, longer than any test waits."""
     import copy
-    import threading
 
     from app_harness import UvicornServer
-    from assistant import llm as llm_module
     from assistant.ask import AskPipeline
     from assistant.live import LiveIndex
     from assistant.loadbench import HungEndpoint
     from assistant.server import create_server
-    from assistant.ui import LLM_WORKERS, _library
+    from assistant.ui import _library
 
     served = served_app()
     hung = HungEndpoint()
     settings = copy.copy(served.settings)
     settings.llm_base_url, settings.llm_timeout_s = hung.base_url, 300.0
     pipeline = AskPipeline(settings, retriever=served.pipeline.retriever).warm_up()
-    server = UvicornServer(create_server(LiveIndex(pipeline, settings, _library), settings))
+    return UvicornServer(create_server(LiveIndex(pipeline, settings, _library), settings)), hung
+
+
+@pytest.mark.slow
+def test_hung_llm_endpoint_does_not_delay_plain_answers():
+    """On the server as ``serve`` runs it (FastAPI + uvicorn, the Gradio app mounted):
+    the LLM answerer is built at start-up, and while every LLM worker waits on an
+    endpoint that never answers, a plain question is answered."""
+    import threading
+
+    from assistant import llm as llm_module
+    from assistant.ui import LLM_WORKERS
+
+    server, hung = _served_with_hung_llm()
     # built at start-up, before any question: no LLM question builds it (and holds the
     # import lock that plain answers wait on while it imports langchain_openai)
     assert any(key[0] == hung.base_url for key in llm_module._answerers), "the LLM answerer was not built at start-up"
@@ -601,24 +610,14 @@ def test_hung_llm_requests_through_the_api_stall_neither_the_api_nor_the_page():
     Gradio's pre- and post-processing share (anyio's, 40 threads): 40 of them waiting on
     a hung endpoint stalled every route and every answer on the page. They now wait for
     the app's LLM workers, and only those call the endpoint."""
-    import copy
     import threading
 
     import httpx
 
-    from app_harness import UvicornServer
-    from assistant.ask import AskPipeline
-    from assistant.live import LiveIndex
-    from assistant.loadbench import HungEndpoint
-    from assistant.server import LLM_MODEL, MODEL, create_server
-    from assistant.ui import LLM_WORKERS, _library
+    from assistant.server import LLM_MODEL, MODEL
+    from assistant.ui import LLM_WORKERS
 
-    served = served_app()
-    hung = HungEndpoint()
-    settings = copy.copy(served.settings)
-    settings.llm_base_url, settings.llm_timeout_s = hung.base_url, 300.0
-    pipeline = AskPipeline(settings, retriever=served.pipeline.retriever).warm_up()
-    server = UvicornServer(create_server(LiveIndex(pipeline, settings, _library), settings))
+    server, hung = _served_with_hung_llm()
     question = "嘉兴规划中知识产权质押融资的目标是多少？"
 
     def chat(model: str) -> httpx.Response:

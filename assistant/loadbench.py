@@ -167,13 +167,15 @@ class Result:
 class Endpoint:
     fn_index: int
     n_inputs: int
+    defaults: list = field(default_factory=list)  # each input's value as the page first shows it
 
 
 async def ask_endpoint(client, url: str) -> Endpoint:
     cfg = (await client.get(url.rstrip("/") + "/config")).json()
+    values = {c["id"]: (c.get("props") or {}).get("value") for c in cfg.get("components", [])}
     for dep in cfg["dependencies"]:
         if dep.get("api_name") == "ask":
-            return Endpoint(dep["id"], len(dep["inputs"]))
+            return Endpoint(dep["id"], len(dep["inputs"]), [values.get(i) for i in dep["inputs"]])
     raise RuntimeError("the app has no /ask endpoint")
 
 
@@ -183,7 +185,9 @@ async def ask_once(client, url: str, ep: Endpoint, session: str, question: str, 
     The body is ASCII JSON, as a browser's JSON.stringify sends it (so a lone
     surrogate travels as "\\ud800", which a UTF-8 body could not carry)."""
     url = url.rstrip("/")
-    data: list[Any] = [question, None, [], use_llm][: ep.n_inputs]
+    # question, conversation (a new session's), place filter, LLM switch; any further
+    # input (a setting the page shows) as the page first shows it
+    data: list[Any] = ([question, None, [], use_llm] + list(ep.defaults[4:]))[: ep.n_inputs]
     body = json.dumps({"data": data, "event_data": None, "fn_index": ep.fn_index, "trigger_id": None,
                        "session_hash": session}, ensure_ascii=True)
     t0 = time.perf_counter()

@@ -84,6 +84,9 @@ class AnswerParams:
     named_share: float = 0.0
     named_list_share: float = 0.0
     cross_doc_share: float = 0.55
+    weak_coverage: float = 0.0  # below this best keyword coverage (bridged) the match is weak (0: never)
+    weak_clauses: int = 1  # a weak match quotes the best sentence of this many clauses
+    part_coverage: float = 0.0  # a sentence answers an asking part holding this share of its keywords (0: off)
 
     @classmethod
     def shipped(cls) -> "AnswerParams":
@@ -170,6 +173,8 @@ class QuestionView:
     # every document that has the clause the question names by number, best first (the
     # retriever's lookup counts them all; the hits carry only the best few)
     clause_docs: list[str] = field(default_factory=list)
+    # per asking part, when a question has several: (its keywords, the kinds it asks)
+    asking_parts: list[tuple[list[str], list[str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -318,11 +323,14 @@ class ExtractiveAnswerer:
         kws = [t for t in toks if not any(t != o and t in o for o in toks)]
         parts = {k: [t for t in toks if t != k and t in k and len(t) >= 2] for k in kws}
         focus = [self._focus_words(w, kws) for w in ask_kinds.ask_windows(question)]
+        asking_parts = [([k for k in kws if k in part], ask_kinds.detect(part))
+                        for part in ask_kinds.interrogative_parts(q_simpl)]
         numbers = QUESTION_NUMBER_RE.findall(q_figures)
         asked = list(getattr(info, "asks", None) or ask_kinds.detect(question))
         cross = ("cross" in getattr(info, "intent", []) if info is not None else bool(ASK_CROSS_RE.search(q_simpl)))
         return QuestionView(
             text=question, search=search, keywords=kws, parts={k: v for k, v in parts.items() if v}, focus=focus,
+            asking_parts=[(k, a) for k, a in asking_parts if k] if len(asking_parts) > 1 else [],
             numbers=[n for n in numbers if not YEAR_RE.fullmatch(n)],
             years=[n for n in numbers if YEAR_RE.fullmatch(n)],
             places=list(places), asks=asked,
@@ -463,6 +471,10 @@ class ExtractiveAnswerer:
                 "log_len": math.log1p(len(s.text)) / 6,
             }
             out.append(Candidate(s, c, rank, f))
+        weak = 1.0 - max((c.features["cov_bridge"] for c in out), default=0.0)
+        for c in out:
+            c.features["dense_weak"] = c.features["dense"] * weak
+            c.features["gap_weak"] = c.features["dense_gap"] * weak
         return out
 
     def _sub_clauses(self, head: Clause) -> list[Clause]:
@@ -591,9 +603,12 @@ class ExtractiveAnswerer:
             return self._not_stated(qv, subject, missing)
         if whole:
             missing = []
-        picked = self._pick(qv, body, stated, whole)
+        weak = self._weak(body)
+        picked = self._pick(qv, body, stated, whole, weak)
         picked += self._phrase_picks(qv, hits, picked)
         result = self._compose(qv, picked)
+        if weak and len(picked) > 1:
+            result.notes.append(f"问题的说法与文件用语差别较大，以下是最接近的{len(picked)}处条款，请核对。")
         if missing:
             result.answer += f"\n（文件没有规定{self._missing_label(missing)}。）"
             result.missing = list(missing)
@@ -631,8 +646,17 @@ class ExtractiveAnswerer:
         answer = (f"问题没有指明文件，有{total}份文件都有这一条款{shown}，请指明是哪一份：\n" + "\n".join(lines))
         return ExtractiveAnswer(answer, cites, False)
 
+    def _weak(self, body: Sequence[Candidate]) -> bool:
+        """A weak match: no clause the question names, and no sentence holds more than
+        ``weak_coverage`` of its keywords even through bridged words (a question in
+        everyday words). The best-scoring sentence is then a guess among near equals, so
+        the answer quotes the best sentence of several clauses (``weak_clauses``)."""
+        p = self.params
+        return p.weak_clauses > 1 and not any(c.features["named"] for c in body) and \
+            max(c.features["cov_bridge"] for c in body) < p.weak_coverage
+
     def _pick(self, qv: QuestionView, cands: list[Candidate], stated: Sequence[str],
-              whole: bool = False) -> list[Picked]:
+              whole: bool = False, weak: bool = False) -> list[Picked]:
         """The sentences to quote, grouped by clause (module docstring, step 4)."""
         p = self.params
         named = [c for c in cands if c.features["named"]]
@@ -657,6 +681,9 @@ class ExtractiveAnswerer:
                 break
             if c.score >= share * top.score and not self._repeats(c, chosen):
                 chosen.append(c)
+        if weak:
+            chosen = self._clause_bests(cands, chosen, self.params.weak_clauses)
+        chosen = self._cover_parts(qv, cands, chosen)
         context = self._context_after(top)
         if context is not None and not any(c.sentence is context for c in chosen):
             chosen.append(Candidate(context, top.clause, top.rank, top.features, top.score))
@@ -665,6 +692,45 @@ class ExtractiveAnswerer:
             if duty is not None and not any(c.sentence is duty for c in chosen):
                 chosen.append(Candidate(duty, top.clause, top.rank, top.features, top.score))
         return self._group(chosen)
+
+    def _cover_parts(self, qv: QuestionView, cands: Sequence[Candidate], chosen: list[Candidate]
+                     ) -> list[Candidate]:
+        """A question of several asking parts ("有效期是多长？……宽展期多长？", "由谁检查？
+        检查能否收费？") is answered part by part: a part that no chosen sentence answers
+        (holding ``part_coverage`` of the part's keywords, and stating what the part asks
+        for, if it asks for something specific) gets the best sentence about the question's
+        subject that does, from whichever clause (0: off)."""
+        share = self.params.part_coverage
+        if not share or not qv.asking_parts:
+            return chosen
+        top_rel = max(c.relevance for c in cands)
+        subject = [c for c in cands if c.relevance >= self.params.subject_share * top_rel]
+
+        def answers(c: Candidate, words: Sequence[str], kinds: Sequence[str]) -> bool:
+            text = c.sentence.search + " " + for_search(c.clause.heading).lower()
+            return self._coverage(words, text, parts=qv.parts) >= share and all(
+                self._states(k, c.sentence, c.clause, qv) for k in ask_kinds.checked(kinds))
+
+        out = list(chosen)
+        for words, kinds in qv.asking_parts:
+            if any(answers(c, words, kinds) for c in out):
+                continue
+            extra = next((c for c in subject if answers(c, words, kinds) and not self._repeats(c, out)), None)
+            if extra is not None:
+                out.append(extra)
+        return out
+
+    def _clause_bests(self, cands: Sequence[Candidate], chosen: list[Candidate], n: int) -> list[Candidate]:
+        """``chosen`` and the best sentence of further clauses, until ``n`` clauses are quoted."""
+        out = list(chosen)
+        clauses = {c.clause.clause_id for c in out}
+        for c in cands:
+            if len(clauses) >= n:
+                break
+            if c.clause.clause_id not in clauses and not c.sentence.is_duty and not self._repeats(c, out):
+                out.append(c)
+                clauses.add(c.clause.clause_id)
+        return out
 
     @staticmethod
     def _within_chars(cands: list[Candidate], limit: int) -> list[Candidate]:

@@ -90,10 +90,16 @@ def ask_windows(question: str) -> list[str]:
 
 
 def detect(question: str) -> list[str]:
-    """The kinds ``question`` asks for (lexicon order)."""
-    parts = interrogative_parts(question)
-    found = [name for name, k in kinds().items()
-             if k.question is not None and any(k.question.search(p) for p in parts)]
+    """The kinds ``question`` asks for (lexicon order), each part of the question read
+    on its own: "多长时间内要发奖金？各最少多少？" asks a duration and a figure."""
+    found: set[str] = set()
+    for part in interrogative_parts(question):
+        found.update(_part_kinds(part))
+    return [name for name in kinds() if name in found]
+
+
+def _part_kinds(part: str) -> list[str]:
+    found = [name for name, k in kinds().items() if k.question is not None and k.question.search(part)]
     if "figure" in found and any(k in found for k in (*SPECIFIC_FIGURES, "contact")):
         found.remove("figure")
     if "count" in found and "duration" in found:

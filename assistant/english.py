@@ -16,13 +16,19 @@ from typing import Any, Mapping, Sequence
 
 from .asks import kinds
 from .lexicons import table
+from .numerals import cn_to_int
 from .textnorm import for_search
 
 MAX_TERMS = 5
 MAX_FIGURES = 4
-_FIGURE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(亿|万)?\s*(元|件|家|个|项|名|人次|人|%|％)?")
+# a figure: Arabic digits or Chinese numerals (laws write 五百元, 三十日), a magnitude, a unit
+_FIGURE_RE = re.compile(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十百千零〇]+)\s*(亿|万)?\s*"
+                        r"(元|件|家|个工作日|工作日|个月|个|项|名|人次|人|倍|日|天|年|%|％)?")
 _UNITS = {"元": "yuan", "件": "items", "家": "", "个": "", "项": "items", "名": "people", "人": "people",
-          "人次": "person-times", "%": "%", "％": "%"}
+          "人次": "person-times", "%": "%", "％": "%", "倍": "times", "日": "days", "天": "days",
+          "工作日": "working days", "个工作日": "working days", "个月": "months", "年": "years"}
+# units a bare Chinese numeral needs before it is read as a figure (一项, 一个 are words)
+_CN_UNITS = {"元", "倍", "日", "天", "工作日", "个工作日", "个月", "年"}
 
 
 @lru_cache(maxsize=1)
@@ -55,8 +61,9 @@ def english_terms(text: str, limit: int = MAX_TERMS) -> list[str]:
 
 
 def english_figure(number: str, magnitude: str | None, unit: str | None) -> str:
-    """``("200", "亿", "元")`` → ``"20 billion yuan"``; ``("4.2", "亿", "元")`` → ``"420 million yuan"``."""
-    value = float(number) * {"亿": 1e8, "万": 1e4}.get(magnitude or "", 1)
+    """``("200", "亿", "元")`` → ``"20 billion yuan"``; ``("4.2", "亿", "元")`` → ``"420 million yuan"``;
+    ``("五百", "万", "元")`` → ``"5 million yuan"``."""
+    value = _number(number) * {"亿": 1e8, "万": 1e4}.get(magnitude or "", 1)
     unit_en = _UNITS.get(unit or "", "")
     if unit_en == "%":
         return f"{number}%"
@@ -69,12 +76,18 @@ def english_figure(number: str, magnitude: str | None, unit: str | None) -> str:
     return f"{amount} {unit_en}".strip()
 
 
+def _number(number: str) -> float:
+    return float(number) if number[0].isdigit() else float(cn_to_int(number) or 0)
+
+
 def english_figures(text: str, limit: int = MAX_FIGURES) -> list[str]:
     """Figures with units in ``text`` as "原文 (English)" (years are not figures)."""
     out = []
     for m in _FIGURE_RE.finditer(for_search(text)):
         number, magnitude, unit = m.groups()
         if not (magnitude or unit) or re.fullmatch(r"(?:19|20)\d\d", number):
+            continue
+        if not number[0].isdigit() and (cn_to_int(number) is None or unit not in _CN_UNITS):
             continue
         original = m.group(0).strip()
         english = english_figure(number, magnitude, unit)

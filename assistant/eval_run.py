@@ -221,16 +221,14 @@ class Harness:
     def fit_sentence_model(self, config: Config, uids: Sequence[str]) -> dict[str, Any]:
         """The learned sentence scorer, fitted on the candidate sentences of the answerable
         questions among ``uids`` (coefficients as JSON)."""
-        from .sentence_scoring import fit_logistic
+        from .sentence_scoring import fit_ranker
 
-        feats, labels = [], []
+        groups = []
         for u in uids:
             runner, q = self.by_uid[u]
             if is_answerable(q) and q["evidence"]:
-                for f, y in runner.sentence_rows(q, config):
-                    feats.append(f)
-                    labels.append(y)
-        return fit_logistic(feats, labels).to_json()
+                groups.append(runner.sentence_rows(q, config))
+        return fit_ranker(groups).to_json()
 
     def learners(self, answers: bool = True) -> dict[str, Any]:
         return {"answer.sentence_model": self.fit_sentence_model} if answers else {}

@@ -5,9 +5,11 @@ features in ``FEATURES`` (``answering.ExtractiveAnswerer.candidates`` computes t
 A scorer maps them to a score:
 
 * ``hand``: the weights in ``HAND_WEIGHTS``, set by hand;
-* ``learned``: a logistic regression (scikit-learn) fitted on sentence labels derived
-  from the gold evidence strings (``label_sentence``): a sentence is a positive when
-  it and an evidence string contain each other (fuzzily, the scoring rules' match).
+* ``learned``: a pairwise ranker (``fit_ranker``: a logistic regression, scikit-learn,
+  on feature differences within a question, then Platt-scaled) fitted on sentence
+  labels derived from the gold evidence strings (``label_sentence``): a sentence is a
+  positive when it and an evidence string contain each other (fuzzily, the scoring
+  rules' match).
   ``python -m assistant train`` fits it on every answerable tuning question and
   stores its coefficients as plain JSON in ``assistant/tuned.json``; cross-validation
   fits it on the training folds only. Which scorer answers is itself a tunable
@@ -42,6 +44,9 @@ FEATURES: tuple[str, ...] = (
     "phrase",  # a phrase the question quotes is in the sentence
     "row",  # a table or attachment row
     "log_len",  # log(1 + characters) / 6
+    # the question's words weakly matched everywhere (everyday words): meaning must decide
+    "dense_weak",  # dense × (1 − the best cov_bridge among the candidates)
+    "gap_weak",  # dense_gap × (1 − the best cov_bridge among the candidates)
 )
 
 # Hand-set weights (the answerer's rule of thumb before any learning).
@@ -93,18 +98,36 @@ def label_sentence(sentence: str, evidence: Sequence[str]) -> bool:
     return False
 
 
-def fit_logistic(rows: Sequence[Mapping[str, float]], labels: Sequence[bool], c: float = 1.0,
-                 name: str = "learned") -> LinearScorer:
-    """A logistic regression over ``FEATURES`` (class-balanced, L2, fixed solver: the
-    same data gives the same coefficients)."""
+def fit_ranker(groups: Sequence[Sequence[tuple[Mapping[str, float], bool]]], c: float = 1.0,
+               negatives: int = 30, name: str = "learned") -> LinearScorer:
+    """A pairwise ranker over ``FEATURES``: a logistic regression on the feature
+    differences of a question's answering sentences and its best-scoring (by the hand
+    scorer) other sentences, so that it learns to put an answering sentence first
+    *within* a question; then Platt scaling (a one-feature logistic regression over all
+    sentences) maps its scores to probabilities, so that shares of the best score mean
+    what they mean for the hand scorer. Deterministic: the same data gives the same
+    coefficients."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    if not rows or len(set(labels)) < 2:
+    diffs, ys = [], []
+    for group in groups:
+        pos = [f for f, y in group if y]
+        neg = sorted((f for f, y in group if not y), key=lambda f: -HAND_SCORER.score(f))[:negatives]
+        for p in pos:
+            for n in neg:
+                d = [p.get(k, 0.0) - n.get(k, 0.0) for k in FEATURES]
+                sign = 1 if (len(diffs) % 2 == 0) else -1  # balanced classes, no randomness
+                diffs.append([sign * v for v in d])
+                ys.append(int(sign > 0))
+    if len(set(ys)) < 2:
         return HAND_SCORER
-    x = np.array([[r.get(f, 0.0) for f in FEATURES] for r in rows], dtype=float)
-    y = np.array(labels, dtype=int)
-    model = LogisticRegression(C=c, class_weight="balanced", solver="lbfgs", max_iter=2000)
-    model.fit(x, y)
-    weights = tuple((f, round(float(w), 6)) for f, w in zip(FEATURES, model.coef_[0]))
-    return LinearScorer(name, weights, round(float(model.intercept_[0]), 6), logistic=True)
+    pair = LogisticRegression(C=c, fit_intercept=False, solver="lbfgs", max_iter=3000).fit(np.array(diffs), ys)
+    w = pair.coef_[0]
+    rows = [f for group in groups for f, _ in group]
+    labels = [int(y) for group in groups for _, y in group]
+    z = np.array([[sum(wi * f.get(k, 0.0) for wi, k in zip(w, FEATURES))] for f in rows])
+    platt = LogisticRegression(C=1e4, class_weight="balanced", solver="lbfgs", max_iter=2000).fit(z, labels)
+    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    weights = tuple((k, round(float(a * wi), 6)) for k, wi in zip(FEATURES, w))
+    return LinearScorer(name, weights, round(b, 6), logistic=True)

@@ -125,6 +125,13 @@ TUNABLES: tuple[Tunable, ...] = (
             "a named clause asked for its measures or items is quoted with its sentences at this share (0: all)"),
     Tunable("answer.cross_doc_share", (0.4, 0.55, 0.7), 0.55,
             "a document enters a cross-document answer at this share of the best document's score"),
+    Tunable("answer.weak_match",
+            ({"weak_coverage": 0.0, "weak_clauses": 1},
+             *({"weak_coverage": c, "weak_clauses": n} for c in (0.2, 0.3, 0.4) for n in (2, 3))),
+            {"weak_coverage": 0.0, "weak_clauses": 1},
+            "below this best keyword coverage, the best sentences of this many clauses are quoted"),
+    Tunable("answer.part_coverage", (0.0, 0.5, 0.7, 1.0), 0.0,
+            "each asking part of a question gets a sentence holding this share of its keywords (0: off)"),
 )
 
 

@@ -166,6 +166,26 @@ def test_what_a_sentence_states_is_read_by_kind():
     assert asks.states("contact", "咨询电话：0574-87654321") and not asks.states("contact", "2021年版权登记量20233件")
 
 
+def test_figures_in_chinese_numerals_and_terms_in_years_are_stated():
+    # laws write amounts and multiples in Chinese numerals
+    assert asks.states("money", "判决给予五百元以上五百万元以下的赔偿")
+    assert asks.states("figure", "可以处二万元以上二十万元以下的罚款")
+    assert asks.states("count", "处违法所得一倍以上四倍以下的罚款")
+    assert not asks.states("money", "推进知识产权数据统一元数据管理")
+    assert not asks.states("count", "培育一批骨干企业")
+    # a term in years is a duration; a year is not
+    assert asks.states("duration", "注册商标的有效期为十年") and asks.states("duration", "3年内完成")
+    assert not asks.states("duration", "到2025年，建成知识产权强市") and not asks.states("duration", "二〇二五年")
+
+
+def test_each_part_of_a_question_is_read_for_what_it_asks():
+    # a duration asked in one part does not hide the figure asked in the next
+    assert set(asks.detect("被授予专利权后多长时间内要发奖金？发明专利和实用新型专利各最少多少？")) == {"duration", "figure"}
+    # in one part, the specific kind wins over the bare figure
+    assert asks.detect("补贴最多是多少元？") == ["money"]
+    assert "money" in asks.detect("what is the minimum bonus for an invention patent?")
+
+
 def test_a_question_asks_only_in_its_asking_parts():
     assert asks.detect("海门企业办理知识产权质押贷款，政府给多少比例的贴息？") == ["ratio"] or \
         "ratio" in asks.detect("海门企业办理知识产权质押贷款，政府给多少比例的贴息？")
@@ -336,12 +356,13 @@ def test_sentence_labels_come_from_the_evidence():
 def test_the_learned_scorer_round_trips_as_plain_data():
     import json
 
-    from assistant.sentence_scoring import FEATURES, LinearScorer, fit_logistic
+    from assistant.sentence_scoring import FEATURES, LinearScorer, fit_ranker
 
-    rows = [{"cov": x / 10, "dense": 0.5} for x in range(10)]
-    labels = [x >= 6 for x in range(10)]
-    model = fit_logistic(rows, labels)
+    # per question, the answering sentence is the one that shares the most words
+    groups = [[({"cov": (x + q) / 20, "dense": 0.5}, x == 9) for x in range(10)] for q in range(6)]
+    model = fit_ranker(groups)
     assert model.logistic and dict(model.weights)["cov"] > 0
+    assert fit_ranker(groups) == model  # the same data, the same coefficients
     assert [f for f, _ in model.weights] == list(FEATURES)
     again = LinearScorer.from_json(json.loads(json.dumps(model.to_json())))
     assert again == model
@@ -374,3 +395,48 @@ def test_a_clause_named_by_number_and_asked_what_it_lists_is_quoted_whole(pipeli
     last = [s for s in clause.text.replace("\n", "").split("。") if s.strip()][-1]
     assert last in reply["answer"]
     assert_citations_exact(reply, corpus_norm)
+
+
+def _with_params(pipeline: AskPipeline, **fields):
+    """The pipeline's answerer with some constants changed, restored by the caller."""
+    from dataclasses import replace
+
+    saved = pipeline.extractive.params
+    pipeline.extractive.params = replace(saved, **fields)
+    return saved
+
+
+def test_a_weak_match_quotes_the_best_sentence_of_several_clauses(pipeline, corpus_norm):
+    question = "厂里的老师傅跳槽时把做产品的诀窍带走了，宁波有没有办法管？"
+    # enough clauses compete, and no coverage floor refuses it (whatever train shipped)
+    saved = _with_params(pipeline, weak_coverage=0.0, weak_clauses=1, min_coverage=0.0, top_clauses=6)
+    try:
+        one = pipeline.ask(question)
+        _with_params(pipeline, weak_coverage=1.01, weak_clauses=3)
+        several = pipeline.ask(question)
+    finally:
+        pipeline.extractive.params = saved
+    assert not one["not_found"] and not several["not_found"]
+    paths = [(c["doc_id"], c["path"]) for c in several["citations"]]
+    assert len(set(paths)) == 3
+    # the best sentence still comes first; the others follow, and the user is told why
+    assert several["citations"][0]["quote"] == one["citations"][0]["quote"]
+    assert any("最接近的3处条款" in n for n in several["notes"])
+    assert_citations_exact(several, corpus_norm)
+
+
+def test_each_asking_part_of_a_question_gets_a_sentence_that_answers_it(pipeline, corpus_norm):
+    # two targets of the 海门 plan, stated in two clauses: each part asks one of them
+    haimen = clauses_of(pipeline, "haimen")
+    patents = next(m.group(1) for c in haimen if (m := re.search(r"每万人高价值发明专利拥有量达到(\d+件)", c.text)))
+    pledges = next(m.group(1) for c in haimen if (m := re.search(r"知识产权质押金额累计(\d+亿元)", c.text)))
+    question = "海门到2025年每万人高价值发明专利拥有量要达到多少件？知识产权质押金额累计要达到多少？"
+    saved = _with_params(pipeline, part_coverage=0.5)
+    try:
+        reply = pipeline.ask(question)
+    finally:
+        pipeline.extractive.params = saved
+    assert not reply["not_found"]
+    assert patents in reply["answer"] and pledges in reply["answer"]
+    assert_citations_exact(reply, corpus_norm)
+

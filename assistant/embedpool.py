@@ -12,11 +12,19 @@ yields ``(batch, vectors)`` as the workers finish them (not in order: the caller
 keys vectors by text). Each worker is a spawned process that holds only its own
 end of one pipe, so when the build process dies (SIGKILL included) the worker's
 next read or write fails and it exits: nothing is left running.
+
+A batch of long texts and its vectors (256 × 512 floats) are both larger than a
+socket's buffer, so a worker reads its jobs on a thread of its own: the build
+process's send never waits for a worker that is itself waiting to send a result
+(with one thread, both ends blocked in send() for ever: the scale benchmark hung
+this way at 98 % of 500 laws, where the batches of the longest texts come).
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue
+import threading
 from collections import deque
 from multiprocessing.connection import Connection, wait
 from typing import Iterable, Iterator, Sequence
@@ -47,13 +55,12 @@ def _worker(conn: Connection, spec: str, batch_size: int) -> None:
         emb = make_embedder(spec, batch_size, threads=1)
         emb.warm_up()
         conn.send(("ready", emb.dim))
+        jobs: queue.Queue = queue.Queue()
+        threading.Thread(target=_read_jobs, args=(conn, jobs), daemon=True, name="embed-jobs").start()
         while True:
-            try:
-                job = conn.recv()
-            except EOFError:
-                return  # the build process is gone
+            job = jobs.get()
             if job is None:
-                return
+                return  # no more work, or the build process is gone
             tag, texts = job
             conn.send(("ok", tag, embed_texts(emb, texts)))
     except (EOFError, BrokenPipeError, OSError):
@@ -63,6 +70,19 @@ def _worker(conn: Connection, spec: str, batch_size: int) -> None:
             conn.send(("error", f"{type(e).__name__}: {e}"))
         except (BrokenPipeError, OSError):
             pass
+
+
+def _read_jobs(conn: Connection, jobs: queue.Queue) -> None:
+    """Every job the build process sends, into ``jobs``; None at the end or when the
+    build process is gone."""
+    try:
+        while True:
+            job = conn.recv()
+            jobs.put(job)
+            if job is None:
+                return
+    except (EOFError, OSError):
+        jobs.put(None)
 
 
 class EmbeddingPool:

@@ -129,3 +129,34 @@ def test_embedding_pool_gives_the_vectors_of_one_process():
     with pytest.raises(EmbeddingModelError, match="worker"):
         with EmbeddingPool("word2vec", 32, workers=1):
             pass
+
+
+@pytest.mark.slow
+def test_embedding_pool_does_not_deadlock_on_batches_larger_than_a_pipe_buffer():
+    """A build sends 256 texts per batch and gets 256 × 512 floats back: both are
+    larger than a socket buffer (~208 KB here), so if the build process waited to send
+    the next batch while a worker waited to send its result, neither would ever read
+    (the scale benchmark hung this way at 98 % of 500 laws, on the longest texts)."""
+    import pickle
+    import threading
+    from pathlib import Path
+
+    from assistant.embedpool import EmbeddingPool
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted(corpus.glob("*.txt")))
+    windows = [text[i:i + 400] for i in range(0, len(text) - 400, 40)]
+    batches = [windows[i * 256:(i + 1) * 256] for i in range(4)]
+    assert all(len(b) == 256 for b in batches)
+    assert len(pickle.dumps(batches[0])) > 212_992  # over a socket buffer (results: 512 KB)
+    got: dict = {}
+
+    def run() -> None:
+        with EmbeddingPool("use", 32, workers=2) as pool:
+            got.update(pool.map(batches))
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=900)  # a deadlock detector, not a speed check: this takes ~1 min
+    assert not worker.is_alive(), "the pool deadlocked: both ends blocked in send()"
+    assert sorted(got) == [0, 1, 2, 3] and all(v.shape == (256, 512) for v in got.values())

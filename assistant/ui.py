@@ -1139,6 +1139,7 @@ def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool =
     from .settings import Settings
     from starlette.middleware import Middleware
 
+    from .leanqueue import lean_queue
     from .pagelang import PageLanguage
     from .sessions import lean_sessions
     from .webguard import launch_kwargs
@@ -1161,8 +1162,11 @@ def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool =
         **guard,
         **page_assets(),
         footer_links=["api"],
+        # Gradio's traffic monitoring (/monitoring): off, and its records with it (leanqueue.py)
+        enable_monitoring=False,
     )
     lean_sessions(app)  # no per-session copy of the page config (see sessions.py)
+    lean_queue(app)  # no per-event records, a 10 ms poll (see leanqueue.py)
     return launched
 
 

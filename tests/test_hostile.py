@@ -244,8 +244,39 @@ def test_sessions_and_their_conversations_are_bounded():
         turns = holder.session_data["long"].state_data[turns_id]
         assert len(turns) == MAX_TURNS
         assert turns[-1]["question"].startswith(f"第{MAX_TURNS + 2}个问题")
+        # nor does the queue keep a record of each of the 35 events (leanqueue.py)
+        assert app._queue.event_analytics == {}
     finally:
         app.close()
+
+
+@pytest.mark.slow
+def test_the_queue_keeps_no_record_of_each_event_and_monitoring_is_closed():
+    """Gradio's queue kept a record of every event (up to 10,000) and rebuilt a pandas
+    summary of all of them after each one (6-19 ms of CPU per answer) for its monitoring
+    routes, of which the served app left /monitoring/summary open to anyone.
+    Monitoring is off: the routes answer 403 and no record is kept."""
+    import httpx
+
+    from app_harness import UvicornServer
+    from assistant.leanqueue import POLL_S
+    from assistant.live import LiveIndex
+    from assistant.server import create_server
+    from assistant.ui import _library, build_app
+
+    served = served_app()
+    live = LiveIndex(served.pipeline, served.settings, _library)
+    blocks = build_app(live, served.settings)
+    server = UvicornServer(create_server(live, served.settings, blocks=blocks))
+    try:
+        for i in range(3):
+            assert _queue_ask(server.url + "/", f"q{i}", "嘉兴规划中知识产权质押融资的目标是多少？")["success"]
+        assert blocks._queue.event_analytics == {}
+        assert blocks._queue.sleep_when_free == POLL_S
+        for route in ("/monitoring", "/monitoring/summary"):
+            assert httpx.get(server.url + route, timeout=30).status_code == 403, route
+    finally:
+        server.stop()
 
 
 @pytest.mark.slow

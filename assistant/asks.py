@@ -44,17 +44,23 @@ def kinds() -> dict[str, AskKind]:
     return out
 
 
-# a question's parts: what lies between commas, semicolons and full stops
+# a question's parts: what lies between commas, semicolons and full stops; in English
+# a comma joins the clauses of one sentence ("within how many days must …, and with
+# which authority?"), so there a part is a sentence
 _PART_END_RE = re.compile(r"[，,；;。！!？?]")
+_EN_PART_END_RE = re.compile(r"[；;。！!？?]|\.(?=\s|$)")
 
 
 def interrogative_parts(question: str) -> list[str]:
     """The parts of a question that ask something: those ending in a question mark,
     and the last part. "同一个行业的几家企业，能不能……？" asks no count: its 几家 sits in
     a part that only sets the scene."""
+    from .query import detect_lang  # query imports this module
+
     q = for_search(question or "").lower()
+    ends = _EN_PART_END_RE if detect_lang(q) == "en" else _PART_END_RE
     parts, start = [], 0
-    for m in _PART_END_RE.finditer(q):
+    for m in ends.finditer(q):
         parts.append(q[start:m.end()])
         start = m.end()
     parts.append(q[start:])

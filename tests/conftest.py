@@ -65,3 +65,18 @@ def corpus_norm(index_settings) -> dict[str, str]:
     from assistant.textnorm import for_compare
 
     return {d["meta"]["id"]: for_compare(d["text"]) for d in read_documents(index_settings.index_dir)}
+
+
+def pipeline_over(files, base: Path):
+    """An ask pipeline over a real index of just these files (copied into ``base``)."""
+    from assistant.ask import AskPipeline
+    from assistant.index import IndexBuilder
+
+    corpus = base / "corpus"
+    corpus.mkdir()
+    for f in files:
+        shutil.copy(f, corpus / Path(f).name)
+    s = Settings.load(config_file=base / "none.toml", env={})
+    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
+    IndexBuilder(s).build(progress=False)
+    return AskPipeline(s).warm_up()

@@ -6,6 +6,7 @@ Every check reads the expected figure, unit or body from the clauses themselves
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -440,3 +441,40 @@ def test_each_asking_part_of_a_question_gets_a_sentence_that_answers_it(pipeline
     assert patents in reply["answer"] and pledges in reply["answer"]
     assert_citations_exact(reply, corpus_norm)
 
+
+# ---------------------------------------------------------------------------
+# English questions on real laws
+
+
+def test_an_english_question_is_one_asking_part_however_many_commas():
+    # a comma joins the clauses of an English sentence: the first clause asks too
+    assert asks.detect("Within how many working days must an application be examined, "
+                       "and which department examines it?") == ["duration", "body"]
+    assert asks.detect("Under the rules, what is the minimum bonus, and by when must it be paid?") == \
+        ["money", "when"]
+
+
+LAWS_DIR = Path(__file__).resolve().parents[1] / "eval" / "corpora" / "laws-ip"
+
+
+@pytest.fixture(scope="module")
+def two_laws(tmp_path_factory):
+    """Two real laws of laws-ip (no plans), built into a real index."""
+    from conftest import pipeline_over
+
+    names = ("专利代理条例(2018-11-06)", "浙江省促进科技成果转化条例(2021-09-30)")
+    return pipeline_over([LAWS_DIR / f"{n}.md" for n in names], tmp_path_factory.mktemp("two_laws"))
+
+
+@pytest.mark.slow
+def test_an_english_question_on_a_law_is_answered_by_the_article_stating_the_time_limit(two_laws):
+    # the article, found independently: a first-time practitioner's record, and its time limit
+    article = next(c for c in two_laws.clauses_by_id.values() if "首次执业" in c.text and "备案" in c.text)
+    limit = re.search(r"(\d+)日内", article.text).group(1)
+    reply = two_laws.ask("Within how many days of starting to practise for the first time must a patent "
+                         "attorney file for the record under the Patent Agency Regulations?")
+    lead, _, rest = reply["answer"].partition("\n\n")
+    assert not reply["not_found"]
+    assert reply["citations"][0]["path"] == article.path
+    assert f"{limit}日" in lead and f"{limit} days" in lead  # the lead carries the article's time limit
+    assert f"{limit}日内" in rest

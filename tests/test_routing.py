@@ -290,19 +290,10 @@ LAWS_WITHOUT_14 = [
 @pytest.fixture(scope="module")
 def laws16(tmp_path_factory):
     """Sixteen real laws of laws-ip (no plans), built into a real index."""
-    from assistant.ask import AskPipeline
-    from assistant.index import IndexBuilder
-    from assistant.settings import Settings
+    from conftest import pipeline_over
 
-    base = tmp_path_factory.mktemp("laws16")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    for name in LAWS_WITH_14 + LAWS_WITHOUT_14:
-        shutil.copy(LAWS / f"{name}.md", corpus / f"{name}.md")
-    s = Settings.load(config_file=base / "none.toml", env={})
-    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
-    IndexBuilder(s).build(progress=False)
-    return AskPipeline(s).warm_up()
+    return pipeline_over([LAWS / f"{name}.md" for name in LAWS_WITH_14 + LAWS_WITHOUT_14],
+                         tmp_path_factory.mktemp("laws16"))
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ import threading
 from functools import lru_cache
 from importlib import metadata, util
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = PROJECT_ROOT / "index" / "wordvectors"
 NEIGHBOURS = 3  # bridged terms kept per question word
+# nearest terms looked at per question word, before keeping those of the documents searched
+CANDIDATES = 64
 _lock = threading.Lock()
 
 
@@ -92,9 +94,18 @@ class TermBridge:
         self.min_similarity = min_similarity
         self._memo: dict[tuple[str, float], list[tuple[str, float]]] = {}
 
-    def neighbours(self, word: str, min_similarity: float | None = None) -> list[tuple[str, float]]:
-        """Corpus terms nearest ``word`` at or above the threshold, best first."""
+    def neighbours(self, word: str, min_similarity: float | None = None,
+                   keep: Callable[[str], bool] | None = None) -> list[tuple[str, float]]:
+        """Corpus terms nearest ``word`` at or above the threshold, best first; only
+        terms ``keep`` accepts when given (those of the documents searched)."""
         threshold = self.min_similarity if min_similarity is None else min_similarity
+        near = self._near(word, threshold)
+        if keep is not None:
+            near = [(t, sim) for t, sim in near if keep(t)]
+        return near[:NEIGHBOURS]
+
+    def _near(self, word: str, threshold: float) -> list[tuple[str, float]]:
+        """Up to ``CANDIDATES`` corpus terms nearest ``word`` at or above the threshold."""
         key = (word, threshold)
         if key in self._memo:
             return self._memo[key]
@@ -102,15 +113,14 @@ class TermBridge:
         row = self._index.get(word)
         if row is not None and len(self.terms) and threshold < 1.0:
             sims = self._term_matrix @ self._vectors[row]
-            for i in np.argsort(-sims)[: NEIGHBOURS * 4]:
+            top = np.argpartition(-sims, CANDIDATES)[:CANDIDATES] if len(sims) > CANDIDATES else np.arange(len(sims))
+            for i in top[np.argsort(-sims[top])]:
                 term, sim = self.terms[i], float(sims[i])
                 if sim < threshold:
                     break
                 if term == word or word in term or term in word:
                     continue
                 out.append((term, round(sim, 3)))
-                if len(out) >= NEIGHBOURS:
-                    break
         self._memo[key] = out
         return out
 

@@ -16,6 +16,14 @@ chunk ranges (``np.searchsorted``): the cost of a question about one document is
 that document's share of the postings, not the corpus's. The index is assembled
 from per-document term counts (``DocTerms``), so a rebuild after one document
 changed re-counts nothing.
+
+A restricted search is weighted with the statistics of the documents searched
+(``N``, ``df`` and ``avg|c|`` of their chunks), as if they were indexed alone: a
+question about one plan is ranked the same whether or not 3,000 laws sit beside it
+(with the whole corpus's statistics, a term common in that plan but rare in the laws,
+知识产权, weighed as a discriminating one). The term counts this needs are read back
+from the stored weights, which they determine: ``tf = w · norm / (idf − w)``
+(rounded; exact for any count a chunk holds), so no other file is kept.
 """
 from __future__ import annotations
 
@@ -44,10 +52,14 @@ class LexicalIndex(Protocol):
 
     def search(self, text: str, k: int, ranges: Ranges | None = None) -> list[tuple[int, float]]:
         """Up to ``k`` (chunk, score) best first, only chunks that share a token with
-        ``text``; within ``ranges`` when given."""
+        ``text``; within ``ranges`` when given, scored with their own statistics."""
 
-    def score(self, text: str, chunks: np.ndarray) -> np.ndarray:
-        """The score of each of ``chunks`` (0 where no token is shared)."""
+    def score(self, text: str, chunks: np.ndarray, ranges: Ranges | None = None) -> np.ndarray:
+        """The score of each of ``chunks`` (0 where no token is shared), with the
+        statistics of ``ranges`` when given (as ``search`` over those ranges scores)."""
+
+    def used_in(self, token: str, ranges: Ranges | None = None) -> bool:
+        """Whether ``token`` occurs in some chunk (within ``ranges`` when given)."""
 
     def document_frequency(self, token: str) -> int:
         """In how many chunks ``token`` occurs."""
@@ -102,6 +114,7 @@ class BM25Index:
         self.indptr = indptr
         self.chunk_len = chunk_len
         self.n_chunks = int(len(chunk_len))
+        self._avg_len: float | None = None
 
     # -- building ------------------------------------------------------------------
     @classmethod
@@ -163,24 +176,66 @@ class BM25Index:
     def token_ids(self, text: str) -> list[int]:
         return [self.vocab[t] for t in tokenize(text) if t in self.vocab]
 
-    def _postings(self, tid: int, ranges: Ranges | None):
-        """(chunks, weights) of one term, within ``ranges`` when given."""
+    @property
+    def avg_len(self) -> float:
+        if self._avg_len is None:
+            self._avg_len = float(np.asarray(self.chunk_len).mean()) if self.n_chunks else 1.0
+        return self._avg_len
+
+    def _slices(self, tid: int, ranges: Ranges | None) -> list[tuple[int, int]]:
+        """[a, b) positions of one term's postings, within ``ranges`` when given."""
         a, b = int(self.indptr[tid]), int(self.indptr[tid + 1])
-        idx = self.indices[a:b]
         if ranges is None:
-            return [(idx, self.data[a:b])]
+            return [(a, b)] if b > a else []
+        idx = self.indices[a:b]
         out = []
         for start, end in ranges:
             lo, hi = np.searchsorted(idx, (start, end))
             if hi > lo:
-                out.append((idx[lo:hi], self.data[a + lo:a + hi]))
+                out.append((a + int(lo), a + int(hi)))
         return out
+
+    def _postings(self, ids: Sequence[int], ranges: Ranges | None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(chunks, weights) of each query term (a repeated term again), within ``ranges``
+        when given, weighted with those chunks' own statistics (module docstring)."""
+        if ranges is None:
+            return [(self.indices[a:b], self.data[a:b]) for tid in ids for a, b in self._slices(tid, None)]
+        lens = [np.asarray(self.chunk_len[a:b]) for a, b in ranges]
+        n = sum(len(x) for x in lens)
+        if n == 0:
+            return []
+        avg = float(np.concatenate(lens).mean()) or 1.0
+        memo: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+        out = []
+        for tid in ids:
+            if tid not in memo:
+                memo[tid] = self._restricted_weights(tid, self._slices(tid, ranges), n, avg)
+            if memo[tid] is not None:
+                out.append(memo[tid])
+        return out
+
+    def _restricted_weights(self, tid: int, slices: list[tuple[int, int]], n: int, avg: float
+                            ) -> tuple[np.ndarray, np.ndarray] | None:
+        if not slices:
+            return None
+        chunks = np.concatenate([self.indices[a:b] for a, b in slices])
+        w = np.concatenate([self.data[a:b] for a, b in slices]).astype(np.float64)
+        lens = np.asarray(self.chunk_len)[chunks]
+        tf = self._term_counts(tid, w, lens)
+        norm = K1 * (1.0 - B + B * lens / avg)
+        return chunks, (idf(len(chunks), n) * tf / (tf + norm)).astype(np.float32)
+
+    def _term_counts(self, tid: int, w: np.ndarray, lens: np.ndarray) -> np.ndarray:
+        """A term's counts in chunks of lengths ``lens``, from its stored weights ``w``."""
+        global_idf = idf(int(self.indptr[tid + 1] - self.indptr[tid]), self.n_chunks)
+        norm = K1 * (1.0 - B + B * lens / self.avg_len)
+        return np.maximum(np.rint(w * norm / np.maximum(global_idf - w, 1e-12)), 1.0)
 
     def search(self, text: str, k: int, ranges: Ranges | None = None) -> list[tuple[int, float]]:
         ids = self.token_ids(text)
         if not ids or k <= 0:
             return []
-        parts = [p for tid in ids for p in self._postings(tid, ranges)]
+        parts = self._postings(ids, ranges)
         if not parts:
             return []
         chunks = np.concatenate([c for c, _ in parts])
@@ -192,22 +247,25 @@ class BM25Index:
         top = top[np.lexsort((uniq[top], -scores[top]))]
         return [(int(uniq[i]), float(scores[i])) for i in top if scores[i] > 0]
 
-    def score(self, text: str, chunks: np.ndarray) -> np.ndarray:
+    def score(self, text: str, chunks: np.ndarray, ranges: Ranges | None = None) -> np.ndarray:
         chunks = np.asarray(chunks, dtype=np.int64)
         out = np.zeros(len(chunks), dtype=np.float32)
         if not len(chunks):
             return out
         order = np.argsort(chunks, kind="stable")
         sorted_chunks = chunks[order]
-        for tid in self.token_ids(text):
-            a, b = int(self.indptr[tid]), int(self.indptr[tid + 1])
-            idx = self.indices[a:b]
+        for idx, weights in self._postings(self.token_ids(text), ranges):
             pos = np.searchsorted(idx, sorted_chunks)
             pos_ok = pos < len(idx)
             hit = np.zeros(len(chunks), dtype=bool)
             hit[pos_ok] = idx[pos[pos_ok]] == sorted_chunks[pos_ok]
-            out[order[hit]] += self.data[a + pos[hit]]
+            out[order[hit]] += weights[pos[hit]]
         return out
+
+    def used_in(self, token: str, ranges: Ranges | None = None) -> bool:
+        """Whether ``token`` occurs in some chunk (of ``ranges`` when given)."""
+        tid = self.vocab.get(token)
+        return tid is not None and bool(self._slices(tid, ranges))
 
     def document_frequency(self, token: str) -> int:
         tid = self.vocab.get(token)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from .asks import detect as detect_asks
 from .lexicons import table
@@ -381,20 +381,24 @@ def gloss_english(text: str) -> list[str]:
     return out
 
 
-def bridge_expansions(text: str, bridge: Any, min_similarity: float) -> list[str]:
+def bridge_expansions(text: str, bridge: Any, min_similarity: float,
+                      used: Callable[[str], bool] | None = None) -> list[str]:
     """Corpus terms for the words of ``text`` that the corpus does not use ("竞标" →
     招标), from the word-vector ``bridge`` (``bridging.TermBridge``): only words absent
     from the bridge's corpus terms are bridged, so the question's own matching words stay
-    as they are."""
+    as they are. ``used(term)``: whether the documents searched use a term, when they are
+    not the whole corpus (a plan's question bridges to that plan's words, whatever other
+    documents use)."""
     from .tokens import tokenize
     from .lexicons import words
 
     stop = words("question_stopwords.txt")
+    used = used or bridge.vocabulary.__contains__
     out: list[str] = []
     for w in dict.fromkeys(tokenize(text)):
-        if len(w) < 2 or w in stop or w in bridge.vocabulary or w.isascii():
+        if len(w) < 2 or w in stop or used(w) or w.isascii():
             continue
-        for term, _ in bridge.neighbours(w, min_similarity):
+        for term, _ in bridge.neighbours(w, min_similarity, keep=used):
             if term not in out and term not in text:
                 out.append(term)
     return out

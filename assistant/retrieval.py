@@ -245,12 +245,12 @@ class HybridRetriever:
         if mode == "hybrid+qu":
             info = self.analyse(query, history)
             text = dense_text = info.content_text if cfg.strip_doc_refs else info.text
-            if cfg.bridge_min < 1.0:
-                # everyday words the documents do not use, bridged to the documents' terms (BM25 only)
-                info.bridged = self._bridged_terms(text, cfg.bridge_min)
-                text = " ".join([text, *info.bridged])
             if info.places and cfg.restrict_places and allowed is None:
                 allowed = set(info.places)
+            if cfg.bridge_min < 1.0:
+                # everyday words the documents searched do not use, bridged to their terms (BM25 only)
+                info.bridged = self._bridged_terms(text, cfg.bridge_min, allowed)
+                text = " ".join([text, *info.bridged])
             if info.lang == "en":
                 w_bm25 = cfg.weight_bm25_en
 
@@ -299,7 +299,7 @@ class HybridRetriever:
         de = store.dense_search(dense_text, want, docs) if use_dense else []
         if want < n and use_bm25 and use_dense:
             union = sorted({c for c, _ in bm} | {c for c, _ in de})
-            bm = [(c, float(x)) for c, x in zip(union, store.bm25_scores(text, union)) if x > 0]
+            bm = [(c, float(x)) for c, x in zip(union, store.bm25_scores(text, union, docs)) if x > 0]
             de = list(zip(union, store.dense_scores(dense_text, union).tolist()))
         out: dict[str, dict[str, float]] = {}
         if use_bm25:
@@ -308,10 +308,14 @@ class HybridRetriever:
             out["dense"] = self._by_clause(de)
         return out
 
-    def _bridged_terms(self, text: str, min_similarity: float) -> list[str]:
-        """Corpus terms near the words of ``text`` the BM25 vocabulary lacks (``bridging``)."""
+    def _bridged_terms(self, text: str, min_similarity: float, docs: set[str] | None) -> list[str]:
+        """Terms of the documents searched (``docs``; all when None) near the words of
+        ``text`` those documents do not use (``bridging``)."""
         bridge = self.bridge
-        return bridge_expansions(text, bridge, min_similarity) if bridge is not None else []
+        if bridge is None:
+            return []
+        used = self.store.term_used(sorted(docs)) if docs is not None else None
+        return bridge_expansions(text, bridge, min_similarity, used)
 
     def _by_clause(self, chunk_scores: Sequence[tuple[int, float]]) -> dict[str, float]:
         """Chunk scores folded into clause scores (a clause is as good as its best chunk)."""

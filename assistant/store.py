@@ -207,11 +207,18 @@ class IndexStore:
 
     # -- BM25 --------------------------------------------------------------------------
     def bm25_search(self, query_text: str, k: int, docs: Iterable[str] | None = None) -> list[tuple[int, float]]:
-        """(chunk, BM25 score) best first; only chunks sharing a token with the query."""
+        """(chunk, BM25 score) best first; only chunks sharing a token with the query.
+        Restricted to ``docs``, the scores use those documents' own statistics (``lexical``)."""
         return self.lexical.search(query_text, k, self.chunk_ranges(docs))
 
-    def bm25_scores(self, query_text: str, chunks: Sequence[int]) -> np.ndarray:
-        return self.lexical.score(query_text, np.asarray(chunks, dtype=np.int64))
+    def bm25_scores(self, query_text: str, chunks: Sequence[int], docs: Iterable[str] | None = None) -> np.ndarray:
+        """BM25 scores of ``chunks``, with the statistics ``bm25_search`` over ``docs`` uses."""
+        return self.lexical.score(query_text, np.asarray(chunks, dtype=np.int64), self.chunk_ranges(docs))
+
+    def term_used(self, docs: Iterable[str] | None = None) -> Callable[[str], bool]:
+        """Whether a token occurs in the documents ``docs`` (all when None)."""
+        ranges = self.chunk_ranges(docs)
+        return lambda token: self.lexical.used_in(token, ranges)
 
     # -- dense -------------------------------------------------------------------------
     @property

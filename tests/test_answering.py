@@ -345,6 +345,20 @@ def test_bridge_expansions_bridge_only_words_the_corpus_lacks():
     assert "服务" not in out and "机构" not in out  # words the corpus has stay as they are
 
 
+def test_bridge_expansions_within_the_documents_searched():
+    """A question restricted to some documents bridges the words those documents lack
+    (even when other documents use them) to terms those documents use."""
+    from assistant.bridging import TermBridge
+    from assistant.query import bridge_expansions
+
+    bridge = TermBridge(["东南亚", "海外", "泰国", "服务", "机构"], min_similarity=0.6)
+    everywhere = bridge_expansions("产品卖到泰国，有没有服务机构？", bridge, 0.6)
+    assert "东南亚" not in everywhere  # the corpus uses 泰国
+    searched = {"东南亚", "服务", "机构"}  # the documents searched do not use 泰国 or 海外
+    out = bridge_expansions("产品卖到泰国，有没有服务机构？", bridge, 0.6, used=searched.__contains__)
+    assert "东南亚" in out and "海外" not in out
+
+
 def test_sentence_labels_come_from_the_evidence():
     from assistant.sentence_scoring import label_sentence
 

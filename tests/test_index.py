@@ -155,25 +155,47 @@ def test_searches_find_the_chunk_a_sentence_came_from(store):
     assert dense_top5 >= 16, dense_top5
 
 
-def test_restricted_search_is_the_full_search_within_those_documents(store):
-    """A search given documents returns exactly what the full search returns for those
-    documents (same scores, same order): restriction changes the cost, not the result."""
-    for query in ("知识产权质押融资", "专利导航", "商标品牌建设"):
-        full_bm = store.bm25_search(query, store.n_chunks)
-        full_de = store.dense_search(query, store.n_chunks)
-        for docs in (["ningbo"], ["haimen", "shaoxing"]):
-            allowed = {i for i in range(store.n_chunks) if store.chunks[i].doc_id in docs}
+def test_restricted_search_is_the_search_of_those_documents_alone(store):
+    """Given documents, the dense search returns exactly what the full search returns
+    for them, and BM25 scores exactly as bm25s over those documents' chunks alone
+    (their own idf and average length): a question about one plan is ranked the same
+    whatever else is indexed."""
+    import bm25s
+
+    for docs in (["ningbo"], ["haimen", "shaoxing"]):
+        allowed = [i for i in range(store.n_chunks) if store.chunks[i].doc_id in docs]
+        tokens = [tokenize(store.chunk_text(i)) for i in allowed]
+        ref = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+        ref.index(tokens, show_progress=False)
+        for query in ("知识产权质押融资", "专利导航 产业", "商标品牌建设"):
+            want = ref.get_scores([t for t in tokenize(query) if t in ref.vocab_dict])
+            assert store.bm25_scores(query, allowed, docs) == pytest.approx(want, rel=1e-4, abs=1e-5)
             bm = store.bm25_search(query, 8, docs)
+            want_bm = sorted(((c, s) for c, s in zip(allowed, want) if s > 0), key=lambda x: (-x[1], x[0]))[:8]
+            assert bm and [c for c, _ in bm] == [c for c, _ in want_bm]
+            assert [s for _, s in bm] == pytest.approx([s for _, s in want_bm], rel=1e-4)
+            # the full corpus's statistics weigh the same chunks otherwise
+            assert store.bm25_scores(query, [c for c, _ in bm]) != pytest.approx([s for _, s in bm], rel=1e-3)
+
+            full_de = store.dense_search(query, store.n_chunks)
             de = store.dense_search(query, 8, docs)
-            assert bm and all(c in allowed for c, _ in bm)
-            assert de and all(c in allowed for c, _ in de)
-            want_bm = [(c, s) for c, s in full_bm if c in allowed][:8]
-            want_de = [(c, s) for c, s in full_de if c in allowed][:8]
-            assert [s for _, s in bm] == pytest.approx([s for _, s in want_bm], rel=1e-5)
+            want_de = [(c, s) for c, s in full_de if c in set(allowed)][:8]
             assert [s for _, s in de] == pytest.approx([s for _, s in want_de], abs=1e-5)
-            # candidate scoring agrees with search
-            assert store.bm25_scores(query, [c for c, _ in bm]) == pytest.approx([s for _, s in bm], rel=1e-5)
             assert store.dense_scores(query, [c for c, _ in de]) == pytest.approx([s for _, s in de], abs=1e-5)
+
+
+def test_term_used_within_documents(store):
+    """What words the documents searched use: a plan's own term is used within it, a
+    term only another plan uses is not (so a question about the first plan bridges it)."""
+    everywhere = store.term_used()
+    counts = {}
+    for i in range(store.n_chunks):
+        for t in set(tokenize(store.chunk_text(i))):
+            counts.setdefault(t, set()).add(store.chunks[i].doc_id)
+    only_haimen = next(t for t, d in sorted(counts.items()) if d == {"haimen"})
+    assert everywhere(only_haimen) and store.term_used(["haimen"])(only_haimen)
+    assert not store.term_used(["ningbo", "shaoxing"])(only_haimen)
+    assert not everywhere("zzqxv")
 
 
 def test_bm25_scores_are_bm25s_lucene_scores(store):

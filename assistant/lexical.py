@@ -187,13 +187,10 @@ class BM25Index:
         a, b = int(self.indptr[tid]), int(self.indptr[tid + 1])
         if ranges is None:
             return [(a, b)] if b > a else []
-        idx = self.indices[a:b]
-        out = []
-        for start, end in ranges:
-            lo, hi = np.searchsorted(idx, (start, end))
-            if hi > lo:
-                out.append((a + int(lo), a + int(hi)))
-        return out
+        bounds = np.asarray(ranges, dtype=np.int64).reshape(-1, 2)
+        lo, hi = np.searchsorted(self.indices[a:b], bounds.T)  # one pass for every range
+        keep = hi > lo
+        return [(a + int(x), a + int(y)) for x, y in zip(lo[keep], hi[keep])]
 
     def _postings(self, ids: Sequence[int], ranges: Ranges | None) -> list[tuple[np.ndarray, np.ndarray]]:
         """(chunks, weights) of each query term (a repeated term again), within ``ranges``

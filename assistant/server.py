@@ -94,7 +94,7 @@ def create_server(live, settings, blocks=None) -> FastAPI:
     import gradio as gr
     from starlette.middleware import Middleware
 
-    from .leanqueue import lean_queue
+    from .leanqueue import STATUS_UPDATE_S, lean_queue
     from .pagelang import PageLanguage
     from .sessions import lean_sessions
     from .ui import answer_workers, build_app, page_assets
@@ -180,7 +180,7 @@ def create_server(live, settings, blocks=None) -> FastAPI:
 
     if blocks is None:
         blocks = build_app(live, settings)
-    blocks.queue(default_concurrency_limit=4)
+    blocks.queue(default_concurrency_limit=4, status_update_rate=STATUS_UPDATE_S)
     blocks.state_session_capacity = settings.max_sessions
     gr.mount_gradio_app(api, blocks, path="", show_error=False, max_file_size=max(upload_max, 1),
                         footer_links=["api"], enable_monitoring=False, **page_assets())

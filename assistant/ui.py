@@ -1139,13 +1139,13 @@ def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool =
     from .settings import Settings
     from starlette.middleware import Middleware
 
-    from .leanqueue import lean_queue
+    from .leanqueue import STATUS_UPDATE_S, lean_queue
     from .pagelang import PageLanguage
     from .sessions import lean_sessions
     from .webguard import launch_kwargs
 
     settings = settings or Settings.load()
-    app.queue(default_concurrency_limit=EVENT_CONCURRENCY)
+    app.queue(default_concurrency_limit=EVENT_CONCURRENCY, status_update_rate=STATUS_UPDATE_S)
     # the knowledge base's upload is the only one, and no larger than a document may be
     guard = launch_kwargs(upload_max_bytes=int(settings.max_file_mb * 1024 * 1024) if settings.kb_upload else 0)
     guard["app_kwargs"]["middleware"].append(Middleware(PageLanguage))

@@ -259,7 +259,7 @@ def test_the_queue_keeps_no_record_of_each_event_and_monitoring_is_closed():
     import httpx
 
     from app_harness import UvicornServer
-    from assistant.leanqueue import POLL_S
+    from assistant.leanqueue import POLL_S, STATUS_UPDATE_S
     from assistant.live import LiveIndex
     from assistant.server import create_server
     from assistant.ui import _library, build_app
@@ -273,6 +273,8 @@ def test_the_queue_keeps_no_record_of_each_event_and_monitoring_is_closed():
             assert _queue_ask(server.url + "/", f"q{i}", "嘉兴规划中知识产权质押融资的目标是多少？")["success"]
         assert blocks._queue.event_analytics == {}
         assert blocks._queue.sleep_when_free == POLL_S
+        # waiting pages are told their place every STATUS_UPDATE_S, not after every event start
+        assert not blocks._queue.live_updates and blocks._queue.update_intervals == STATUS_UPDATE_S
         for route in ("/monitoring", "/monitoring/summary"):
             assert httpx.get(server.url + route, timeout=30).status_code == 403, route
     finally:

@@ -193,6 +193,7 @@ async def ask_once(client, url: str, ep: Endpoint, session: str, question: str, 
     t0 = time.perf_counter()
     kind = "llm" if use_llm else "plain"
     stage = "join"
+    received = 0  # bytes of the event stream read (a failure says whether the server had sent anything)
     try:
         r = await client.post(url + "/gradio_api/queue/join", content=body,
                               headers={"Content-Type": "application/json"})
@@ -203,6 +204,7 @@ async def ask_once(client, url: str, ep: Endpoint, session: str, question: str, 
         async with client.stream("GET", url + "/gradio_api/queue/data", params={"session_hash": session}) as resp:
             buf = b""
             async for chunk in resp.aiter_bytes():
+                received += len(chunk)
                 buf += chunk
                 while b"\n\n" in buf:
                     line, buf = buf.split(b"\n\n", 1)
@@ -217,7 +219,19 @@ async def ask_once(client, url: str, ep: Endpoint, session: str, question: str, 
                     return Result(ok, time.perf_counter() - t0, kind, err, msg)
         return Result(False, time.perf_counter() - t0, kind, "stream ended before the answer")
     except Exception as e:  # noqa: BLE001 - a failed request is a figure, not a crash
-        return Result(False, time.perf_counter() - t0, kind, f"{stage}: {type(e).__name__}: {e}")
+        where = f" after {received} bytes" if stage == "event stream" else ""
+        return Result(False, time.perf_counter() - t0, kind, f"{stage}{where}: {error_chain(e)}")
+
+
+def error_chain(e: BaseException) -> str:
+    """An exception and what caused it, outermost first (httpx's ReadError says nothing of
+    its own; the socket error under it says whether the peer reset or closed the stream)."""
+    parts, seen = [], set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        parts.append(f"{type(e).__name__}: {e}".rstrip(": "))
+        e = e.__cause__ or e.__context__
+    return " <- ".join(parts)
 
 
 def ask_blocking(url: str, session: str, question: str, use_llm: bool = False, timeout: float = 300) -> dict:
@@ -378,7 +392,7 @@ def print_phase(phase: Phase, kinds: tuple[str | None, ...] = (None,)) -> None:
     errors: dict[str, list[float]] = {}
     for r in phase.results:
         if not r.ok:
-            errors.setdefault(r.error[:120], []).append(r.seconds)
+            errors.setdefault(r.error[:300], []).append(r.seconds)
     for err, secs in sorted(errors.items(), key=lambda x: -len(x[1]))[:5]:
         print(f"    {len(secs)} × {err} (after {min(secs):.1f}–{max(secs):.1f} s)")
 

@@ -7,7 +7,6 @@ the error paths for real; only the model's words are scripted.
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 
@@ -148,10 +147,9 @@ def test_no_hits_makes_no_call(settings, llm_server, clauses_by_id):  # noqa: F8
 
 def test_timeout_fails_fast(settings, llm_server, hits, clauses_by_id):  # noqa: F811
     llm_server.script(Reply("太迟了", delay_s=2.5))
-    t0 = time.monotonic()
     with pytest.raises(LLMUnavailableError, match=r"timed out after 1 s"):
         LLMAnswerer(settings).answer("问题", hits, clauses_by_id)
-    assert time.monotonic() - t0 < 2.0  # no retries, no waiting for the slow reply
+    assert len(llm_server.requests) == 1  # given up at the timeout, not retried
 
 
 def test_http_500(settings, llm_server, hits, clauses_by_id):  # noqa: F811
@@ -169,12 +167,12 @@ def test_http_404_names_the_model(settings, llm_server, hits, clauses_by_id):  #
 
 
 def test_connection_refused(settings, hits, clauses_by_id):
+    # no timing assertion (GUIDE; it failed at load average 12: 8.7 s, mostly imports):
+    # that a failed call is not retried is test_http_500's one request (max_retries=0)
     settings.llm_base_url = f"http://127.0.0.1:{free_port()}/v1"
-    t0 = time.monotonic()
     with pytest.raises(LLMUnavailableError, match=r"unreachable") as ei:
         LLMAnswerer(settings).answer("问题", hits, clauses_by_id)
     assert settings.llm_base_url in str(ei.value)
-    assert time.monotonic() - t0 < 2.0
 
 
 @pytest.mark.parametrize("behaviour", [Reply(malformed=True), Reply(drop=True), Reply("")], ids=["malformed", "dropped", "empty"])

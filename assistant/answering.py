@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from . import asks as ask_kinds
 from .asks import FIGURE_KINDS
 from .citations import sentence_bounds
+from .clauses import SPANNED_COLUMNS_JOIN
 from .lexicons import words
 from .models import Clause, Hit, PlanMeta
 from .retrieval import BACKGROUND_SECTION_RE, PAST_RE, TARGET_SECTION_RE
@@ -58,6 +59,7 @@ CANDIDATE_MEMO = 512  # questions whose candidates are remembered (evaluation as
 
 # The parenthesised units closing a task, e.g. "(市市场监管局、市工信局等职能部门按职责分工负责)".
 DUTY_PAREN_RE = re.compile(r"[(（][^()（）]{2,120}?(?:负责|牵头|配合|分工)[^()（）]*[)）]")
+ROW_UNIT_RE = re.compile(r"[(（]([^()（）]{1,4})[)）]\s*$")  # 「地理标志有效量(件)」: a table row's unit
 QUOTED_PHRASE_RE = re.compile(r"[“\"「『]([^”\"」』]{4,40})[”\"」』]")
 ASK_CROSS_RE = re.compile(r"哪些地方|哪些城市|哪几个城市|各地|这几份|这些文件|几份文件|分别|哪份文件|哪个文件|哪些文件|各个城市|which (?:cities|places|plans|documents)", re.I)
 QUESTION_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
@@ -897,10 +899,12 @@ class ExtractiveAnswerer:
     def _row_summary(c: Clause) -> str:
         """A table row read out: each column with its value, the unit the header gives appended."""
         parts = []
-        name_key = next((k for k in c.fields if k not in ("序号",) and c.fields[k]), "")
+        named = [k for k in c.fields if k not in ("序号",) and c.fields[k]]
+        # the row's name: the cell that gives a unit (「地理标志有效量(件)」), else the first one
+        name_key = next((k for k in named if ROW_UNIT_RE.search(c.fields[k])), named[0] if named else "")
         unit = ""
         name = c.fields.get(name_key, "")
-        m = re.search(r"[(（]([^()（）]{1,4})[)）]\s*$", name)
+        m = ROW_UNIT_RE.search(name)
         if m:
             unit = m.group(1)
         for k, v in c.fields.items():
@@ -910,7 +914,10 @@ class ExtractiveAnswerer:
                 parts.append(v.rstrip("。；;，,"))  # the parts are joined with ；
                 continue
             val = v
-            if unit and re.search(r"\d$", v):
+            if SPANNED_COLUMNS_JOIN in k:
+                # figures the source printed without separators, which the repair could not split
+                val = f"{v}（原文数字相连，未能分列）"
+            elif unit and re.search(r"\d$", v):
                 val = v + unit
             parts.append(f"{k}：{val}")
         return "；".join(parts)

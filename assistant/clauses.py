@@ -1075,8 +1075,36 @@ PIPE_LINE_RE = re.compile(r"^[ \t]*\|.*\|[ \t]*$")
 PIPE_RULE_CELL_RE = re.compile(r"^:?-+:?$")
 
 
+# A cell followed by ``||`` (no space between the bars) extends over the next column,
+# as in MultiMarkdown: a repair leaves glued figures it cannot split in one cell over
+# the columns they fill. Its field is named by those columns, joined with this.
+SPANNED_COLUMNS_JOIN = "／"
+
+
+def _pipe_spans(line: str) -> list[tuple[str, int]]:
+    """(text, number of columns) of each cell of a pipe-table line."""
+    out: list[tuple[str, int]] = []
+    for part in line.strip()[1:-1].split("|"):
+        if part == "" and out:
+            out[-1] = (out[-1][0], out[-1][1] + 1)
+        else:
+            out.append((part.strip(), 1))
+    return out
+
+
 def _pipe_cells(line: str) -> list[str]:
-    return [c.strip() for c in line.strip()[1:-1].split("|")]
+    return [c for c, _ in _pipe_spans(line)]
+
+
+def _pipe_fields(header: list[str], line: str) -> dict[str, str]:
+    """A row's cells by column name (a spanning cell under its columns' names joined)."""
+    fields, col = {}, 0
+    for val, span in _pipe_spans(line):
+        name = SPANNED_COLUMNS_JOIN.join(h for h in header[col:col + span] if h)
+        col += span
+        if name:
+            fields[name] = val
+    return fields
 
 
 def _find_pipe_tables(text: str):
@@ -1105,7 +1133,7 @@ def _find_pipe_tables(text: str):
                 serial = int(cells[0])
             body = line.strip()
             lead = len(line) - len(line.lstrip())
-            fields = {name: val for name, val in zip(header, cells) if name}
+            fields = _pipe_fields(header, line)
             heading = next((c for c in cells if c and c != str(serial)), "")[:40]
             rows.append(_Row(serial=serial, start=start + lead, end=start + lead + len(body), cells=cells,
                              fields=fields, heading=heading, text=body, search_text=" ".join(h for h in header if h)))

@@ -41,7 +41,7 @@ from .ui_chats import ChatList
 from .ui_kb import knowledge_tab
 from .models import Clause, PlanMeta
 from .redact import Redactor
-from .ui_tables import quoted_rows_as_columns, render_clause_text
+from .ui_tables import header_line, quoted_rows_as_columns, render_clause_text, row_columns, table_row_html
 
 APP_TITLE = "知识产权规划问答助手"
 NOT_FOUND_NOTICE = "现有规划文件未明确规定该问题的内容。以下是检索到的相关条款，供参考："
@@ -329,19 +329,20 @@ def render_document(meta: PlanMeta | None, clauses: Sequence[Clause], focus: str
         facts = " · ".join(esc(x) for x in (meta.place, meta.issuer, meta.date, meta.doc_number) if x)
         head = f'<div class="doc-title">{esc(_with_brackets(meta.title))}</div><div class="muted">{facts}</div>'
     rows = []
+    header = ""  # the Markdown header row of the table whose rows follow
     i = 0
     while i < len(clauses):
         c = clauses[i]
         if _is_row(c):
             group = [c]
-            while i + 1 < len(clauses) and _is_row(clauses[i + 1]) and \
-                    clauses[i + 1].parent_paths == c.parent_paths and list(clauses[i + 1].fields) == list(c.fields):
+            while i + 1 < len(clauses) and _same_table(c, clauses[i + 1]):
                 i += 1
                 group.append(clauses[i])
-            rows.append(_table_rows(group, focus))
+            rows.append(_table_rows(group, focus, header))
         elif c.level == "table" and i + 1 < len(clauses) and _is_row(clauses[i + 1]):
             # a recovered table's own clause holds its caption and header cells: the header is the table's head
             rows.append(_clause_div(c, focus, esc(c.heading or c.text.split("\n", 1)[0])))
+            header = header_line(c.text)
         else:
             rows.append(_clause_div(c, focus, render_clause_text(_without_number(c))))
         i += 1
@@ -350,6 +351,17 @@ def render_document(meta: PlanMeta | None, clauses: Sequence[Clause], focus: str
 
 def _is_row(c: Clause) -> bool:
     return c.level in ("table_row", "attachment_row") and len(c.fields) >= 2
+
+
+def _is_pipe_row(c: Clause) -> bool:
+    return c.text.lstrip().startswith("|")
+
+
+def _same_table(a: Clause, b: Clause) -> bool:
+    """Whether row ``b`` continues ``a``'s table (a pipe row's fields differ when a cell
+    spans columns; a recovered row's fields are its table's columns)."""
+    return _is_row(b) and b.parent_paths == a.parent_paths and (
+        _is_pipe_row(a) and _is_pipe_row(b) or list(b.fields) == list(a.fields))
 
 
 def _without_number(c: Clause) -> str:
@@ -367,15 +379,20 @@ def _clause_div(c: Clause, focus: str | None, body: str) -> str:
             f'<span class="clause-path">{esc(c.path)}</span>{body}</div>')
 
 
-def _table_rows(group: Sequence[Clause], focus: str | None) -> str:
-    """Rows of one table as a <table>: its columns as head, each row a clause (anchor, focus)."""
-    head = "".join(f"<th>{esc(k)}</th>" for k in group[0].fields)
+def _table_rows(group: Sequence[Clause], focus: str | None, header: str = "") -> str:
+    """Rows of one table as a <table>: its columns as head, each row a clause (anchor, focus).
+    Pipe rows are shown as written (a spanning cell over its columns) under ``header``."""
+    pipe = _is_pipe_row(group[0]) and bool(header)
+    head = table_row_html(header, "th") if pipe else \
+        "<tr>" + "".join(f"<th>{esc(k)}</th>" for k in group[0].fields) + "</tr>"
     body = "".join(
-        f'<tr class="clause{" focus" if c.clause_id == focus else ""}" id="{clause_anchor(c.clause_id)}">'
-        + "".join(f"<td>{esc(v)}</td>" for v in c.fields.values()) + "</tr>"
+        (table_row_html(c.text.strip()) if pipe else
+         "<tr>" + "".join(f"<td>{esc(v)}</td>" for v in c.fields.values()) + "</tr>")
+        .replace("<tr>", f'<tr class="clause{" focus" if c.clause_id == focus else ""}" '
+                         f'id="{clause_anchor(c.clause_id)}">', 1)
         for c in group)
     return (f'<div class="table-wrap" style="margin-left:{min(_depth(group[0]), 4) * 1.2}em">'
-            f'<table class="clause-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>')
+            f'<table class="clause-table"><thead>{head}</thead><tbody>{body}</tbody></table></div>')
 
 
 # ---------------------------------------------------------------------------
@@ -416,9 +433,15 @@ class Library:
         return best
 
     def columns(self, citation: dict[str, Any]) -> list[str]:
-        """The column names of a cited table row (none for other clauses)."""
+        """The column names over each cell of a cited table row (none for other clauses)."""
         c = self.by_id.get(self.resolve(citation) or "")
-        return list(c.fields) if c is not None and c.level in ("table_row", "attachment_row") else []
+        if c is None or c.level not in ("table_row", "attachment_row"):
+            return []
+        if _is_pipe_row(c) and c.parent_paths:
+            table = next((t for t in self.clauses_by_doc.get(c.doc_id, []) if t.path == c.parent_paths[-1]), None)
+            if table is not None and header_line(table.text):
+                return row_columns(header_line(table.text), c.text.strip())
+        return list(c.fields)
 
     @property
     def titles(self) -> dict[str, str]:

@@ -9,7 +9,10 @@ Tables reach the clauses in two shapes that keep their cell boundaries:
   under the header), kept as written by the Markdown loader.
 
 A text whose table lost its separators in the source (``地理标志有效量(件)1726``) is
-shown as it is: its columns cannot be told apart without guessing.
+shown as it is: its columns cannot be told apart without guessing (corpus/repairs.toml
+gives such rows back as pipe rows where the document's own text makes the split
+certain, and leaves figures it cannot split in one cell spanning their columns:
+``| 名称 | 11.520100 ||| 完成 |``, MultiMarkdown's ``||``).
 
 Everything is escaped here; the quote's highlight is cut at cell boundaries, so a
 quote that spans several cells is marked in each of them.
@@ -20,6 +23,8 @@ import html
 import re
 from typing import Sequence
 
+from .clauses import SPANNED_COLUMNS_JOIN
+
 ROW_SEPARATOR = "｜"  # what clauses.py joins a recovered row's cells with
 _PIPE_ROW_RE = re.compile(r"^\s*\|(.*)\|\s*$")
 _PIPE_RULE_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
@@ -28,6 +33,7 @@ _PIPE_RULE_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _QUOTED_ROW_RE = re.compile(r"「(?:([^「」<>|]*?｜[^「」<>|]*?)|\s*\|([^「」<>]*\|[^「」<>]*)\|\s*)」")
 
 Span = tuple[int, int]
+Cell = tuple[int, str, int]  # offset in its line, text, number of columns it fills
 
 
 def _esc(text: str) -> str:
@@ -44,8 +50,9 @@ def marked(text: str, start: int, span: Span | None) -> str:
     return f"{_esc(text[:a])}<mark>{_esc(text[a:b])}</mark>{_esc(text[b:])}"
 
 
-def _cells(line: str) -> list[tuple[int, str]] | None:
-    """(offset in line, cell text) of a table row line, or None when it is not one."""
+def _cells(line: str) -> list[Cell] | None:
+    """(offset in line, cell text, columns) of a table row line, or None when it is not
+    one. In a pipe row, ``||`` (nothing between the bars) widens the cell before it."""
     if _PIPE_RULE_RE.match(line) and "-" in line:
         return None
     m = _PIPE_ROW_RE.match(line)
@@ -55,16 +62,52 @@ def _cells(line: str) -> list[tuple[int, str]] | None:
         sep, pos, body = ROW_SEPARATOR, 0, line
     else:
         return None
-    out = []
+    out: list[Cell] = []
     for part in body.split(sep):
-        lead = len(part) - len(part.lstrip())
-        out.append((pos + lead, part.strip()))
+        if part == "" and sep == "|" and out:
+            off, text, cols = out[-1]
+            out[-1] = (off, text, cols + 1)
+        else:
+            lead = len(part) - len(part.lstrip())
+            out.append((pos + lead, part.strip(), 1))
         pos += len(part) + 1
     return out if len(out) >= 2 else None
 
 
-def _row_html(cells: list[tuple[int, str]], start: int, span: Span | None, tag: str = "td") -> str:
-    return "<tr>" + "".join(f"<{tag}>{marked(text, start + off, span)}</{tag}>" for off, text in cells) + "</tr>"
+def _row_html(cells: list[Cell], start: int, span: Span | None, tag: str = "td") -> str:
+    def attrs(cols: int) -> str:
+        return f' colspan="{cols}"' if cols > 1 else ""
+
+    return "<tr>" + "".join(f"<{tag}{attrs(cols)}>{marked(text, start + off, span)}</{tag}>"
+                            for off, text, cols in cells) + "</tr>"
+
+
+def table_row_html(line: str, tag: str = "td") -> str:
+    """One pipe-table line as an escaped <tr> (spanning cells with their colspan)."""
+    return _row_html(_cells(line) or [], 0, None, tag)
+
+
+def is_rule(line: str) -> bool:
+    """A Markdown table's rule line (``|---|:--:|``)."""
+    return bool(_PIPE_RULE_RE.match(line)) and "-" in line
+
+
+def header_line(table_text: str) -> str:
+    """The Markdown header row of a table clause's text (the line above its rule), or ""."""
+    lines = table_text.split("\n")
+    return next((lines[i - 1] for i in range(1, len(lines)) if is_rule(lines[i])), "")
+
+
+def row_columns(header: str, row: str) -> list[str]:
+    """The column names over each cell of a pipe-table ``row`` (a spanning cell's names
+    joined), from the table's ``header`` row."""
+    head, cells = _cells(header) or [], _cells(row) or []
+    names = [text for _, text, cols in head for _ in range(cols)]
+    out, col = [], 0
+    for _, _, cols in cells:
+        out.append(SPANNED_COLUMNS_JOIN.join(n for n in names[col:col + cols] if n))
+        col += cols
+    return out
 
 
 def render_clause_text(text: str, span: Span | None = None, columns: Sequence[str] = ()) -> str:
@@ -82,7 +125,7 @@ def render_clause_text(text: str, span: Span | None = None, columns: Sequence[st
         start, line = lines[i]
         cells = _cells(line)
         if cells is None:
-            if not (_PIPE_RULE_RE.match(line) and "-" in line):
+            if not is_rule(line):
                 prose.append(marked(line, start, span))
             i += 1
             continue
@@ -90,7 +133,7 @@ def render_clause_text(text: str, span: Span | None = None, columns: Sequence[st
             parts.append("\n".join(prose))
             prose = []
         head, body = "", []
-        if i + 1 < len(lines) and _PIPE_RULE_RE.match(lines[i + 1][1]) and "-" in lines[i + 1][1]:
+        if i + 1 < len(lines) and is_rule(lines[i + 1][1]):
             head = _row_html(cells, start, span, "th")
             i += 2
         else:
@@ -118,6 +161,7 @@ def quoted_rows_as_columns(answer_html: str, columns_of=lambda n: ()) -> str:
     it when known (``columns_of(n)``)."""
     def row(m: re.Match) -> str:
         cells = m.group(1).split(ROW_SEPARATOR) if m.group(1) is not None else m.group(2).split("|")
+        cells = [c for i, c in enumerate(cells) if c or i == 0]  # ``||``: one cell over two columns
         n = re.match(r"\[(\d{1,3})\]", answer_html[m.end():m.end() + 6])
         columns = list(columns_of(int(n.group(1)))) if n else []
         head = ""

@@ -356,3 +356,19 @@ def test_a_case_write_up_is_read_by_its_named_parts():
                                             "裁判要点 一、", "裁判要点 二、", "基本案情"]
     assert by_path(doc)["关键词"].text == "关键词\n民事、买卖合同、欺诈、家用汽车。"
     assert doc.quality.numbered_share > 0.9 and not doc.quality.warning
+
+
+def test_a_pipe_cell_followed_by_empty_bars_spans_those_columns():
+    """``||`` (MultiMarkdown): the cell before extends over the next column; its field is
+    named by all the columns it fills, so no figure is filed under one column by guess."""
+    from assistant.cleaning import Cleaner
+    from assistant.clauses import ClauseParser
+
+    text = ("一、主要指标\n表1 指标\n| 指标 | 2015年 | 2020年目标 | 2020年 | |\n|---|---|---|---|---|\n"
+            "| 技术市场成交额(亿元) | 11.520100 ||| 完成 |\n| 结案率(%) | 95% | 95% | 95% | 完成 |\n二、任务\n（一）其他。\n")
+    clauses = ClauseParser().parse(Cleaner().run(text, "doc").text, PlanMeta(id="doc", file="doc.md"))
+    rows = [c for c in clauses if c.level == "table_row"]
+    assert [c.fields for c in rows] == [
+        {"指标": "技术市场成交额(亿元)", "2015年／2020年目标／2020年": "11.520100"},
+        {"指标": "结案率(%)", "2015年": "95%", "2020年目标": "95%", "2020年": "95%"}]
+    assert rows[0].text == "| 技术市场成交额(亿元) | 11.520100 ||| 完成 |"

@@ -80,3 +80,33 @@ def test_a_quoted_markdown_row_in_an_answer_shows_its_cells():
     assert '<span class="rt-cell">2025年</span>' in out and "| 17 |" not in out.split('class="answer-md"')[0]
     card = highlight_quote(row, row, ["序号", "指标名称", "2020年", "2025年"])
     assert "<th>2020年</th>" in card and "<td><mark>17</mark></td>" in card
+
+
+# a repaired row whose figures no evidence splits: one cell over three columns (``||``)
+HEADER = "| 指标 | 2015年实际值 | 2020年目标值 | 2020年实际值 | |"
+SPANNING = "| 技术市场成交额(亿元) | 11.520100 ||| 完成 |"
+
+
+def test_a_cell_spanning_columns_stays_one_cell_in_card_answer_and_reader():
+    from assistant.ui_tables import row_columns
+
+    columns = row_columns(HEADER, SPANNING)
+    assert columns == ["指标", "2015年实际值／2020年目标值／2020年实际值", ""]
+    card = highlight_quote(SPANNING, SPANNING, columns)
+    assert '<td colspan="3"><mark>11.520100</mark></td>' in card and card.count("<td") == 3
+    assert "<th>2015年实际值／2020年目标值／2020年实际值</th>" in card
+    answer = {"answer": f"表1：「{SPANNING}」[1]", "citations": [
+        {"n": 1, "title": "《测试》", "path": "一、表1 第1项", "quote": SPANNING, "clause_text": SPANNING}]}
+    out = render_answer_message(answer, 0, lambda c: columns)
+    assert out.count('<span class="rt-cell">') == 6 and '<span class="rt-cell">11.520100</span>' in out
+
+    split = "| 每万人发明专利拥有量(件) | 7.38 | 20 | 41.7 | 完成 |"
+    rows = [_clause(i + 2, f"一、表1 第{i}项", "table_row", text, fields, number=f"第{i}项", parents=("一、", "一、表1"))
+            for i, (text, fields) in enumerate([
+                (SPANNING, {"指标": "技术市场成交额(亿元)", "2015年实际值／2020年目标值／2020年实际值": "11.520100"}),
+                (split, {"指标": "每万人发明专利拥有量(件)", "2015年实际值": "7.38", "2020年目标值": "20",
+                         "2020年实际值": "41.7"})], start=1)]
+    table = _clause(1, "一、表1", "table", f"表1.主要指标\n{HEADER}\n|---|---|---|---|---|", number="表1", parents=("一、",))
+    out = render_document(None, [_clause(0, "一、", "chapter", "一、基础", number="一、", parents=()), table, *rows])
+    assert out.count("<table") == 1 and out.count('<tr class="clause') == 2  # one table although the fields differ
+    assert "<th>2015年实际值</th>" in out and '<td colspan="3">11.520100</td>' in out and "<td>41.7</td>" in out

@@ -343,6 +343,9 @@ def _html_to_text(name: str, html: str) -> str:
             if node.name == "br":
                 parts.append("\n")
                 continue
+            if node.name == "table" and (rows := _html_table_lines(node)):
+                parts.append("\n" + "\n".join(rows) + "\n")
+                continue
             block = node.name in _BLOCK_TAGS
             if block:
                 parts.append("\n")
@@ -418,18 +421,93 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
+# --------------------------------------------------------------- tables
+# A data table (two rows and two columns at least, every cell short, no table inside)
+# becomes a Markdown pipe table, its first row the header: the clause parser then keeps
+# its rows and columns (each row a clause, its cells under their column names) and the
+# app shows it as a table. A cell over several columns is followed by empty bars
+# (``| 合计 ||| 9 |``, MultiMarkdown), which the parser and the renderer read as one
+# cell. Other tables (layout tables: one column, long cells) give one line per cell.
+MAX_TABLE_CELL_CHARS = 200
+MAX_COLSPAN = 50
+
+Row = list[tuple[str, int]]  # (cell text, number of columns it fills)
+
+
+def table_as_pipe_lines(rows: list[Row]) -> list[str] | None:
+    """The table's lines as a Markdown pipe table, or None when it is no data table."""
+    rows = [[(" ".join(text.split()).replace("|", "｜"), span) for text, span in row] for row in rows if row]
+    ncols = max((sum(span for _, span in row) for row in rows), default=0)
+    if len(rows) < 2 or ncols < 2 or any(len(text) > MAX_TABLE_CELL_CHARS for row in rows for text, _ in row):
+        return None
+
+    def line(row: Row) -> str:
+        missing = ncols - sum(span for _, span in row)
+        return "|" + "".join(f" {text} " + "|" * span for text, span in row) + " |" * missing
+
+    return [line(rows[0]), "|" + "---|" * ncols, *(line(row) for row in rows[1:])]
+
+
 def _table_lines(table) -> list[str]:
-    """One line per cell, rows in order; a merged cell is reported once."""
-    out: list[str] = []
+    """A docx table: a pipe table when it is a data table, else one line per cell, rows in
+    order; a merged cell is reported once."""
+    rows: list[Row] = []
     for row in table.rows:
-        seen = set()
+        cells: Row = []
+        last = None
         for cell in row.cells:
             # python-docx repeats a horizontally merged cell once per grid column
-            if id(cell._tc) in seen:
+            if cell._tc is last:
+                cells[-1] = (cells[-1][0], cells[-1][1] + 1)
                 continue
-            seen.add(id(cell._tc))
-            out.append(cell.text)
-    return out
+            last = cell._tc
+            # a vertically merged cell is shown once, in its first row (python-docx repeats it below)
+            cells.append((cell.text if cell._tc.getparent() is row._tr else "", 1))
+        rows.append(cells)
+    return table_as_pipe_lines(rows) or [text for row in rows for text, _ in row]
+
+
+def _html_table_lines(table) -> list[str] | None:
+    """An HTML <table> as a pipe table (a ``rowspan`` cell shown in its first row, empty
+    below as a merged cell is; ``colspan`` widens it), or None when it is no data table
+    (then the page walk reads it cell by cell)."""
+    if table.find("table") is not None:
+        return None
+    rows: list[Row] = []
+    carried: dict[int, int] = {}  # column -> rows a cell above still covers
+    for tr in table.find_all("tr"):
+        row: Row = []
+        col = 0
+
+        def carry() -> None:
+            nonlocal col
+            while col in carried:
+                left = carried.pop(col)
+                row.append(("", 1))
+                if left > 1:
+                    carried[col] = left - 1
+                col += 1
+
+        for cell in tr.find_all(["td", "th"], recursive=False):
+            carry()
+            text = cell.get_text(" ")
+            span = _span(cell.get("colspan"))
+            down = _span(cell.get("rowspan"))
+            if down > 1:
+                for c in range(col, col + span):
+                    carried[c] = down - 1
+            row.append((text, span))
+            col += span
+        carry()
+        rows.append(row)
+    return table_as_pipe_lines(rows)
+
+
+def _span(value) -> int:
+    try:
+        return min(max(int(str(value).strip()), 1), MAX_COLSPAN)
+    except (TypeError, ValueError):
+        return 1
 
 
 # ---------------------------------------------------------------- PDF

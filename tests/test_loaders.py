@@ -146,8 +146,49 @@ def test_docx_with_paragraphs_and_table(tmp_path):
 
     loaded = load_file(p)
     assert loaded.fmt == "docx"
-    # body order, every table cell on its own line
-    assert _lines(loaded.text) == _lines("\n".join(lines))
+    # body order; the table a Markdown pipe table (its first row the header), so its rows keep their cells
+    table = ["| " + " | ".join(row) + " |" for row in rows]
+    assert _lines(loaded.text) == _lines("\n".join([*lines[:cut], table[0], "|---|---|---|", *table[1:], *lines[cut + 30:]]))
+
+
+def test_tables_without_a_serial_column_keep_their_rows_and_columns(tmp_path):
+    """docx and HTML tables reached the parser one cell per line, so a table without a
+    序号 column lost its rows: now each row is a clause with its cells under the column
+    names, a cell over two columns stays one cell, and a layout table stays text."""
+    import docx
+
+    from assistant.ingest import parse_document
+    from assistant.models import PlanMeta
+
+    head = ["指标", "2020年实际值", "2025年目标值"]
+    body = [["地理标志有效量(件)", "17", "26"], ["PCT国际专利申请量(件)", "255", "400"]]
+    document = docx.Document()
+    document.add_paragraph("一、发展目标")
+    document.add_paragraph("表1 主要指标")
+    t = document.add_table(rows=4, cols=3)
+    for r, row in enumerate([head, *body, ["合计", "", "未分列"]]):
+        for c, text in enumerate(row):
+            t.cell(r, c).text = text
+    t.cell(3, 1).merge(t.cell(3, 2))
+    document.add_paragraph("二、保障措施")
+    document.add_paragraph("（一）加强组织领导。")
+    p = tmp_path / "plan.docx"
+    document.save(p)
+    html = tmp_path / "plan.html"
+    html.write_text("<html><body><p>一、发展目标</p><p>表1 主要指标</p><table>"
+                    + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in [head, *body])
+                    + '<tr><td>合计</td><td colspan="2">未分列</td></tr></table>'
+                    "<table><tr><td>页面导航</td></tr><tr><td>" + "长" * 300 + "</td></tr></table>"
+                    "<p>二、保障措施</p><p>（一）加强组织领导。</p></body></html>", encoding="utf-8")
+    for path in (p, html):
+        doc = parse_document(load_file(path), PlanMeta(id="plan", file=path.name))
+        rows = [c for c in doc.clauses if c.level == "table_row"]
+        assert [c.path for c in rows] == ["一、表1 第1项", "一、表1 第2项", "一、表1 第3项"], path.suffix
+        assert rows[0].fields == dict(zip(head, body[0])) and rows[1].fields["2025年目标值"] == "400"
+        assert rows[2].fields == {"指标": "合计", "2020年实际值／2025年目标值": "未分列"}
+        assert "（一）加强组织领导。" in [c.text for c in doc.clauses]
+    # a one-column layout table with a long cell is read as text, one line per cell
+    assert "\n页面导航\n" + "长" * 300 + "\n" in load_file(html).text
 
 
 def test_pdf_named_txt_is_sniffed(tmp_path, ningbo_pdf_bytes):

@@ -154,7 +154,10 @@ def render_answer_message(answer: dict[str, Any], turn: int, columns: Callable[[
         parts.append(f'<div class="refs">出处：{refs}</div>')
     # Gradio's own copy button would copy this HTML: ours copies the Markdown, kept
     # in the bubble as hidden text (the chat's sanitizer drops data- attributes)
+    # the download links name their turn and format in the href (data- attributes are dropped)
     parts.append(f'<div class="msg-actions"><button type="button" class="copy-answer">复制回答</button>'
+                 f'<a href="#download-{turn}-md" class="download-answer">下载 Markdown</a>'
+                 f'<a href="#download-{turn}-docx" class="download-answer">下载 Word</a>'
                  f'<pre class="answer-md">{esc(answer_markdown(answer))}</pre></div>')
     return f'<div class="msg">{"".join(parts)}</div>'
 
@@ -523,8 +526,9 @@ def answer_workers() -> AnswerWorkers:
     return _shared_workers
 
 
-def export_file_of(turns: list, kind: str) -> str:
-    """The conversation written to a fresh temporary file (Gradio serves it for download)."""
+def export_file_of(turns: list, kind: str, title: str = "对话记录") -> str:
+    """The conversation (or the one turn given) written to a fresh temporary file, as
+    Markdown (``kind`` "md") or Word ("docx"); Gradio serves it for download."""
     import tempfile
     from datetime import datetime
     from pathlib import Path
@@ -534,12 +538,24 @@ def export_file_of(turns: list, kind: str) -> str:
     if not any(not t.get("error") for t in turns or []):
         raise gr.Error("还没有可以导出的回答。", print_exception=False)
     folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
-    path = folder / f"对话记录-{datetime.now():%Y%m%d-%H%M%S}.{kind}"
+    path = folder / f"{title}-{datetime.now():%Y%m%d-%H%M%S}.{'md' if kind == 'md' else 'docx'}"
     if kind == "md":
-        path.write_text(conversation_markdown(turns), encoding="utf-8")
+        path.write_text(conversation_markdown(turns, title), encoding="utf-8")
     else:
-        path.write_bytes(conversation_docx(turns))
+        path.write_bytes(conversation_docx(turns, title))
     return str(path)
+
+
+def answer_file_of(turns: list, evt: gr.EventData) -> str:
+    """One answer of the conversation (the bubble's 下载 link: ``{turn, kind}``) as a file."""
+    data = getattr(evt, "_data", None) or {}
+    try:
+        turn = int(data.get("turn"))
+    except (AttributeError, TypeError, ValueError):
+        turn = -1
+    if not 0 <= turn < len(turns or []):
+        raise gr.Error("找不到这条回答（对话可能已清空），请重新提问。", print_exception=False)
+    return export_file_of([turns[turn]], "docx" if data.get("kind") == "docx" else "md", f"回答{turn + 1}")
 
 
 def _library(settings, store) -> "Library":
@@ -661,6 +677,7 @@ details.turn-cards > summary { cursor: pointer; color: var(--body-text-color-sub
 .msg-actions { margin-top: 4px; }
 .answer-md { display: none !important; }
 .copy-answer { font-size: 0.8em; border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 8px; background: var(--background-fill-secondary); color: var(--body-text-color); cursor: pointer; }
+.download-answer { font-size: 0.8em; margin-left: 0.8em; }
 .cite-actions { display: flex; gap: 1em; align-items: center; margin-top: 6px; font-size: 0.85em; }
 .copy-cite { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 1px 8px; background: var(--background-fill-secondary); cursor: pointer; }
 .cite-copytext { font-size: 0.78em; color: var(--body-text-color-subdued); user-select: all; margin-top: 4px; word-break: break-all; }
@@ -686,7 +703,11 @@ details.turn-cards > summary { cursor: pointer; color: var(--body-text-color-sub
   #chat-row { flex-wrap: wrap; }
   #chat-row > *, #chat-col > * { flex: 1 1 100% !important; min-width: 0 !important; max-width: 100%; }
   #chat-col > * { order: 5; }
-  #chatbot { order: 1; }
+  /* the chat leaves room on the first screen for the answer's first citation (it was 480 px
+     high at every width: on a 375×667 phone the cards started below the screen) */
+  #chatbot { order: 1; height: clamp(240px, 45vh, 480px) !important; }
+  #app-header h1 { font-size: 1.4em; margin-bottom: 0; }
+  #app-header p { display: none; }  /* the placeholder in the chat says how to ask */
   #ask-row { order: 2; }
   #cards-col { order: 3; }
   #chats-col { order: 4; }
@@ -726,6 +747,14 @@ HEAD = """
     if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, fallback); } else { fallback(); }
   }
   document.addEventListener('click', function (e) {
+    var download = e.target.closest && e.target.closest('a.download-answer');
+    if (download) {
+      e.preventDefault();
+      e.stopPropagation();
+      var m = (download.getAttribute('href') || '').match(/^#download-([0-9]+)-(md|docx)$/);
+      if (m && window.assistantDownload) window.assistantDownload(+m[1], m[2]);
+      return;
+    }
     var copy = e.target.closest && e.target.closest('.copy-answer');
     if (copy) {
       e.preventDefault();
@@ -767,6 +796,8 @@ function toQuote() {
   });
 }
 new MutationObserver(toQuote).observe(element, {childList: true, subtree: true});
+// an answer's 下载 link (in the chat, handled by the page script) asks the server through this panel
+window.assistantDownload = function (turn, kind) { trigger('download', {turn: turn, kind: kind}); };
 element.addEventListener('toggle', toQuote, true);
 toQuote();
 element.addEventListener('click', function (e) {
@@ -791,6 +822,14 @@ element.addEventListener('click', function (e) {
     trigger('click', {clause_id: open.getAttribute('data-clause')});
   }
 });
+"""
+
+# an exported file is saved at once (its link also stays in the 导出文件 box)
+SAVE_EXPORT_JS = """
+() => { setTimeout(() => {
+  const a = document.querySelector('#export-file a[download]');
+  if (a) a.click();
+}, 100); }
 """
 
 # back in the chat tab: the card whose clause was opened, in view and flashed
@@ -1138,8 +1177,11 @@ def build_app(pipeline, settings) -> gr.Blocks:
         chats.wire(app, shown, shown_outputs, turns_state, [answered, regenerated, *asked_examples, *cleared],
                    [simplified])
         simplified.change(shown, [turns_state, simplified], shown_outputs, api_name=False)
-        export_md.click(lambda turns: export_file_of(turns, "md"), [turns_state], [export_file], api_name=False)
-        export_docx.click(lambda turns: export_file_of(turns, "docx"), [turns_state], [export_file], api_name=False)
+        export_md.click(lambda turns: export_file_of(turns, "md"), [turns_state], [export_file], api_name=False) \
+            .success(None, js=SAVE_EXPORT_JS)
+        export_docx.click(lambda turns: export_file_of(turns, "docx"), [turns_state], [export_file], api_name=False) \
+            .success(None, js=SAVE_EXPORT_JS)
+        cards.download(answer_file_of, [turns_state], [export_file], api_name=False).success(None, js=SAVE_EXPORT_JS)
         up_btn.click(feedback_up, [comment, turns_state], [feedback_status, comment], api_name="feedback_up")
         down_btn.click(feedback_down, [comment, turns_state], [feedback_status, comment], api_name="feedback_down")
         chatbot.like(on_like, [turns_state], [feedback_status], api_name=False)

@@ -438,6 +438,27 @@ return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
 """
 
 
+def test_phone_chat_and_its_first_citation_fit_one_screen(browser):
+    """On a small phone (375×667, a 524 px page) the chat was 480 px high whatever the
+    screen, so the chat and the start of its answer's citations did not fit one screen
+    (the first card began 724 px below the chat's top): the chat now leaves room."""
+    from selenium.webdriver.common.by import By
+
+    emulate(browser, width=375, height=667)
+    browser.get(served_app().url)
+    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "#question textarea").is_enabled())
+    fresh_browser_id(browser)
+    ask(browser, SHORT_Q)
+    card = browser.find_element(By.CSS_SELECTOR, "#cards .cite-card")
+    top, screen = browser.execute_script(
+        "return [arguments[0].getBoundingClientRect().top + window.scrollY, window.innerHeight]", card)
+    chat = browser.execute_script("return document.getElementById('chatbot').getBoundingClientRect().height")
+    chat_top = browser.execute_script(
+        "return document.getElementById('chatbot').getBoundingClientRect().top + window.scrollY")
+    assert chat <= screen / 2 and top - chat_top < screen, \
+        f"chat {chat:.0f} px high, its first citation card {top - chat_top:.0f} px below its top, on a {screen} px screen"
+
+
 def test_phone_examples_feedback_reader_and_settings(browser):
     """The smaller defects, at phone width in dark mode (each found wrong is listed):
     an example needed a second click; the citations sat far down the page; the reader showed clause numbers twice and had no
@@ -518,3 +539,51 @@ def test_feedback_status_shows_where_its_buttons_are(browser):
         return any(d.execute_script(IN_VIEW_JS, el) for el in [status, *toasts])
 
     wait(browser, 10).until(confirmation_in_view, f"no confirmation in view (the status is at {status.rect})")
+
+
+def _saved(folder, suffix: str, before: set):
+    """The file with ``suffix`` the browser finished saving into ``folder`` since ``before``."""
+    done = [p for p in folder.iterdir() if p.name.endswith(suffix) and p.name not in before]
+    return done[0] if done else None
+
+
+def test_answer_and_conversation_downloads(browser, tmp_path):
+    """Export: each answer has its own download (Markdown and Word, one click each, saved
+    by the browser), and the conversation's two export buttons save every answer."""
+    import io
+
+    import docx
+    from selenium.webdriver.common.by import By
+
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    open_app(browser)
+    fresh_browser_id(browser)
+    ask(browser, SHORT_Q)
+    bubble = ask(browser, JX_TABLE_Q)
+    links = {a.text: a for a in bubble.find_elements(By.CSS_SELECTOR, "a.download-answer")}
+    assert set(links) == {"下载 Markdown", "下载 Word"}
+
+    seen: set = set()
+    links["下载 Markdown"].click()
+    md = wait(browser).until(lambda d: _saved(tmp_path, ".md", seen))
+    seen.add(md.name)
+    text = md.read_text(encoding="utf-8")
+    assert md.name.startswith("回答2-") and f"## 问：{JX_TABLE_Q}" in text and SHORT_Q not in text
+    assert "出处：\n[1] 《嘉兴市知识产权发展“十四五”规划》 二、（三）表2 第2项" in text and "| 17 | 26 |" in text
+
+    links["下载 Word"].click()
+    word = wait(browser).until(lambda d: _saved(tmp_path, ".docx", seen))
+    seen.add(word.name)
+    paras = [p.text for p in docx.Document(io.BytesIO(word.read_bytes())).paragraphs]
+    assert f"问：{JX_TABLE_Q}" in paras and not any(SHORT_Q in p for p in paras)
+    assert any("二、（三）表2 第2项" in p and "| 17 | 26 |" in p for p in paras)
+
+    browser.find_element(By.ID, "export-md").click()
+    whole = wait(browser).until(lambda d: _saved(tmp_path, ".md", seen))
+    seen.add(whole.name)
+    text = whole.read_text(encoding="utf-8")
+    assert whole.name.startswith("对话记录-") and f"## 问：{SHORT_Q}" in text and f"## 问：{JX_TABLE_Q}" in text
+    browser.find_element(By.ID, "export-docx").click()
+    whole = wait(browser).until(lambda d: _saved(tmp_path, ".docx", seen))
+    paras = [p.text for p in docx.Document(io.BytesIO(whole.read_bytes())).paragraphs]
+    assert f"问：{SHORT_Q}" in paras and f"问：{JX_TABLE_Q}" in paras

@@ -105,6 +105,19 @@ def _place_en(place: str, plans: Mapping[str, Any], doc_id: str) -> str:
     return place
 
 
+def _row_reading(cite: dict[str, Any], clauses: Any) -> str:
+    """A cited table row read out with its column names and units (its cells alone carry no
+    units: 「| 11 | 知识产权质押融资金额(亿元) | 110 | 200 |」), or "" for other quotes."""
+    quote = cite.get("quote", "")
+    if not (quote.lstrip().startswith("|") or "｜" in quote) or not hasattr(clauses, "values"):
+        return ""
+    from .answering import ExtractiveAnswerer
+
+    row = next((c for c in clauses.values() if c.doc_id == cite["doc_id"] and c.path == cite["path"]
+                and c.fields and c.text == cite.get("clause_text")), None)
+    return ExtractiveAnswerer._row_summary(row) if row is not None else ""
+
+
 def english_lead(qv: Any, result: Any, clauses: Any, plans: Mapping[str, Any]) -> str:
     """One English sentence before the Chinese answer (module docstring)."""
     cites: Sequence[dict[str, Any]] = result.citations
@@ -121,7 +134,7 @@ def english_lead(qv: Any, result: Any, clauses: Any, plans: Mapping[str, Any]) -
     c = cites[0]
     quotes = " ".join(x["quote"] for x in cites if x["doc_id"] == c["doc_id"])
     terms = english_terms(quotes)
-    figures = english_figures(quotes)
+    figures = english_figures(" ".join(_row_reading(x, clauses) or x["quote"] for x in cites if x["doc_id"] == c["doc_id"]))
     where = f"{c['title']} ({_place_en(c['place'], plans, c['doc_id'])}), clause {c['path']}"
     if c.get("heading"):
         where += f" “{c['heading']}”"

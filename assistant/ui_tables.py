@@ -9,8 +9,8 @@ Tables reach the clauses in two shapes that keep their cell boundaries:
   under the header), kept as written by the Markdown loader.
 
 A text whose table lost its separators in the source (``地理标志有效量(件)1726``) is
-shown as it is: its columns cannot be told apart without guessing (corpus/repairs.toml
-gives such rows back as pipe rows where the document's own text makes the split
+shown as it is: its columns cannot be told apart without guessing (a repair in corpus/repairs.toml
+can give such rows back as pipe rows where the document's own text makes the split
 certain, and leaves figures it cannot split in one cell spanning their columns:
 ``| 名称 | 11.520100 ||| 完成 |``, MultiMarkdown's ``||``).
 

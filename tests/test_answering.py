@@ -492,15 +492,3 @@ def test_an_english_question_on_a_law_is_answered_by_the_article_stating_the_tim
     assert reply["citations"][0]["path"] == article.path
     assert f"{limit}日" in lead and f"{limit} days" in lead  # the lead carries the article's time limit
     assert f"{limit}日内" in rest
-
-
-def test_a_table_row_is_read_out_by_its_name_with_figures_it_cannot_split_marked(pipeline):
-    """嘉兴's repaired indicator tables: a row is read out from the cell that names it and
-    gives the unit (not the group cell before it), each figure with that unit; figures the
-    repair left in one cell over several columns are read out as such, never with a unit
-    as if they were one value."""
-    rows = {c.path: c for c in clauses_of(pipeline, "jiaxing") if c.level == "table_row"}
-    first = ExtractiveAnswerer._row_summary(rows["二、（三）表2 第1项"])
-    assert first == "一级指标：数量增多；有效发明专利拥有量(万件)；2020年实际值：2万件；2025年目标值：2.6万件；指标属性：预期性"
-    glued = ExtractiveAnswerer._row_summary(rows["一、（一）表1 第1项"])
-    assert "11.520100（原文数字相连，未能分列）" in glued and "11.520100亿元" not in glued

@@ -161,6 +161,7 @@ class Result:
     kind: str = "plain"
     error: str = ""
     message: dict[str, Any] = field(default_factory=dict, repr=False)  # the final event: success, output
+    started_s: float = float("nan")  # from the join to the queue's "process_starts" (the wait for a slot)
 
 
 @dataclass
@@ -203,6 +204,7 @@ async def ask_once(client, url: str, ep: Endpoint, session: str, question: str, 
         stage = "event stream"
         async with client.stream("GET", url + "/gradio_api/queue/data", params={"session_hash": session}) as resp:
             buf = b""
+            started = float("nan")
             async for chunk in resp.aiter_bytes():
                 received += len(chunk)
                 buf += chunk
@@ -211,12 +213,16 @@ async def ask_once(client, url: str, ep: Endpoint, session: str, question: str, 
                     if not line.startswith(b"data:"):
                         continue
                     msg = json.loads(line[5:])
-                    if msg.get("event_id") != event_id or msg.get("msg") != "process_completed":
+                    if msg.get("event_id") != event_id:
+                        continue
+                    if msg.get("msg") == "process_starts":
+                        started = time.perf_counter() - t0
+                    if msg.get("msg") != "process_completed":
                         continue
                     out = (msg.get("output") or {}).get("data") or []
                     ok = bool(msg.get("success")) and len(out) > 1 and bool(out[1])
                     err = "" if ok else str((msg.get("output") or {}).get("error") or "no answer in the output")
-                    return Result(ok, time.perf_counter() - t0, kind, err, msg)
+                    return Result(ok, time.perf_counter() - t0, kind, err, msg, started)
         return Result(False, time.perf_counter() - t0, kind, "stream ended before the answer")
     except Exception as e:  # noqa: BLE001 - a failed request is a figure, not a crash
         where = f" after {received} bytes" if stage == "event stream" else ""
@@ -273,6 +279,16 @@ class Phase:
         name = self.name + (f" ({kind})" if kind else "")
         return (f"{name:<24} {len(rs):>6} {rate:>7.1f}% {percentile(ok, 50):>8.2f} {percentile(ok, 95):>8.2f} "
                 f"{thr:>8.2f} {cpu * 1000:>8.0f} {self.load[0]:>5.2f}→{self.load[1]:<5.2f}")
+
+
+    def split(self, kind: str | None = None) -> str:
+        """Where the answered asks' time went: waiting in Gradio's queue for a slot (join to
+        "process_starts") and the event itself (to "process_completed")."""
+        rs = [r for r in self.results if r.ok and (kind is None or r.kind == kind) and r.started_s == r.started_s]
+        waited = [r.started_s for r in rs]
+        ran = [r.seconds - r.started_s for r in rs]
+        return (f"    queued p50 {percentile(waited, 50):.2f} p95 {percentile(waited, 95):.2f} s · "
+                f"in the event p50 {percentile(ran, 50):.2f} p95 {percentile(ran, 95):.2f} s")
 
 
 HEADER = (f"{'phase':<24} {'asks':>6} {'success':>8} {'p50 s':>8} {'p95 s':>8} {'ans/s':>8} {'cpu ms':>8} "
@@ -389,6 +405,7 @@ class Runner:
 def print_phase(phase: Phase, kinds: tuple[str | None, ...] = (None,)) -> None:
     for kind in kinds:
         print(phase.line(kind))
+        print(phase.split(kind))
     errors: dict[str, list[float]] = {}
     for r in phase.results:
         if not r.ok:

@@ -45,12 +45,13 @@ from .artefacts import CHUNKS, INGEST, ArtefactStore, make_key
 from .chunking import CHUNKER_VERSION, Chunker, search_text, sentence_texts
 from .documents import CLAUSE_TABLE, DOCS_TABLE
 from .embcache import EmbeddingCache, model_folder, text_digest
+from .corpus_witness import corpus_stat, corpus_unchanged, read_witness, witness, write_witness
 from .embeddings import Embedder, embed_texts, make_embedder, normalise_spec
 from .embedpool import EmbeddingPool, default_workers
 from .errors import AssistantError, IndexCorruptError
 from .indexfiles import (BUILDS_DIR, CACHE_DIR, MANIFEST, atomic_write_json, build_in_use, check_file, file_record,
                          fsync_dir, read_current, read_json, write_current)
-from .ingest import CorpusSnapshot, ingest_documents, scan_corpus
+from .ingest import PIPELINE_VERSION, CorpusSnapshot, ingest_documents, result_from_artefact, scan_corpus
 from .lexical import BM25Index, DocTerms, count_terms
 from .models import Chunk, Clause
 from .settings import Settings
@@ -118,6 +119,25 @@ def peak_rss_mb(workers: int = 0) -> float:
     if workers:
         kb += workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return round(kb / 1024, 1)
+
+
+def indexed_summaries(settings: Settings) -> list[dict[str, Any]] | None:
+    """The parse summary of each document of the current build, in corpus order,
+    when the corpus shows the files it was built from (``corpus_witness``) and the
+    build recorded them; None otherwise (then read the corpus to know)."""
+    index_dir = Path(settings.index_dir)
+    build = read_current(index_dir, strict=False)
+    if build is None:
+        return None
+    folder = index_dir / BUILDS_DIR / build
+    if not corpus_unchanged(folder, settings.corpus_dir, PIPELINE_VERSION):
+        return None
+    try:
+        table = read_json(folder / DOCS_TABLE, index_dir, expect=list)
+    except IndexCorruptError:
+        return None
+    out = [d.get("ingest", {}).get("summary") if isinstance(d, dict) else None for d in table]
+    return out if all(isinstance(x, dict) for x in out) else None
 
 
 # ---------------------------------------------------------------------------
@@ -256,12 +276,16 @@ class IndexBuilder:
         self._remove_stale_tmp(builds)
 
         with clock.stage("scan"):
+            # taken before the files are read: a file written while they are read shows as changed
+            seen = witness(corpus_stat(s.corpus_dir), PIPELINE_VERSION)
             snapshot = scan_corpus(s)
             fingerprint = build_fingerprint(snapshot, s, self.model)
             current = read_current(self.index_dir, strict=False)
             manifest = self._read_manifest(current)
             damaged = self._damaged(current, manifest) if manifest else []
         if manifest and not damaged and not force and manifest.get("build_fingerprint") == fingerprint:
+            if read_witness(builds / current) != seen:  # after a copy or a touch: the store need not hash again
+                write_witness(builds / current, seen)
             return self._up_to_date(manifest, current, clock, t0)
         store = ArtefactStore(self.index_dir)
         for p in damaged:
@@ -271,6 +295,7 @@ class IndexBuilder:
 
         with clock.stage("ingest"):
             outcome = ingest_documents(snapshot, s, known=known, progress=progress)
+            self._summarise(outcome.records)
         entries = [e for e in snapshot.entries if e.key in outcome.records]
         if not entries:
             reasons = "; ".join(str(e) for e in outcome.errors) or f"no documents in {s.corpus_dir}"
@@ -291,6 +316,7 @@ class IndexBuilder:
             secs_total = round(time.perf_counter() - t0, 2)
             manifest = self._write_manifest(tmp, build_id, snapshot, fingerprint, counts, vectors_info, embedded,
                                             clock, secs_total)
+            write_witness(tmp, seen)
             final = builds / build_id
             os.rename(tmp, final)
             fsync_dir(builds)
@@ -356,6 +382,16 @@ class IndexBuilder:
             return {}
         return {d["ingest"]["key"]: {k: v for k, v in d["ingest"].items() if k != "key"}
                 for d in table if isinstance(d.get("ingest"), dict)}
+
+    def _summarise(self, records: dict[str, dict[str, Any]]) -> None:
+        """Give each ingest record its document's parse summary (``DocResult.summary``):
+        carried over from the previous build for unchanged documents, read from the
+        artefact once otherwise, so the knowledge base lists the documents from the
+        build's table (``indexed_summaries``) instead of reading every artefact."""
+        store = ArtefactStore(self.index_dir)
+        for key, rec in records.items():
+            if not isinstance(rec.get("summary"), dict):
+                rec["summary"] = result_from_artefact(store.read(key, INGEST, rec)).summary()
 
     def _up_to_date(self, manifest: dict[str, Any], build: str, clock: _Clock, t0: float) -> BuildSummary:
         c = manifest.get("counts", {})

@@ -89,9 +89,16 @@ class KnowledgeBase:
     # -- reading ---------------------------------------------------------------------
     def documents(self) -> list[dict[str, Any]]:
         """The parse report of each document of the corpus (in corpus order), from the
-        ingest artefacts; a document not ingested yet is parsed now."""
+        ingest artefacts; a document not ingested yet is parsed now. When the corpus
+        is the one the current index was built from, the summaries its build
+        recorded are read instead (nothing is hashed or parsed: 3,480 documents'
+        artefacts took ~8 CPU s)."""
+        from .builder import indexed_summaries
         from .ingest import ingest_documents, scan_corpus
 
+        indexed = indexed_summaries(self.settings)
+        if indexed is not None:
+            return [report_row(s) for s in indexed]
         snapshot = scan_corpus(self.settings)
         outcome = ingest_documents(snapshot, self.settings, keep_results=True)
         out = []

@@ -104,6 +104,15 @@ class DocIndex:
         self.idf = {g: math.log(1 + n / c) for g, c in df.items()}
         self.mass = {d.id: sum(self.idf[g] for g in d.grams) for d in self.docs}
         self.aliases = [(m.id, _alias_names(m)) for m in self.metas]
+        # each distinct alias (as matched: ASCII names case-folded) → its documents, in
+        # document order: a question is matched against each name once, not once per document
+        self.alias_docs: dict[tuple[str, bool], list[str]] = {}
+        for doc_id, names in self.aliases:
+            for name in names:
+                ascii_name = name.isascii()
+                docs = self.alias_docs.setdefault((name.lower() if ascii_name else name, ascii_name), [])
+                if doc_id not in docs:
+                    docs.append(doc_id)
 
     def _place_of(self, m: PlanMeta) -> Place | None:
         if m.place_code and m.place_code in self.gaz.by_code:
@@ -171,10 +180,12 @@ _INDEXES: dict[tuple, DocIndex] = {}
 
 
 def doc_index(docs: Iterable[PlanMeta]) -> DocIndex:
-    """The routing index of these documents, built once per set of metadata."""
+    """The routing index of these documents, built once per set of metadata objects
+    (a store's documents: the key is their identity, which the index's own reference
+    to them keeps valid; a key of their field values cost 38 ms per call at 3,480
+    documents, and every question routes several times)."""
     docs = list(docs)
-    key = tuple((m.id, m.title, m.date, m.place, m.place_code, m.place_level, tuple(m.aliases),
-                 repr(sorted((m.dates or {}).items()))) for m in docs)
+    key = tuple(map(id, docs))
     if key not in _INDEXES:
         if len(_INDEXES) >= 8:
             _INDEXES.pop(next(iter(_INDEXES)))
@@ -242,13 +253,14 @@ def places_named(text: str, index: DocIndex) -> list[_Named]:
     t = to_simplified(nfkc(text))
     low = t.lower()
     by_span: dict[tuple[int, int], _Named] = {}
-    for doc_id, names in index.aliases:
-        for name in names:
-            rx = rf"\b{re.escape(name.lower())}\b" if name.isascii() else re.escape(name)
-            for m in re.finditer(rx, low if name.isascii() else t):
-                hit = by_span.setdefault(m.span(), _Named(m.start(), m.end(), t[m.start():m.end()], []))
-                if doc_id not in hit.docs:
-                    hit.docs.append(doc_id)
+    for (name, ascii_name), doc_ids in index.alias_docs.items():
+        where = low if ascii_name else t
+        if name not in where:
+            continue
+        rx = rf"\b{re.escape(name)}\b" if ascii_name else re.escape(name)
+        for m in re.finditer(rx, where):
+            hit = by_span.setdefault(m.span(), _Named(m.start(), m.end(), t[m.start():m.end()], []))
+            hit.docs += [d for d in doc_ids if d not in hit.docs]
     out: list[_Named] = []
     for hit in sorted(by_span.values(), key=lambda h: (h.start, h.start - h.end)):
         if all(hit.end <= o.start or hit.start >= o.end for o in out):

@@ -94,7 +94,7 @@ class IndexStore:
             raise IndexMismatchError(str(index_dir), f"index format {manifest.get('format')} (this code reads "
                                                      f"{INDEX_FORMAT})")
         if check:
-            cls.check_manifest(manifest, settings)
+            cls.check_manifest(manifest, settings, path)
         try:
             files = manifest["files"]
             for name, rec in files.items():
@@ -125,9 +125,12 @@ class IndexStore:
         return store
 
     @staticmethod
-    def check_manifest(manifest: dict, settings: Settings) -> None:
-        """Raise IndexMismatchError saying what differs between the index and the settings/corpus."""
-        from .ingest import scan_corpus
+    def check_manifest(manifest: dict, settings: Settings, build_dir: Path | None = None) -> None:
+        """Raise IndexMismatchError saying what differs between the index and the settings/corpus.
+        The corpus files are hashed only when they do not show the sizes and times the build
+        recorded (``corpus_witness``)."""
+        from .corpus_witness import corpus_unchanged
+        from .ingest import PIPELINE_VERSION, scan_corpus
 
         where = settings.index_dir
         try:
@@ -148,6 +151,8 @@ class IndexStore:
             if manifest["vectors"].get("config") != configured:
                 raise IndexMismatchError(where, f"its vectors were stored with {manifest['vectors'].get('config')}, "
                                                 f"the settings now say {configured}")
+            if build_dir is not None and corpus_unchanged(build_dir, settings.corpus_dir, PIPELINE_VERSION):
+                return  # the very files indexed: no need to hash them
             current = scan_corpus(settings).fingerprint()
             if manifest["corpus"]["sha1"] != current["sha1"]:
                 raise IndexMismatchError(where, describe_corpus_change(manifest["corpus"], current))

@@ -281,6 +281,36 @@ def test_changed_document_is_stale_and_only_it_is_reprocessed(built, tmp_path):
     assert again.up_to_date and again.embedded == 0 and not again.ingested
 
 
+def test_corpus_known_by_file_times_and_a_same_size_rewrite_still_seen(built, tmp_path):
+    """A store knows its corpus unchanged from each file's size and times (nothing is
+    read at start-up); a no-change build records them anew after a copy. A rewrite that
+    keeps the size and puts the modification time back still shows (its change time
+    moves), to the store and to the build."""
+    from assistant.corpus_witness import corpus_stat, corpus_unchanged, read_witness
+    from assistant.ingest import PIPELINE_VERSION
+
+    settings = _copy_setup(built[0], tmp_path)
+    assert IndexBuilder(settings).build(progress=False).up_to_date
+    build = Path(settings.index_dir) / BUILDS_DIR / (Path(settings.index_dir) / CURRENT_FILE).read_text().strip()
+    assert read_witness(build)["stat"] == corpus_stat(settings.corpus_dir)  # the copy's times
+    assert corpus_unchanged(build, settings.corpus_dir, PIPELINE_VERSION)
+    assert IndexStore.load(settings).chunks
+
+    plan = sorted(Path(settings.corpus_dir).glob("0*.txt"))[2]
+    before = plan.stat()
+    data = plan.read_bytes()
+    old, new = "知识产权".encode(), "知识产业".encode()
+    plan.write_bytes(data.replace(old, new, 1))
+    os.utime(plan, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (plan.stat().st_size, plan.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert not corpus_unchanged(build, settings.corpus_dir, PIPELINE_VERSION)
+    with pytest.raises(IndexMismatchError, match=plan.name):
+        IndexStore.load(settings)
+    summary = IndexBuilder(settings).build(progress=False)
+    assert not summary.up_to_date and summary.parsed == 1
+    assert IndexStore.load(settings).chunks
+
+
 def test_removed_file_is_never_indexed_after_ingest(built, tmp_path):
     """Issue 12, item 1: cp x.txt corpus/zz.txt; ingest; rm corpus/zz.txt; build; ask —
     the answer must not cite zz (an index never holds text that is not in its corpus)."""

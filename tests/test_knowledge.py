@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from assistant.knowledge import KnowledgeBaseError, drop_plan_entry, safe_name, sniff_kind
-from assistant.settings import PROJECT_ROOT
+from assistant.settings import PROJECT_ROOT, Settings
 
 NEW_PLAN = """示例市知识产权质押融资工作方案
 
@@ -148,3 +148,30 @@ def test_cli_refuses_bad_files_with_one_error_line(private_index, tmp_path):
     proc = cli(env, "remove", "没有这份文件")
     assert proc.returncode == 2 and "no document" in proc.stderr
     assert len(json.loads(cli(env, "list", "--json").stdout)) == 5
+
+
+def test_documents_listed_from_the_build_are_those_read_from_the_corpus(index_settings, tmp_path):
+    """Start-up cost (issue 10): while the corpus shows the files the current build was
+    made from, the knowledge base lists the documents from the summaries the build
+    recorded; they are the rows read from the corpus and its artefacts, which a
+    changed file (here one touched) brings back."""
+    import os
+
+    from assistant.builder import indexed_summaries
+    from assistant.index import IndexBuilder
+    from assistant.knowledge import KnowledgeBase
+
+    shutil.copytree(index_settings.corpus_dir, tmp_path / "corpus")
+    shutil.copytree(index_settings.index_dir, tmp_path / "index")
+    settings = Settings.load(config_file=tmp_path / "none.toml", env={})
+    settings.corpus_dir, settings.index_dir = str(tmp_path / "corpus"), str(tmp_path / "index")
+    assert indexed_summaries(settings) is None  # the copy's file times are not those recorded
+    assert IndexBuilder(settings).build(progress=False).up_to_date  # records them
+    assert indexed_summaries(settings) is not None
+    from_build = KnowledgeBase(settings).documents()
+
+    os.utime(sorted(Path(settings.corpus_dir).glob("0*.txt"))[0])
+    assert indexed_summaries(settings) is None
+    from_corpus = KnowledgeBase(settings).documents()
+    assert len(from_build) == 5 and from_build == from_corpus
+    assert all(d["clauses"] > 10 and d["quality"] for d in from_build)

@@ -53,7 +53,7 @@ from .textnorm import for_search, to_simplified
 CROSS_CLAUSES_PER_DOC = 3  # about several documents: each document's best clauses compete
 SHORT_SENTENCE = 60  # a best sentence shorter than this is quoted with the next one, for context
 CONTEXT_MAX = 150
-MAX_QUOTE_CHARS = 260  # chosen sentences closer than this are quoted as one span
+MAX_QUOTE_CHARS = 260  # chosen sentences of a clause within this span are quoted as one (with those between)
 NAMED_MAX_CHARS = 900  # a named clause's requirements are quoted up to this many characters
 CANDIDATE_MEMO = 512  # questions whose candidates are remembered (evaluation asks one many times)
 
@@ -348,13 +348,21 @@ class ExtractiveAnswerer:
 
     def _focus_words(self, window: str, keywords: Sequence[str]) -> list[str]:
         """What an asking window names: the question's keywords inside it (for English,
-        the Chinese glossary terms of its words), less asking words and years."""
+        the Chinese glossary terms of its words), less asking words (and words made of
+        them: 多长时间), years, and words the documents never use (a word cut across
+        the asking words, 内发 in "多长时间内发", names nothing a sentence could hold)."""
         from .query import gloss_english
 
         w = for_search(window).lower()
         found = gloss_english(w) if detect_lang(w) == "en" else [t for t in keywords if t in w]
-        return [t for t in found if t not in self._ask_words and not YEAR_RE.fullmatch(t)
-                and not re.match(r"(?:几|多少)", t)]
+        return [t for t in found if not self._is_ask_word(t) and not YEAR_RE.fullmatch(t)
+                and not re.match(r"(?:几|多少)", t) and self._df_of(t) > 0]
+
+    def _is_ask_word(self, word: str) -> bool:
+        """An asking word, or a word made only of asking words (多长时间 = 多长 + 时间)."""
+        if word in self._ask_words:
+            return True
+        return any(word[:i] in self._ask_words and self._is_ask_word(word[i:]) for i in range(1, len(word)))
 
     def unknown_place(self, question: str) -> str | None:
         """A place the question names that no document covers, even up the hierarchy
@@ -597,6 +605,9 @@ class ExtractiveAnswerer:
         stated = [k for k in checked if any(self._states(k, c.sentence, c.clause, qv) and self._on_focus(qv, c, k)
                                             for c in subject)]
         missing = [k for k in checked if k not in stated]
+        # the answer leads with the best sentence about the subject that states what is asked
+        lead = next((c for c in subject if any(
+            self._states(k, c.sentence, c.clause, qv) and self._on_focus(qv, c, k) for k in stated)), None)
         # a clause named by its number and asked what it says or lists (conditions,
         # powers, cases): the clause itself is the answer, quoted whole
         whole = any(h.contributions.get("lookup") for h in hits) and not any(
@@ -606,7 +617,7 @@ class ExtractiveAnswerer:
         if whole:
             missing = []
         weak = self._weak(body)
-        picked = self._pick(qv, body, stated, whole, weak)
+        picked = self._pick(qv, body, lead, whole, weak)
         picked += self._phrase_picks(qv, hits, picked)
         result = self._compose(qv, picked)
         if weak and len(picked) > 1:
@@ -657,9 +668,10 @@ class ExtractiveAnswerer:
         return p.weak_clauses > 1 and not any(c.features["named"] for c in body) and \
             max(c.features["cov_bridge"] for c in body) < p.weak_coverage
 
-    def _pick(self, qv: QuestionView, cands: list[Candidate], stated: Sequence[str],
+    def _pick(self, qv: QuestionView, cands: list[Candidate], lead: Candidate | None = None,
               whole: bool = False, weak: bool = False) -> list[Picked]:
-        """The sentences to quote, grouped by clause (module docstring, step 4)."""
+        """The sentences to quote, grouped by clause (module docstring, step 4); a fact
+        answer starts from ``lead`` (the best sentence stating what is asked), when given."""
         p = self.params
         named = [c for c in cands if c.features["named"]]
         fact_asks = [a for a in qv.asks if a not in ("measures", "location")]
@@ -675,12 +687,14 @@ class ExtractiveAnswerer:
             share, cap = p.list_share, p.list_max
         else:
             share, cap = p.extra_share, p.fact_max
-        top = cands[0]
+        top = lead or cands[0]
         chosen = [top]
         # a fact is stated by a sentence that states it; others join only when close
-        for c in cands[1:]:
+        for c in cands:
             if len(chosen) >= cap:
                 break
+            if c is top:
+                continue
             if c.score >= share * top.score and not self._repeats(c, chosen):
                 chosen.append(c)
         if weak:
@@ -889,7 +903,7 @@ class ExtractiveAnswerer:
             return [c.text], self._row_summary(c)
         groups: list[list[int]] = []
         for s in sorted(p.sentences, key=lambda s: s.start):
-            if groups and s.start - groups[-1][1] <= 2 and s.end - groups[-1][0] <= MAX_QUOTE_CHARS:
+            if groups and s.end - groups[-1][0] <= MAX_QUOTE_CHARS:
                 groups[-1][1] = max(groups[-1][1], s.end)
             else:
                 groups.append([s.start, s.end])

@@ -456,8 +456,9 @@ def test_each_asking_part_of_a_question_gets_a_sentence_that_answers_it(pipeline
     assert_citations_exact(reply, corpus_norm)
 
 
+
 # ---------------------------------------------------------------------------
-# English questions on real laws
+# English questions and time limits on real laws
 
 
 def test_an_english_question_is_one_asking_part_however_many_commas():
@@ -468,16 +469,52 @@ def test_an_english_question_is_one_asking_part_however_many_commas():
         ["money", "when"]
 
 
+def test_a_time_limit_answers_by_when():
+    assert asks.states("when", "应当自公告授予专利权之日起3个月内发给奖金")
+    assert asks.states("when", "人民法院应当在收到复议申请后十日内作出裁定")
+    assert not asks.states("when", "建成调解组织20家")
+
+
+def test_focus_words_leave_out_asking_words_and_words_the_documents_never_use(pipeline):
+    a = pipeline.extractive
+    kws = a.view("专利侵权纠纷最晚要在多长时间内办结？").keywords
+    focus = a._focus_words("最晚要在多长时间内办结？", kws)
+    assert "最晚" not in focus and "多长时间" not in focus
+    assert all(a._df_of(t) > 0 for t in focus)
+
+
+def test_chosen_sentences_of_a_clause_close_together_are_quoted_as_one_span(pipeline, corpus_norm):
+    from assistant.answering import MAX_QUOTE_CHARS, Picked
+
+    a = pipeline.extractive
+    clause, sents = next((c, s) for c in pipeline.clauses_by_id.values()
+                         if len(s := [x for x in a._sentences[c.clause_id] if not x.is_heading]) >= 3
+                         and s[2].end - s[0].start <= MAX_QUOTE_CHARS)
+    quotes, _ = a._quotes_for(Picked(clause, 0, [sents[0], sents[2]], 1.0))
+    assert quotes == [clause.text[sents[0].start:sents[2].end]]  # the sentence between comes with them
+    assert sents[1].text in quotes[0]
+
+
 LAWS_DIR = Path(__file__).resolve().parents[1] / "eval" / "corpora" / "laws-ip"
 
 
 @pytest.fixture(scope="module")
 def two_laws(tmp_path_factory):
     """Two real laws of laws-ip (no plans), built into a real index."""
-    from conftest import pipeline_over
+    import shutil
 
-    names = ("专利代理条例(2018-11-06)", "浙江省促进科技成果转化条例(2021-09-30)")
-    return pipeline_over([LAWS_DIR / f"{n}.md" for n in names], tmp_path_factory.mktemp("two_laws"))
+    from assistant.index import IndexBuilder
+    from assistant.settings import Settings
+
+    base = tmp_path_factory.mktemp("two_laws")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    for name in ("专利代理条例(2018-11-06)", "浙江省促进科技成果转化条例(2021-09-30)"):
+        shutil.copy(LAWS_DIR / f"{name}.md", corpus / f"{name}.md")
+    s = Settings.load(config_file=base / "none.toml", env={})
+    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
+    IndexBuilder(s).build(progress=False)
+    return AskPipeline(s).warm_up()
 
 
 @pytest.mark.slow
@@ -492,3 +529,13 @@ def test_an_english_question_on_a_law_is_answered_by_the_article_stating_the_tim
     assert reply["citations"][0]["path"] == article.path
     assert f"{limit}日" in lead and f"{limit} days" in lead  # the lead carries the article's time limit
     assert f"{limit}日内" in rest
+
+
+@pytest.mark.slow
+def test_a_time_limit_stated_by_the_article_is_not_called_unstated(two_laws):
+    article = next(c for c in two_laws.clauses_by_id.values() if "奖励支付期限" in c.text and "个月内" in c.text)
+    months = re.search(r"([一二三四五六七八九十\d]+)个月内", article.text).group(1)
+    reply = two_laws.ask("浙江的科技成果完成单位没有规定也没有约定奖励支付期限的，最晚要在多长时间内发奖励？")
+    assert not reply["not_found"], reply["answer"]
+    assert f"{months}个月内" in reply["answer"]
+    assert any(c["path"] == article.path for c in reply["citations"])

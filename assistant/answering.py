@@ -602,12 +602,12 @@ class ExtractiveAnswerer:
         # sentence does not qualify by merely stating some figure
         top_rel = max(c.relevance for c in body)
         subject = [c for c in body if c.relevance >= p.subject_share * top_rel] if top_rel > 0 else body[:1]
-        stated = [k for k in checked if any(self._states(k, c.sentence, c.clause, qv) and self._on_focus(qv, c, k)
-                                            for c in subject)]
+        stating = [(c, [k for k in checked if self._states(k, c.sentence, c.clause, qv) and self._on_focus(qv, c, k)])
+                   for c in subject] if checked else []
+        stated = [k for k in checked if any(k in kinds for _, kinds in stating)]
         missing = [k for k in checked if k not in stated]
         # the answer leads with the best sentence about the subject that states what is asked
-        lead = next((c for c in subject if any(
-            self._states(k, c.sentence, c.clause, qv) and self._on_focus(qv, c, k) for k in stated)), None)
+        lead = next((c for c, kinds in stating if kinds), None)
         # a clause named by its number and asked what it says or lists (conditions,
         # powers, cases): the clause itself is the answer, quoted whole
         whole = any(h.contributions.get("lookup") for h in hits) and not any(

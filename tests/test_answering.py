@@ -501,20 +501,10 @@ LAWS_DIR = Path(__file__).resolve().parents[1] / "eval" / "corpora" / "laws-ip"
 @pytest.fixture(scope="module")
 def two_laws(tmp_path_factory):
     """Two real laws of laws-ip (no plans), built into a real index."""
-    import shutil
+    from conftest import pipeline_over
 
-    from assistant.index import IndexBuilder
-    from assistant.settings import Settings
-
-    base = tmp_path_factory.mktemp("two_laws")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    for name in ("专利代理条例(2018-11-06)", "浙江省促进科技成果转化条例(2021-09-30)"):
-        shutil.copy(LAWS_DIR / f"{name}.md", corpus / f"{name}.md")
-    s = Settings.load(config_file=base / "none.toml", env={})
-    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
-    IndexBuilder(s).build(progress=False)
-    return AskPipeline(s).warm_up()
+    names = ("专利代理条例(2018-11-06)", "浙江省促进科技成果转化条例(2021-09-30)")
+    return pipeline_over([LAWS_DIR / f"{n}.md" for n in names], tmp_path_factory.mktemp("two_laws"))
 
 
 @pytest.mark.slow

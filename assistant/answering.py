@@ -699,6 +699,7 @@ class ExtractiveAnswerer:
                 chosen.append(c)
         if weak:
             chosen = self._clause_bests(cands, chosen, self.params.weak_clauses)
+        chosen = self._stated_alongside(qv, cands, chosen)
         chosen = self._cover_parts(qv, cands, chosen)
         context = self._context_after(top)
         if context is not None and not any(c.sentence is context for c in chosen):
@@ -708,6 +709,29 @@ class ExtractiveAnswerer:
             if duty is not None and not any(c.sentence is duty for c in chosen):
                 chosen.append(Candidate(duty, top.clause, top.rank, top.features, top.score))
         return self._group(chosen)
+
+    def _stated_alongside(self, qv: QuestionView, cands: Sequence[Candidate], chosen: list[Candidate]
+                          ) -> list[Candidate]:
+        """A quoted clause's other sentences that state what is asked, on the question's
+        focus, join the quote when they fall within one span of it (``MAX_QUOTE_CHARS``):
+        a provision often states its figure in branches (「…处违法所得一倍以上四倍以下的
+        罚款；违法所得难以确定的，处二万元以上二十万元以下的罚款」), and quoting the
+        clause for one branch only answers part of the question. Not for a responsible
+        body (a clause's duty line states it for every sentence)."""
+        kinds = [k for k in ask_kinds.checked(qv.asks) if k != "body"]
+        if not kinds or "measures" in qv.asks:
+            return chosen
+        out = list(chosen)
+        for c in cands:
+            first = min((o.sentence.start for o in out if o.clause.clause_id == c.clause.clause_id), default=None)
+            last = max((o.sentence.end for o in out if o.clause.clause_id == c.clause.clause_id), default=None)
+            if first is None or any(o.sentence is c.sentence for o in out) or self._repeats(c, out):
+                continue
+            if max(last, c.sentence.end) - min(first, c.sentence.start) > MAX_QUOTE_CHARS:
+                continue
+            if any(self._states(k, c.sentence, c.clause, qv) and self._on_focus(qv, c, k) for k in kinds):
+                out.append(c)
+        return out
 
     def _cover_parts(self, qv: QuestionView, cands: Sequence[Candidate], chosen: list[Candidate]
                      ) -> list[Candidate]:

@@ -172,6 +172,8 @@ def test_figures_in_chinese_numerals_and_terms_in_years_are_stated():
     assert asks.states("money", "判决给予五百元以上五百万元以下的赔偿")
     assert asks.states("figure", "可以处二万元以上二十万元以下的罚款")
     assert asks.states("count", "处违法所得一倍以上四倍以下的罚款")
+    assert asks.states("money", "处违法所得一倍以上四倍以下的罚款")  # a fine as a multiple of a sum
+    assert not asks.states("money", "产值增长一倍以上")
     assert not asks.states("money", "推进知识产权数据统一元数据管理")
     assert not asks.states("count", "培育一批骨干企业")
     # a term in years is a duration; a year is not
@@ -529,3 +531,17 @@ def test_a_time_limit_stated_by_the_article_is_not_called_unstated(two_laws):
     assert not reply["not_found"], reply["answer"]
     assert f"{months}个月内" in reply["answer"]
     assert any(c["path"] == article.path for c in reply["citations"])
+
+
+@pytest.mark.slow
+def test_a_fine_stated_in_branches_is_quoted_with_every_branch(two_laws):
+    # the item, found independently: a false-testing offence fined in two branches (a sum, and a
+    # multiple of the illegal gains); the sentence split cuts the provision at its semicolons
+    item = next(c for c in two_laws.clauses_by_id.values() if "虚假检测结果" in c.text and "倍以上" in c.text)
+    fixed, multiple = re.findall(r"[一二三四五六七八九十]+万元以上[一二三四五六七八九十]+万元以下|"
+                                 r"[一二三四五六七八九十]+倍以上[一二三四五六七八九十]+倍以下", item.text)[:2]
+    reply = two_laws.ask("在浙江，科技成果评估机构出具虚假评估证明的，要罚多少钱？")
+    assert not reply["not_found"], reply["answer"]
+    quoted = [c for c in reply["citations"] if c["path"] == item.path]
+    assert quoted, reply["answer"]
+    assert fixed in quoted[0]["quote"] and multiple in quoted[0]["quote"], reply["answer"]

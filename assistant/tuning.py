@@ -11,8 +11,7 @@ How values are chosen (``choose``): coordinate ascent over the declared grids on
 set of *training* questions, ``retrieval`` tunables first (objective: MRR of the
 evidence over answerable questions), then ``answer`` tunables with the retrieval
 values fixed (objective: ``evaluation.answer_utility``). A value replaces the
-current one only when it scores better by more than half a question's worth
-(``MIN_GAIN_QUESTIONS``), so ties and gains within the noise keep the earlier value.
+current one only when it scores strictly better, so ties keep the earlier value.
 A *learned* tunable (no grid: a model's coefficients) is fitted by its learner on
 the same training questions before its stage is searched.
 
@@ -43,11 +42,7 @@ STAGES = ("retrieval", "answer")  # chosen in this order
 DEFAULT_K = 5
 DEFAULT_SEED = 20261122
 MAX_PASSES = 2  # coordinate-ascent sweeps over all tunables of a stage
-# A value replaces the current one only when it gains more than this many questions'
-# worth of the objective (a mean over the training questions): a gain smaller than half
-# a question is noise of the sample, and following it made the folds' choices scatter
-# (one fold's retrieval weight 0.4 for a 0.001 MRR gain lost three paraphrase answers).
-MIN_GAIN_QUESTIONS = 0.5
+EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -268,7 +263,6 @@ def choose(train_ids: Sequence[str], objectives: Mapping[str, Objective], declar
         if objective is None or not group:
             continue
         best = objective(config, train_ids)
-        min_gain = MIN_GAIN_QUESTIONS / max(1, len(train_ids))
         for _ in range(MAX_PASSES):
             changed = False
             for t in group:
@@ -277,7 +271,7 @@ def choose(train_ids: Sequence[str], objectives: Mapping[str, Objective], declar
                         continue
                     trial = {**config, t.name: value}
                     score = objective(trial, train_ids)
-                    if score > best + min_gain:
+                    if score > best + EPS:
                         config, best, changed = trial, score, True
             if not changed:
                 break

@@ -8,6 +8,11 @@ question already being answered finishes on the pipeline it started with (the
 builder keeps the previous build one generation for exactly this), the next one
 uses the new index. Nothing is restarted. When an LLM is configured, its answerer is
 built here, at start-up (``AskPipeline.warm_up_llm``).
+
+A serving process calls ``start_answer_processes(n)``: the extractive answers are then
+computed in ``n`` worker processes (``answerprocs``) over the same build, started again
+over each new build by ``reload()`` and swapped in with its pipeline (until they are
+ready, and if they die, answers are computed on the server's threads).
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from typing import Any, Callable
 class _Snapshot:
     pipeline: Any
     library: Any
+    processes: Any = None  # AnswerProcesses over the same build, or None
 
 
 class LiveIndex:
@@ -31,6 +37,7 @@ class LiveIndex:
         # first LLM questions (one per process, shared by the pipelines a reload swaps in)
         pipeline.warm_up_llm()
         self._now = _Snapshot(pipeline, make_library(settings, _store_of(pipeline)))
+        self._processes = 0
 
     @property
     def pipeline(self):
@@ -44,12 +51,51 @@ class LiveIndex:
         """Pipeline and library of one build, for work that must not see a swap half-way."""
         return self._now
 
+    def answer_processes(self):
+        """The ready worker processes of the build in use, or None (answer on this process's threads)."""
+        procs = self._now.processes
+        return procs if procs is not None and procs.ready else None
+
+    def start_answer_processes(self, n: int) -> None:
+        """Compute extractive answers in ``n`` worker processes from now on (0: none)."""
+        with self._reload_lock:
+            self._processes = max(0, int(n))
+            old, self._now = self._now, self._with_processes(self._now.pipeline, self._now.library)
+        _close(old.processes)
+
+    def processes_failed(self, procs) -> None:
+        """``procs`` broke (a worker died): start new ones unless a reload already has."""
+        with self._reload_lock:
+            if self._now.processes is not procs:
+                return
+            self._now = self._with_processes(self._now.pipeline, self._now.library)
+        _close(procs)
+
+    def close(self) -> None:
+        with self._reload_lock:
+            old, self._now = self._now, _Snapshot(self._now.pipeline, self._now.library)
+            self._processes = 0
+        _close(old.processes)
+
+    def _with_processes(self, pipeline, library) -> _Snapshot:
+        from .answerprocs import AnswerProcesses, build_of
+
+        procs = AnswerProcesses(self.settings, self._processes, build_of(pipeline)) if self._processes else None
+        return _Snapshot(pipeline, library, procs)
+
     def reload(self) -> None:
         from .ask import AskPipeline
 
         with self._reload_lock:
             pipeline = AskPipeline(self.settings).warm_up()
-            self._now = _Snapshot(pipeline, self._make_library(self.settings, _store_of(pipeline)))
+            old = self._now
+            self._now = self._with_processes(pipeline, self._make_library(self.settings, _store_of(pipeline)))
+        _close(old.processes)  # they finish the questions they have (on the old build, as they began)
+
+
+def _close(procs) -> None:
+    if procs is not None:
+        procs.close()
 
 
 def _store_of(pipeline) -> Any:

@@ -10,7 +10,7 @@ as the page and gradio_client do), from one asyncio loop in this process:
 2. **load**: ``--users`` concurrent users for ``--duration`` seconds; each user
    asks ``--turns`` questions in a session, then starts a new session;
 3. **soak**: ``--sessions`` new sessions (``--turns`` questions each,
-   ``--soak-users`` at a time), with the server's RSS after every 100;
+   ``--soak-users`` at a time), with the server's memory after every 100;
 4. with ``--llm-hang``: the server's LLM endpoint is a loopback socket that
    accepts and never answers; ``--users`` users ask plain questions while
    ``--llm-users`` ask with the LLM, and the plain answers' p95 is printed
@@ -18,9 +18,10 @@ as the page and gradio_client do), from one asyncio loop in this process:
    phases on the same server (plain users alone, then beside the LLM users),
    so that the two are read under the same drift of the machine's load.
 
-Prints success rate, p50/p95 latency, throughput, the server's CPU seconds per
-answer and its RSS over time, with the load average (the machine is shared, so
-wall times depend on what else runs). Loopback only, bounded in time; not a test
+Prints success rate, p50/p95 latency (and how much of it was spent queued),
+throughput, the server's CPU seconds per answer and its memory over time (its RSS
+plus its answer worker processes' PSS, CPU of both), with the load average (the
+machine is shared, so wall times depend on what else runs). Loopback only, bounded in time; not a test
 and not run by CI. Asserts nothing.
 """
 from __future__ import annotations
@@ -57,23 +58,48 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the server's answer worker processes)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
 def proc_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+    """The server's memory: the main process's RSS plus its worker processes' PSS (a
+    worker's pages shared with the server, such as the memory-mapped index, are counted
+    once, shared out between the processes that map them)."""
+    total = float("nan")
+    for i, p in enumerate(process_tree(pid)):
+        key, name = ("VmRSS:", "status") if i == 0 else ("Pss:", "smaps_rollup")
+        try:
+            for line in Path(f"/proc/{p}/{name}").read_text().splitlines():
+                if line.startswith(key):
+                    total = (0.0 if total != total else total) + int(line.split()[1]) / 1024
+                    break
+        except OSError:
+            pass
+    return total
 
 
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of the process so far."""
-    try:
-        fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
+def proc_cpu_s(pid: int, children: bool = True) -> float:
+    """User + system CPU seconds so far of the server and (``children``) its worker processes."""
+    total = 0.0
+    for p in process_tree(pid) if children else [pid]:
+        try:
+            fields_ = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            if p == pid:
+                return float("nan")
+    return total
 
 
 class ServerProcess:
@@ -94,7 +120,9 @@ class ServerProcess:
     def pid(self) -> int:
         return self.proc.pid
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, answer_processes: int = 0) -> None:
+        """Until the page is served and, with ``answer_processes``, its answer worker
+        processes are ready (until then the server answers on its own threads)."""
         import httpx
 
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -102,9 +130,11 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}; log: {self.log.name}")
             try:
-                if httpx.get(self.url + "/config", timeout=2).status_code == 200:
+                if httpx.get(self.url + "/config", timeout=2).status_code == 200 and (
+                        not answer_processes
+                        or httpx.get(self.url + "/healthz", timeout=2).json().get("answer_processes", 0) > 0):
                     return
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError):
                 pass
             time.sleep(0.5)
         raise RuntimeError(f"server not ready after {READY_TIMEOUT_S} s; log: {self.log.name}")
@@ -264,6 +294,7 @@ class Phase:
     results: list[Result] = field(default_factory=list)
     wall_s: float = 0.0
     cpu_s: float = 0.0
+    main_cpu_s: float = 0.0  # of it, the server process's own (the rest: its answer workers')
     rss: list[tuple[float, float, int]] = field(default_factory=list)  # (t, MB, sessions so far)
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before, after
 
@@ -287,8 +318,11 @@ class Phase:
         rs = [r for r in self.results if r.ok and (kind is None or r.kind == kind) and r.started_s == r.started_s]
         waited = [r.started_s for r in rs]
         ran = [r.seconds - r.started_s for r in rs]
+        answered = sum(1 for r in self.results if r.ok)
+        main = self.main_cpu_s / answered * 1000 if answered else float("nan")
         return (f"    queued p50 {percentile(waited, 50):.2f} p95 {percentile(waited, 95):.2f} s · "
-                f"in the event p50 {percentile(ran, 50):.2f} p95 {percentile(ran, 95):.2f} s")
+                f"in the event p50 {percentile(ran, 50):.2f} p95 {percentile(ran, 95):.2f} s · "
+                f"CPU ms/answer in the server process {main:.0f} (the rest in its workers)")
 
 
 HEADER = (f"{'phase':<24} {'asks':>6} {'success':>8} {'p50 s':>8} {'p95 s':>8} {'ans/s':>8} {'cpu ms':>8} "
@@ -331,7 +365,7 @@ class Runner:
     async def run_phase(self, phase: Phase, coro_factory) -> Phase:
         pid = self.server.pid
         phase.load = (os.getloadavg()[0], 0.0)
-        cpu0, t0 = proc_cpu_s(pid), time.monotonic()
+        cpu0, main0, t0 = proc_cpu_s(pid), proc_cpu_s(pid, children=False), time.monotonic()
         sampler = asyncio.create_task(self._sample_rss(phase, t0))
         try:
             await coro_factory()
@@ -339,6 +373,7 @@ class Runner:
             sampler.cancel()
         phase.wall_s = time.monotonic() - t0
         phase.cpu_s = proc_cpu_s(pid) - cpu0
+        phase.main_cpu_s = proc_cpu_s(pid, children=False) - main0
         phase.load = (phase.load[0], os.getloadavg()[0])
         phase.rss.append((phase.wall_s, proc_rss_mb(pid), self.sessions))
         return phase
@@ -416,10 +451,10 @@ def print_phase(phase: Phase, kinds: tuple[str | None, ...] = (None,)) -> None:
 
 def print_rss(phase: Phase) -> None:
     series = " ".join(f"{t:.0f}s:{mb:.0f}" for t, mb, _ in phase.rss)
-    print(f"  RSS (MB) over the {phase.name} phase: {series}")
+    print(f"  memory (MB; server RSS + worker processes' PSS) over the {phase.name} phase: {series}")
     marks = getattr(phase, "marks", None)
     if marks:
-        print("  RSS (MB) after N sessions on the server: " + " ".join(f"{n}:{mb:.0f}" for n, mb in marks))
+        print("  memory (MB) after N sessions on the server: " + " ".join(f"{n}:{mb:.0f}" for n, mb in marks))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -452,8 +487,10 @@ def main(argv: list[str] | None = None) -> int:
     server = ServerProcess(env, args.config)
     try:
         t0 = time.monotonic()
-        server.wait_ready()
-        print(f"server pid {server.pid} ready in {time.monotonic() - t0:.1f} s · RSS {proc_rss_mb(server.pid):.0f} MB · "
+        server.wait_ready(Settings.load(args.config, env={**os.environ, **env}).answer_processes)
+        workers = len(process_tree(server.pid)) - 1
+        print(f"server pid {server.pid} ready in {time.monotonic() - t0:.1f} s · {workers} child processes · "
+              f"memory {proc_rss_mb(server.pid):.0f} MB · "
               f"{os.cpu_count()} CPUs · load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"questions: {len(questions)} from {args.gold or default_gold_path(settings)}")
         asyncio.run(_run(server, questions, args))
@@ -490,7 +527,7 @@ async def _run(server: ServerProcess, questions: list[str], args) -> None:
             soak = await runner.soak(args.sessions, args.turns, args.soak_users)
             print_phase(soak)
             print_rss(soak)
-        print(f"\nsessions opened: {runner.sessions} · final server RSS {proc_rss_mb(server.pid):.0f} MB")
+        print(f"\nsessions opened: {runner.sessions} · final server memory {proc_rss_mb(server.pid):.0f} MB")
 
 
 if __name__ == "__main__":

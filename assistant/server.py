@@ -21,6 +21,7 @@ from by the API at once.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
@@ -101,8 +102,18 @@ def create_server(live, settings, blocks=None) -> FastAPI:
     from .webguard import WebGuard
 
     upload_max = int(settings.max_file_mb * 1024 * 1024) if settings.kb_upload else 0
+
+    @contextlib.asynccontextmanager
+    async def serving(_api):
+        # extractive answers in worker processes while the server runs (answerprocs.py)
+        live.start_answer_processes(settings.answer_processes)
+        try:
+            yield
+        finally:
+            live.close()
+
     api = FastAPI(title="知识产权规划问答助手 API", docs_url="/v1/docs", openapi_url="/v1/openapi.json",
-                  redoc_url=None, middleware=[Middleware(WebGuard, upload_max_bytes=upload_max),
+                  redoc_url=None, lifespan=serving, middleware=[Middleware(WebGuard, upload_max_bytes=upload_max),
                                               Middleware(PageLanguage)])
     redactor = Redactor.for_settings(settings)
 
@@ -125,8 +136,11 @@ def create_server(live, settings, blocks=None) -> FastAPI:
     @api.get("/healthz")
     def healthz() -> dict[str, Any]:
         lib = live.lib
+        procs = live.answer_processes()
         return {"status": "ok", "documents": len(lib.plans), "answerer": settings.answerer,
-                "embedding_model": settings.embedding_model}
+                "embedding_model": settings.embedding_model,
+                # worker processes computing extractive answers (0 while they start)
+                "answer_processes": len(procs.pids()) if procs is not None else 0}
 
     @api.get("/v1/models", dependencies=[Depends(check_key)])
     def models() -> dict[str, Any]:

@@ -90,6 +90,9 @@ class Settings:
     # app
     server_name: str = "127.0.0.1"
     server_port: int = 7860
+    # worker processes that compute the app's extractive answers (each loads the index: about
+    # 280 MB); 0: the server answers on its own threads, sharing one GIL with its event loop
+    answer_processes: int = 1
     # browser sessions kept in memory, the least recently used dropped first; one with a few
     # turns holds about 0.5 MB (Gradio's per-session copy of the page's values, the turns)
     max_sessions: int = 250

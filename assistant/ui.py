@@ -512,6 +512,25 @@ class AnswerWorkers:
             stopped.set()
 
 
+async def _in_answer_process(live, question: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The extractive answer from one of ``live``'s worker processes, or None when it has
+    none ready (or one died: new ones are started) and the caller must answer itself."""
+    from .answerprocs import BrokenProcessPool
+
+    procs = live.answer_processes()
+    if procs is None:
+        return None
+    try:
+        return await procs.ask(question=question, **args)
+    except BrokenProcessPool:
+        live.processes_failed(procs)
+        return None
+    except RuntimeError:
+        if procs.ready:
+            raise
+        return None  # closed by a reload since: "cannot schedule new futures after shutdown"
+
+
 _shared_workers: AnswerWorkers | None = None
 
 
@@ -903,18 +922,20 @@ def build_app(pipeline, settings) -> gr.Blocks:
         partial = ""
         try:
             asking = live.pipeline  # one pipeline for the whole answer, whatever is swapped meanwhile
-            stream = workers.stream(answerer, lambda: asking.ask_stream(
-                asked, history=history, places=places_arg(places), answerer=answerer, top_k=top_k_arg(top_k)))
-            async for item in stream:
-                if isinstance(item, dict):
-                    final = item
-                    break
-                if answerer != "llm":
-                    continue  # an extractive answer is ready at once: no point showing it grow
-                partial = _accumulate(partial, str(item))
-                msgs[-1] = {"role": "assistant",
-                            "content": f'<div class="msg">{render_answer_text(partial, len(turns))} ▌</div>'}
-                yield ("", msgs, turns, gr.update(), gr.update(), gr.update(), gr.update(), "")
+            args = dict(history=history, places=places_arg(places), answerer=answerer, top_k=top_k_arg(top_k))
+            if answerer == "extractive":
+                final = await _in_answer_process(live, asked, args)
+            if final is None:  # no worker process ready, or an LLM answer: on this process's workers
+                async for item in workers.stream(answerer, lambda: asking.ask_stream(asked, **args)):
+                    if isinstance(item, dict):
+                        final = item
+                        break
+                    if answerer != "llm":
+                        continue  # an extractive answer is ready at once: no point showing it grow
+                    partial = _accumulate(partial, str(item))
+                    msgs[-1] = {"role": "assistant",
+                                "content": f'<div class="msg">{render_answer_text(partial, len(turns))} ▌</div>'}
+                    yield ("", msgs, turns, gr.update(), gr.update(), gr.update(), gr.update(), "")
         except AssistantError as e:
             message = redactor(e)
             turns.append({"question": question, "error": message})

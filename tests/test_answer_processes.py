@@ -1,0 +1,112 @@
+"""The app's extractive answers in worker processes (``assistant/answerprocs.py``), on
+the server as ``python -m assistant serve`` runs it (FastAPI + uvicorn, the Gradio app
+mounted), over a private copy of the real corpus and index: the worker computes the
+answers, follows the index when a document is added, is replaced when it dies (the
+question in hand is answered all the same), and ends with the server."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from app_harness import UvicornServer
+from test_knowledge import NEW_PLAN, NEW_Q
+
+pytestmark = pytest.mark.slow
+
+QUESTIONS = ["嘉兴规划中知识产权质押融资的目标是多少？", "宁波有哪些知识产权保护举措？",
+             "运城推进知识产权金融创新由哪些单位负责？"]
+START_S = 300  # a worker loads the index and the models: seconds, minutes on a busy machine
+
+
+def _ask(url: str, question: str) -> dict:
+    from assistant.loadbench import ask_blocking
+
+    msg = ask_blocking(url, f"s-{time.monotonic_ns()}", question)
+    assert msg["success"], msg
+    return json.loads(msg["output"]["data"][5])  # the raw-JSON panel: the answer as the page got it
+
+
+def _ready_processes(live, other_than=None):
+    deadline = time.monotonic() + START_S
+    while time.monotonic() < deadline:
+        procs = live.answer_processes()
+        if procs is not None and procs is not other_than:
+            return procs
+        time.sleep(0.2)
+    raise AssertionError("the answer worker processes did not start")
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _gone(pid: int) -> bool:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":  # exited, not yet reaped by the pool
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_worker_answers_follows_the_index_is_replaced_when_killed_and_ends_with_the_server(index_settings, tmp_path):
+    from assistant.ask import AskPipeline
+    from assistant.index import IndexBuilder
+    from assistant.live import LiveIndex
+    from assistant.server import create_server
+    from assistant.ui import _library
+
+    shutil.copytree(index_settings.corpus_dir, tmp_path / "corpus")
+    shutil.copytree(index_settings.index_dir, tmp_path / "index")
+    settings = dataclasses.replace(index_settings, corpus_dir=str(tmp_path / "corpus"),
+                                   index_dir=str(tmp_path / "index"),
+                                   conversations_db=str(tmp_path / "chats.db"), answer_processes=1)
+    pipeline = AskPipeline(settings).warm_up()
+    live = LiveIndex(pipeline, settings, _library)
+    server = UvicornServer(create_server(live, settings))
+    pids: list[int] = []
+    try:
+        first = _ready_processes(live)
+        [pid] = first.pids()
+        pids.append(pid)
+        ticks = _cpu_ticks(pid)
+        for q in QUESTIONS:  # the worker's answers are the pipeline's own
+            assert _ask(server.url, q)["answer"] == pipeline.ask(q)["answer"]
+        assert _cpu_ticks(pid) > ticks, "the worker computed nothing"
+
+        # a document added: the server's pipeline and its workers move to the new build together
+        (tmp_path / "corpus" / "示例市知识产权质押融资工作方案.txt").write_text(NEW_PLAN, encoding="utf-8")
+        IndexBuilder(settings).build()
+        live.reload()
+        second = _ready_processes(live, other_than=first)
+        assert _gone(pid), "the old build's worker did not exit"
+        [pid] = second.pids()
+        pids.append(pid)
+        reply = _ask(server.url, NEW_Q)
+        assert any("示例市" in c["title"] for c in reply["citations"]), reply
+        assert "60" in reply["answer"] or "六十" in reply["answer"], reply["answer"]
+
+        # the worker killed: the next question is answered (on the server's threads), a new worker starts
+        os.kill(pid, signal.SIGKILL)
+        assert _gone(pid)
+        assert _ask(server.url, QUESTIONS[0])["answer"] == live.pipeline.ask(QUESTIONS[0])["answer"]
+        third = _ready_processes(live, other_than=second)
+        [pid] = third.pids()
+        pids.append(pid)
+        assert _ask(server.url, QUESTIONS[1])["citations"]
+    finally:
+        server.stop()
+    assert live.answer_processes() is None
+    assert all(_gone(p) for p in pids), "a worker outlived the server"

@@ -93,9 +93,9 @@ class Settings:
     # worker processes that compute the app's extractive answers (each loads the index: about
     # 280 MB); 0: the server answers on its own threads, sharing one GIL with its event loop
     answer_processes: int = 1
-    # browser sessions kept in memory, the least recently used dropped first; one with a few
-    # turns holds about 0.5 MB (Gradio's per-session copy of the page's values, the turns)
-    max_sessions: int = 250
+    # browser sessions kept in memory, the least recently used dropped first; one with 3 turns
+    # holds about 0.1 MB (a fresh server: +35 MB from 150 to 1,000 sessions of 3 questions)
+    max_sessions: int = 500
     session_idle_minutes: float = 120.0  # a conversation idle this long is dropped from memory
     # the knowledge-base tab: users add and delete documents in the app (the only upload route;
     # files no larger than max_file_mb). false: the tab is not shown and uploads are refused

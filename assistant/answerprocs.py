@@ -46,7 +46,9 @@ def _start_worker(settings, build: str | None) -> None:
     from .retrieval import HybridRetriever
 
     threadpool_limits(1)  # one compute thread each: the processes use the cores
-    store = IndexStore.load(settings)  # never builds: a missing or stale index fails here
+    # never builds, nor compares the corpus again: the build is the one the server checked and
+    # serves (a missing index, or another build made current since, fails here)
+    store = IndexStore.load(settings, check=build is None)
     if build is not None and store.path.name != build:
         raise RuntimeError(f"the index on disk is build {store.path.name}, the server serves {build}")
     _pipeline = AskPipeline(settings, retriever=HybridRetriever(settings, store=store)).warm_up()

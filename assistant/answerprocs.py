@@ -16,7 +16,8 @@ loaded another build than ``build`` (the index changed on disk) refuses to start
 an answer never comes from another build than the page shows. A worker that dies
 (killed, out of memory) breaks the pool: ``ask`` raises ``BrokenProcessPool`` and the
 caller answers on its threads (``LiveIndex`` starts a new pool). When the server
-process dies, the workers' pipe closes and they exit.
+process dies, however it dies (SIGKILL included), its workers exit within a second:
+each watches that its parent is still the server.
 """
 from __future__ import annotations
 
@@ -24,11 +25,13 @@ import asyncio
 import multiprocessing as mp
 import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 _pipeline = None  # in a worker: its AskPipeline
+PARENT_CHECK_S = 0.5  # how often a worker checks that the server is still there
 
 
 def build_of(pipeline) -> str | None:
@@ -37,8 +40,18 @@ def build_of(pipeline) -> str | None:
     return getattr(path, "name", None)
 
 
-def _start_worker(settings, build: str | None) -> None:
+def _exit_with(parent: int) -> None:
+    """End this worker when the server process is gone (killed, even by SIGKILL): a
+    worker whose parent died is adopted by another process and would live on, holding
+    its memory. Checked twice a second on a thread of its own."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
+
+
+def _start_worker(settings, build: str | None, parent: int) -> None:
     global _pipeline
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
     from threadpoolctl import threadpool_limits
 
     from .ask import AskPipeline
@@ -70,7 +83,7 @@ class AnswerProcesses:
         self.processes = processes
         self.build = build
         self.pool = ProcessPoolExecutor(processes, mp_context=mp.get_context("spawn"),
-                                        initializer=_start_worker, initargs=(settings, build))
+                                        initializer=_start_worker, initargs=(settings, build, os.getpid()))
         self.ready = False
         self.error: BaseException | None = None
         self._settled = threading.Event()

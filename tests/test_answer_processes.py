@@ -110,3 +110,23 @@ def test_worker_answers_follows_the_index_is_replaced_when_killed_and_ends_with_
         server.stop()
     assert live.answer_processes() is None
     assert all(_gone(p) for p in pids), "a worker outlived the server"
+
+
+def test_a_killed_server_leaves_no_worker_behind(index_settings, tmp_path):
+    """``python -m assistant serve`` killed with SIGKILL (no shutdown runs): its answer worker
+    and multiprocessing's resource tracker exit too, instead of living on, adopted."""
+    from assistant.loadbench import ServerProcess, process_tree
+
+    env = {"ASSISTANT_INDEX_DIR": index_settings.index_dir, "ASSISTANT_CORPUS_DIR": index_settings.corpus_dir,
+           "ASSISTANT_EVAL_DIR": str(tmp_path / "eval"), "ASSISTANT_CONVERSATIONS_DB": str(tmp_path / "chats.db"),
+           "ASSISTANT_ANSWER_PROCESSES": "1"}
+    server = ServerProcess(env)
+    try:
+        server.wait_ready(answer_processes=1)
+        children = process_tree(server.pid)[1:]
+        assert len(children) == 2, children  # the worker and the resource tracker
+        server.proc.kill()
+        server.proc.wait()
+        assert all(_gone(p) for p in children), [p for p in children if not _gone(p)]
+    finally:
+        server.stop()

@@ -44,15 +44,15 @@ import numpy as np
 from .artefacts import CHUNKS, INGEST, ArtefactStore, make_key
 from .chunking import CHUNKER_VERSION, Chunker, search_text, sentence_texts
 from .documents import CLAUSE_TABLE, DOCS_TABLE
-from .embcache import EmbeddingCache, model_folder, text_digest
+from .embcache import KEY_BYTES, EmbeddingCache, model_folder, text_digest
 from .corpus_witness import corpus_stat, corpus_unchanged, read_witness, witness, write_witness
 from .embeddings import Embedder, embed_texts, make_embedder, normalise_spec
 from .embedpool import EmbeddingPool, default_workers
 from .errors import AssistantError, IndexCorruptError
-from .indexfiles import (BUILDS_DIR, CACHE_DIR, MANIFEST, atomic_write_json, build_in_use, check_file, file_record,
-                         fsync_dir, read_current, read_json, write_current)
+from .indexfiles import (BUILDS_DIR, CACHE_DIR, MANIFEST, atomic_write_json, atomic_write_text, build_in_use,
+                         check_file, file_record, fsync_dir, read_current, read_json, write_current)
 from .ingest import PIPELINE_VERSION, CorpusSnapshot, ingest_documents, result_from_artefact, scan_corpus
-from .lexical import BM25Index, DocTerms, count_terms
+from .lexical import BM25Builder, DocTerms, count_terms
 from .models import Chunk, Clause
 from .settings import Settings
 from .tokens import tokenize, tokenizer_fingerprint
@@ -111,13 +111,15 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def peak_rss_mb(workers: int = 0) -> float:
-    """Peak resident memory of the build: this process plus, when ``workers``
-    embedding processes ran side by side, that many times the largest of them (an
-    upper bound of what they held together)."""
+def peak_rss_mb(workers: int = 0, self_kb_while_workers: int | None = None) -> float:
+    """Peak resident memory of the build, an upper bound: the larger of this process's
+    peak and, when ``workers`` embedding processes ran side by side, this process's
+    peak up to when they ended (``self_kb_while_workers``) plus that many times the
+    largest of them."""
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if workers:
-        kb += workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        during = kb if self_kb_while_workers is None else self_kb_while_workers
+        kb = max(kb, during + workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return round(kb / 1024, 1)
 
 
@@ -178,6 +180,40 @@ def row_texts(artefact: dict[str, Any]) -> list[list[str]]:
     return [[search_text(Chunk(**c))] + sents for c, sents in zip(artefact["chunks"], artefact["sentences"])]
 
 
+@dataclass
+class DocParts:
+    """What the embed and assemble stages need of one document's chunk artefact, held
+    compactly; the artefact itself (chunk texts, sentence rows, term counts as JSON
+    lists) is let go once read. Holding every artefact whole made the build of five
+    plans + 3,475 laws hold 2.4 GB before it assembled anything."""
+
+    key: str  # of the chunk artefact
+    doc_id: str
+    meta: dict[str, Any]
+    chunk_ord: np.ndarray  # int32, each chunk's clause ordinal
+    rows_per_chunk: np.ndarray  # int32
+    row_keys: bytes  # the rows' text digests (KEY_BYTES each), row by row
+    clause_table: str  # the document's clause table, as JSON
+    n_clauses: int
+
+    @classmethod
+    def of(cls, art: dict[str, Any]) -> "DocParts":
+        rows = art["row_keys"]
+        return cls(art["key"], art["doc_id"], art["meta"],
+                   np.asarray([int(c["clause_id"].rpartition("#")[2]) for c in art["chunks"]], dtype=np.int32),
+                   np.asarray([len(r) for r in rows], dtype=np.int32),
+                   b"".join(bytes.fromhex(k) for r in rows for k in r),
+                   json.dumps(art["clause_table"], ensure_ascii=False), len(art["clause_table"]["ord"]))
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_keys) // KEY_BYTES
+
+    def digests(self) -> list[bytes]:
+        k = self.row_keys
+        return [k[i:i + KEY_BYTES] for i in range(0, len(k), KEY_BYTES)]
+
+
 # ---------------------------------------------------------------------------
 # the result
 # ---------------------------------------------------------------------------
@@ -232,6 +268,20 @@ class _Clock:
             self.cpu[name] = round(self.cpu.get(name, 0.0) + _cpu_seconds() - c, 2)
 
 
+@dataclass
+class _Chunked:
+    """What the chunk stage hands on: each document's parts, the chunk artefacts'
+    records, the BM25 index under construction, the texts still to embed (by digest)
+    and how many rows of each document lacked a vector."""
+
+    parts: list[DocParts] = field(default_factory=list)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bm25: BM25Builder = field(default_factory=BM25Builder)
+    todo: dict[bytes, str] = field(default_factory=dict)
+    missing_by_doc: dict[str, int] = field(default_factory=dict)
+    made: int = 0
+
+
 # ---------------------------------------------------------------------------
 # the builder
 # ---------------------------------------------------------------------------
@@ -242,6 +292,7 @@ class IndexBuilder:
         # An explicit embedder (tests, benchmarks) wins over the setting; its name is recorded.
         self._embedder = embedder
         self._workers_used = 0  # embedding worker processes run by this builder (peak RSS)
+        self._self_kb_while_workers: int | None = None
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -301,18 +352,21 @@ class IndexBuilder:
             reasons = "; ".join(str(e) for e in outcome.errors) or f"no documents in {s.corpus_dir}"
             raise AssistantError(f"nothing to index: {reasons}")
 
-        with clock.stage("chunk"):
-            chunk_arts, chunk_records, n_chunked, fresh_texts = self._chunk_stage(entries, outcome.records, progress)
         with clock.stage("embed"):
-            cache, embedded, by_doc = self._embed_stage(entries, chunk_arts, fresh_texts, force, progress)
+            cache = self._open_cache(force)
+        with clock.stage("chunk"):
+            chunked = self._chunk_stage(entries, outcome.records, cache, progress)
+        with clock.stage("embed"):
+            embedded = self._embed_stage(cache, chunked.todo, progress)
+        parts, chunk_records, by_doc = chunked.parts, chunked.records, chunked.missing_by_doc
 
         build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         tmp = builds / f".tmp-{os.getpid()}-{build_id}"
         tmp.mkdir()
         try:
             with clock.stage("assemble"):
-                counts, vectors_info = self._assemble(tmp, entries, outcome.records, chunk_arts, chunk_records, cache,
-                                                      current, progress)
+                counts, vectors_info = self._assemble(tmp, entries, outcome.records, parts, chunk_records,
+                                                      chunked.bm25, cache, current, progress)
             secs_total = round(time.perf_counter() - t0, 2)
             manifest = self._write_manifest(tmp, build_id, snapshot, fingerprint, counts, vectors_info, embedded,
                                             clock, secs_total)
@@ -325,7 +379,7 @@ class IndexBuilder:
             raise
         write_current(self.index_dir, build_id)
         kept = self._prune(builds, keep={build_id, current} - {None})
-        self._collect_garbage(kept, cache, entries, chunk_arts)
+        self._collect_garbage(kept, cache, parts)
         clock.wall["total"] = round(time.perf_counter() - t0, 2)
         return BuildSummary(
             model=self.model, dim=int(vectors_info.get("dim", 0)), documents=len(entries),
@@ -333,8 +387,8 @@ class IndexBuilder:
             reused=counts["rows"] - sum(by_doc.values()), embedded_by_doc=by_doc, faiss_index=vectors_info["kind"],
             ingested=outcome.parsed > 0, not_indexed=[str(e) for e in outcome.errors],
             corpus_fingerprint=manifest["corpus"]["sha1"], index_path=str(final), parsed=outcome.parsed,
-            chunked=n_chunked, repaired=[str(p) for p in damaged], seconds=clock.wall, cpu_seconds=clock.cpu,
-            peak_rss_mb=peak_rss_mb(self._workers_used),
+            chunked=chunked.made, repaired=[str(p) for p in damaged], seconds=clock.wall, cpu_seconds=clock.cpu,
+            peak_rss_mb=peak_rss_mb(self._workers_used, self._self_kb_while_workers),
         )
 
     # -- stage 0: is there anything to do? ----------------------------------------------
@@ -406,17 +460,15 @@ class IndexBuilder:
         )
 
     # -- stage 2: chunk -----------------------------------------------------------------
-    def _chunk_stage(self, entries, ingest_records, progress: bool):
-        """Chunk artefacts of every document: (artefacts by ingest key, records by chunk
-        key, how many were made now, the row texts of the ones made now)."""
+    def _chunk_stage(self, entries, ingest_records, cache: EmbeddingCache, progress: bool) -> "_Chunked":
+        """Every document's chunk artefact, made when missing, read into compact parts
+        one at a time: its term counts go into the BM25 index under construction and
+        the texts of its rows without a cached vector into the embedding queue."""
         from tqdm.auto import tqdm
 
         store = ArtefactStore(self.index_dir)
         chunker: Chunker | None = None
-        arts: dict[str, dict[str, Any]] = {}
-        records: dict[str, dict[str, Any]] = {}
-        fresh_texts: dict[str, list[list[str]]] = {}
-        made = 0
+        out = _Chunked()
         for e in tqdm(entries, desc="chunk", unit="doc", disable=not progress, leave=False, file=sys.stderr):
             ck = chunk_key(e.key, self.settings)
             got = store.read_if_valid(ck, CHUNKS)
@@ -426,39 +478,36 @@ class IndexBuilder:
                 ingest_art = store.read(e.key, INGEST, ingest_records[e.key])
                 art = chunk_document(ingest_art, ck, chunker, self.settings)
                 rec = store.write(ck, CHUNKS, art)
-                fresh_texts[e.key] = row_texts(art)
-                made += 1
+                out.made += 1
             else:
                 art, rec = got
-            arts[e.key] = art
-            records[ck] = rec
-        return arts, records, made, fresh_texts
+            parts = DocParts.of(art)
+            out.parts.append(parts)
+            out.records[ck] = rec
+            out.bm25.add(DocTerms.from_dict(art["terms"]))
+            keys = parts.digests()
+            missing = [i for i, k in enumerate(keys) if k not in cache]
+            if missing:
+                texts = [t for row in row_texts(art) for t in row]
+                out.missing_by_doc[e.meta.id] = len(missing)
+                for i in missing:
+                    out.todo.setdefault(keys[i], texts[i])
+        return out
 
     # -- stage 3: embed -----------------------------------------------------------------
-    def _embed_stage(self, entries, arts, fresh_texts, force: bool, progress: bool):
-        """Embed every row text that has no vector in the cache; returns the cache,
-        how many texts were embedded and how many rows per document that covered."""
-        from tqdm.auto import tqdm
-
+    def _open_cache(self, force: bool) -> EmbeddingCache:
         cache = EmbeddingCache(model_folder(self.index_dir / CACHE_DIR, self.model), self.model)
         if force:
             for p in cache.shard_paths():
                 p.unlink()
-        cache.load_index()
-        todo: dict[bytes, str] = {}
-        by_doc: dict[str, int] = {}
-        for e in entries:
-            art = arts[e.key]
-            keys = [bytes.fromhex(k) for row in art["row_keys"] for k in row]
-            missing = [i for i, k in enumerate(keys) if k not in cache]
-            if not missing:
-                continue
-            texts = [t for row in (fresh_texts.get(e.key) or row_texts(art)) for t in row]
-            by_doc[e.meta.id] = len(missing)
-            for i in missing:
-                todo.setdefault(keys[i], texts[i])
+        return cache.load_index()
+
+    def _embed_stage(self, cache: EmbeddingCache, todo: dict[bytes, str], progress: bool) -> int:
+        """Embed the texts ``todo`` (by digest) into the cache; returns how many."""
+        from tqdm.auto import tqdm
+
         if not todo:
-            return cache, 0, by_doc
+            return 0
         # similar lengths together: batches pad to their longest text
         order = sorted(todo, key=lambda k: len(todo[k]))
         batches = [order[s:s + EMBED_BATCH] for s in range(0, len(order), EMBED_BATCH)]
@@ -473,7 +522,7 @@ class IndexBuilder:
                     bar.update(len(batches[i]))
         finally:
             bar.close()
-        return cache, len(order), by_doc
+        return len(order)
 
     @contextmanager
     def _embedding(self, n_batches: int):
@@ -487,38 +536,26 @@ class IndexBuilder:
         with EmbeddingPool(self.model, int(self.settings.embedding_batch_size), workers) as pool:
             self._workers_used = max(self._workers_used, workers)
             yield pool.map
+        # the workers are gone: what this process held while they ran, for peak_rss_mb
+        self._self_kb_while_workers = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     # -- stage 4: assemble ----------------------------------------------------------------
-    def _assemble(self, tmp: Path, entries, ingest_records, arts, chunk_records, cache: EmbeddingCache,
-                  previous_build: str | None, progress: bool):
+    def _assemble(self, tmp: Path, entries, ingest_records, parts: list[DocParts], chunk_records,
+                  bm25: BM25Builder, cache: EmbeddingCache, previous_build: str | None, progress: bool):
         table: list[dict[str, Any]] = []
-        clause_table: list[dict[str, list]] = []
-        chunk_doc, chunk_ord, rows_per_chunk, digests = [], [], [], []
-        doc_terms: list[DocTerms] = []
-        n_chunks = n_rows = n_clauses = 0
-        for i, e in enumerate(entries):
-            art = arts[e.key]
-            chunks = art["chunks"]
-            ct = art["clause_table"]
-            row_keys = art["row_keys"]
+        n_chunks = n_rows = 0
+        for e, p in zip(entries, parts):
+            n = len(p.chunk_ord)
             table.append({
-                "id": art["doc_id"], "file": e.meta.file, "meta": art["meta"],
+                "id": p.doc_id, "file": e.meta.file, "meta": p.meta,
                 "ingest": {"key": e.key, **ingest_records[e.key]},
-                "chunks": {"key": art["key"], **chunk_records[art["key"]]},
-                "n_clauses": len(ct["ord"]),
-                "chunk_start": n_chunks, "chunk_end": n_chunks + len(chunks),
-                "row_start": n_rows, "row_end": n_rows + sum(len(r) for r in row_keys),
+                "chunks": {"key": p.key, **chunk_records[p.key]},
+                "n_clauses": p.n_clauses,
+                "chunk_start": n_chunks, "chunk_end": n_chunks + n,
+                "row_start": n_rows, "row_end": n_rows + p.n_rows,
             })
-            clause_table.append(ct)
-            for c, keys in zip(chunks, row_keys):
-                chunk_doc.append(i)
-                chunk_ord.append(int(c["clause_id"].rpartition("#")[2]))
-                rows_per_chunk.append(len(keys))
-                digests.extend(keys)
-            doc_terms.append(DocTerms.from_dict(art["terms"]))
-            n_chunks += len(chunks)
-            n_rows += sum(len(r) for r in row_keys)
-            n_clauses += len(ct["ord"])
+            n_chunks += n
+            n_rows += p.n_rows
         if n_chunks == 0:
             raise AssistantError("no clause with text in any document: nothing to index")
         ids = [d["id"] for d in table]
@@ -527,30 +564,36 @@ class IndexBuilder:
             raise AssistantError(f"two corpus files have the same document id ({', '.join(dup)}); "
                                  "give them distinct ids in plans.toml")
         atomic_write_json(tmp / DOCS_TABLE, table)
-        atomic_write_json(tmp / CLAUSE_TABLE, clause_table)
+        # the list of the documents' clause tables, as json.dumps writes a list
+        atomic_write_text(tmp / CLAUSE_TABLE, "[" + ", ".join(p.clause_table for p in parts) + "]")
 
+        rows_per_chunk = np.concatenate([p.rows_per_chunk for p in parts])
         row_ptr = np.zeros(n_chunks + 1, dtype=np.int64)
         np.cumsum(rows_per_chunk, out=row_ptr[1:])
         row_chunk = np.repeat(np.arange(n_chunks, dtype=np.int32), rows_per_chunk)
+        digests = b"".join(p.row_keys for p in parts)
         # the first 8 bytes of each row text's sha1, sorted: the answerer finds a
         # sentence's stored vector by binary search instead of embedding it again
-        raw = np.frombuffer(b"".join(bytes.fromhex(k)[:8] for k in digests), dtype=">u8").astype(np.uint64)
+        raw = np.frombuffer(digests, dtype=np.uint8).reshape(-1, KEY_BYTES)[:, :8].copy().view(">u8").ravel()
+        raw = raw.astype(np.uint64)
         order = np.argsort(raw, kind="stable")
-        arrays = {"chunk_doc": np.asarray(chunk_doc, dtype=np.int32), "chunk_ord": np.asarray(chunk_ord, dtype=np.int32),
+        arrays = {"chunk_doc": np.repeat(np.arange(len(parts), dtype=np.int32), [len(p.chunk_ord) for p in parts]),
+                  "chunk_ord": np.concatenate([p.chunk_ord for p in parts]),
                   "chunk_row_ptr": row_ptr, "row_chunk": row_chunk, "row_keys": raw[order],
                   "row_keys_row": order.astype(np.int64)}
         for name in ARRAYS:
             np.save(tmp / f"{name}.npy", arrays[name])
 
-        BM25Index.build(doc_terms).save(tmp)
+        bm25.build().save(tmp)
 
         backend = vector_backend(self.settings)
-        full_keys = [bytes.fromhex(k) for k in digests]
+        full_keys = [digests[i:i + KEY_BYTES] for i in range(0, len(digests), KEY_BYTES)]
         doc_rows = [(d["chunks"]["key"], d["row_start"], d["row_end"]) for d in table]
         prev_dir = self.index_dir / BUILDS_DIR / previous_build if previous_build else None
         vectors_info = backend.write(tmp, full_keys, doc_rows, cache, self.model, prev_dir, progress)
         vectors_info["config"] = backend.config()
-        counts = {"documents": len(entries), "clauses": n_clauses, "chunks": n_chunks, "rows": n_rows}
+        counts = {"documents": len(entries), "clauses": sum(p.n_clauses for p in parts), "chunks": n_chunks,
+                  "rows": n_rows}
         return counts, vectors_info
 
     def _write_manifest(self, tmp: Path, build_id: str, snapshot: CorpusSnapshot, fingerprint: str,
@@ -604,7 +647,7 @@ class IndexBuilder:
                     shutil.rmtree(p, ignore_errors=True)
         return kept
 
-    def _collect_garbage(self, kept: set[str], cache: EmbeddingCache, entries, arts) -> None:
+    def _collect_garbage(self, kept: set[str], cache: EmbeddingCache, parts: list[DocParts]) -> None:
         """Artefacts no kept build uses, and cache shards mostly holding vectors no
         document uses any more."""
         store = ArtefactStore(self.index_dir)
@@ -618,7 +661,7 @@ class IndexBuilder:
                 keep.add(store.path(d["ingest"]["key"], INGEST))
                 keep.add(store.path(d["chunks"]["key"], CHUNKS))
         store.collect_garbage(keep)
-        used = (bytes.fromhex(k) for e in entries for row in arts[e.key]["row_keys"] for k in row)
+        used = (k for p in parts for k in p.digests())
         cache.compact(used)
 
 

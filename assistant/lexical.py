@@ -102,6 +102,36 @@ def count_terms(chunk_tokens: Sequence[Sequence[str]]) -> DocTerms:
                     np.asarray(tf, dtype=np.int32), np.asarray([len(t) for t in chunk_tokens], dtype=np.int32))
 
 
+class BM25Builder:
+    """Documents' term counts added one at a time (in chunk order) into one vocabulary
+    and compact arrays, so a build need not hold every document's counts (as JSON
+    lists, with each document's own copy of its terms) until it assembles the index."""
+
+    def __init__(self):
+        self.vocab: dict[str, int] = {}
+        self._chunks: list[np.ndarray] = []
+        self._terms: list[np.ndarray] = []
+        self._tfs: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self._offset = 0
+
+    def add(self, d: DocTerms) -> None:
+        vocab = self.vocab
+        ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in d.terms), dtype=np.int32, count=len(d.terms))
+        self._chunks.append(d.chunk.astype(np.int32) + self._offset)
+        self._terms.append(ids[d.term] if len(d.term) else np.zeros(0, dtype=np.int32))
+        self._tfs.append(d.tf)
+        self._lengths.append(d.length)
+        self._offset += len(d.length)
+
+    def build(self) -> "BM25Index":
+        def cat(parts: list[np.ndarray], dtype) -> np.ndarray:
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+        return BM25Index._from_postings(self.vocab, cat(self._chunks, np.int64), cat(self._terms, np.int64),
+                                        cat(self._tfs, np.float32), cat(self._lengths, np.int32))
+
+
 class BM25Index:
     """BM25 over chunks with per-document restriction (see the module docstring)."""
 
@@ -120,20 +150,14 @@ class BM25Index:
     @classmethod
     def build(cls, docs: Iterable[DocTerms]) -> "BM25Index":
         """Assemble the index from each document's term counts, documents in chunk order."""
-        vocab: dict[str, int] = {}
-        chunks, terms, tfs, lengths = [], [], [], []
-        offset = 0
+        builder = BM25Builder()
         for d in docs:
-            ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in d.terms), dtype=np.int64, count=len(d.terms))
-            chunks.append(d.chunk.astype(np.int64) + offset)
-            terms.append(ids[d.term] if len(d.term) else np.zeros(0, dtype=np.int64))
-            tfs.append(d.tf)
-            lengths.append(d.length)
-            offset += len(d.length)
-        chunk = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
-        term = np.concatenate(terms) if terms else np.zeros(0, dtype=np.int64)
-        tf = np.concatenate(tfs).astype(np.float32) if tfs else np.zeros(0, dtype=np.float32)
-        chunk_len = np.concatenate(lengths).astype(np.int32) if lengths else np.zeros(0, dtype=np.int32)
+            builder.add(d)
+        return builder.build()
+
+    @classmethod
+    def _from_postings(cls, vocab: dict[str, int], chunk: np.ndarray, term: np.ndarray, tf: np.ndarray,
+                       chunk_len: np.ndarray) -> "BM25Index":
         n = len(chunk_len)
         # postings sorted by term, then chunk: the weights of one term are one slice
         order = np.lexsort((chunk, term))
@@ -274,4 +298,4 @@ def idf(df: int, n: int) -> float:
     return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
-__all__ = ["LexicalIndex", "BM25Index", "DocTerms", "count_terms", "K1", "B", "FILES"]
+__all__ = ["LexicalIndex", "BM25Index", "BM25Builder", "DocTerms", "count_terms", "K1", "B", "FILES"]

@@ -59,8 +59,8 @@ class FaissBackend:
                 prev_info = json.loads((previous / MANIFEST).read_text(encoding="utf-8")).get("vectors")
             except (OSError, ValueError, AttributeError):
                 prev_info = None
-        return write_faiss(folder, len(keys), cache.dim, lambda m: cache.gather(keys, out=m), self.settings.faiss_index,
-                           int(self.settings.ann_threshold), previous, prev_info, progress)
+        return write_faiss(folder, len(keys), cache.dim, lambda s, e: cache.gather(keys[s:e]),
+                           self.settings.faiss_index, int(self.settings.ann_threshold), previous, prev_info, progress)
 
     def open(self, folder, manifest, doc_row_ptr, doc_keys, index_dir):
         return FaissVectors.load(folder, manifest, doc_row_ptr, index_dir)

@@ -200,7 +200,8 @@ def test_term_used_within_documents(store):
 
 def test_bm25_scores_are_bm25s_lucene_scores(store):
     """The hand-assembled index scores exactly as bm25s (method lucene, k1 1.5, b 0.75)
-    does over the same tokens."""
+    does over the same tokens: built from one list of counts, and as a build makes it,
+    one document at a time (BM25Builder)."""
     import bm25s
 
     texts = [store.chunk_text(i) for i in range(store.n_chunks)]
@@ -213,6 +214,26 @@ def test_bm25_scores_are_bm25s_lucene_scores(store):
         want = ref.get_scores(qt)
         got = ours.score(query, np.arange(store.n_chunks))
         assert got == pytest.approx(want, rel=1e-4, abs=1e-5)
+        assert store.lexical.score(query, np.arange(store.n_chunks)) == pytest.approx(want, rel=1e-4, abs=1e-5)
+
+
+def test_vectors_written_by_block_and_read_unmapped(tmp_path):
+    """A build writes vectors.npy block by block and reads it back by plain reads
+    (RowFile), so the 1 GB of a large build is never held or mapped at once: the file
+    is the matrix, across a block boundary, by slice and by row list."""
+    from assistant.vectors import BLOCK, RowFile, write_rows
+
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((BLOCK + 1000, 4)).astype(np.float32)
+    path = tmp_path / "v.npy"
+    write_rows(path, len(matrix), 4, lambda s, e: matrix[s:e])
+    assert np.array_equal(np.load(path), matrix)
+    rows = RowFile(path)
+    assert len(rows) == len(matrix) and rows.shape == matrix.shape
+    assert np.array_equal(rows[BLOCK - 5:BLOCK + 5], matrix[BLOCK - 5:BLOCK + 5])
+    picked = [0, 7, BLOCK, len(matrix) - 1]
+    assert np.array_equal(rows[picked], matrix[picked])
+    assert np.array_equal(rows[len(matrix) - 3:], matrix[-3:])
 
 
 def test_bm25_query_without_known_tokens(store):

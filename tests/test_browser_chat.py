@@ -326,6 +326,7 @@ def test_table_rows_show_their_columns_in_answer_card_and_reader(browser, dark, 
     from selenium.webdriver.support import expected_conditions as EC
 
     open_app(browser, dark=dark, width=width)
+    fresh_browser_id(browser)  # an empty chat: the last test's chat, restored late, is not read as the answer
     bubble = ask(browser, TABLE_Q)
     cells = bubble.find_elements(By.CSS_SELECTOR, ".row-table .rt-row:not(.rt-head) .rt-cell")
     assert [c.text for c in cells] == TABLE_ROW, bubble.get_attribute("innerHTML")[:600]

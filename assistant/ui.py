@@ -30,6 +30,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, Mapping, Sequence
 
 import gradio as gr
 
+from . import lexicons
 from .ask import printable
 from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from .export import answer_markdown, citation_text
@@ -801,6 +802,67 @@ HEAD = """
 </script>
 """
 
+# Gradio's own English accessible names, tooltips and toast titles, said in Chinese as they
+# are rendered (the table is lexicons/page_labels.toml); a chat message is named by its role and its shown
+# text, not by its HTML (Gradio's 「bot's message: <div class="msg">…」).
+PAGE_LABELS_JS = """
+<script>
+(function () {
+  var table = %s, toasts = %s, roles = %s, attrs = ['aria-label', 'title', 'alt', 'placeholder'];
+  var texts = %s.map(function (t) { return [new RegExp(t.pattern), t.zh]; });
+  var has = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); };
+  function relabel(el) {
+    attrs.forEach(function (a) {
+      var v = el.getAttribute && el.getAttribute(a);
+      if (!v) return;
+      var m = a === 'aria-label' && v.match(/^(\\w+)'s message: /);
+      if (m) { el.setAttribute('data-said-role', m[1]); say(el); }
+      else if (has(table, v)) el.setAttribute(a, table[v]);
+    });
+  }
+  function say(message) {  // a message: its role and its words as shown, again whenever they change
+    var said = (roles[message.getAttribute('data-said-role')] || '') + (message.innerText || '').replace(/\\s+/g, ' ').trim();
+    if (said !== message.getAttribute('aria-label')) message.setAttribute('aria-label', said);
+  }
+  function retext(node) {  // a text node (Gradio sets it again only when its value changes)
+    var v = node.nodeValue.trim(), parent = node.parentElement;
+    if (!v || v.length > 60 || !parent) return;
+    if (parent.matches('.toast-title')) { if (has(toasts, v)) node.nodeValue = toasts[v] + ' '; return; }
+    for (var i = 0; i < texts.length; i++) {
+      if (texts[i][0].test(v)) { node.nodeValue = v.replace(texts[i][0], texts[i][1]); return; }
+    }
+  }
+  function sweep(root) {
+    if (root.nodeType === 3) { retext(root); return; }
+    if (root.nodeType !== 1) return;
+    relabel(root);
+    root.querySelectorAll('[aria-label],[title],[alt],[placeholder]').forEach(relabel);
+    var walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT), node;
+    while ((node = walk.nextNode())) retext(node);
+  }
+  new MutationObserver(function (changes) {
+    changes.forEach(function (c) {
+      if (c.type === 'attributes') relabel(c.target);
+      else if (c.type === 'characterData') retext(c.target);
+      else c.addedNodes.forEach(sweep);
+      var el = c.target.nodeType === 1 ? c.target : c.target.parentElement;
+      var message = el && el.closest('[data-said-role]');
+      if (message) say(message);
+    });
+  }).observe(document.documentElement,
+             {subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: attrs});
+  document.addEventListener('DOMContentLoaded', function () { sweep(document.body); });
+})();
+</script>
+"""
+
+
+def page_labels_script() -> str:
+    data = lexicons.table("page_labels.toml")
+    return PAGE_LABELS_JS % tuple(json.dumps(data[k], ensure_ascii=False)
+                                  for k in ("labels", "toast_titles", "message_roles", "text"))
+
+
 # Runs once in the citation panel; the panel's content is replaced on each answer,
 # so clicks are delegated from the panel element itself.
 CARDS_JS = """
@@ -1077,6 +1139,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
                         )
                         with gr.Row(elem_id="ask-row"):
                             question = gr.Textbox(
+                                label="问题",  # not shown: what a screen reader names the box (else 「Textbox」)
                                 placeholder="输入问题，回车发送（支持简体、繁体和英文）",
                                 show_label=False,
                                 scale=6,
@@ -1100,7 +1163,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
                             up_btn = gr.Button("有帮助", size="sm", scale=1, min_width=90, elem_id="fb-up")
                             down_btn = gr.Button("没帮助", size="sm", scale=1, min_width=90, elem_id="fb-down")
                             comment = gr.Textbox(
-                                placeholder="对上一条回答的意见（可选）", show_label=False, scale=4, lines=1,
+                                label="意见", placeholder="对上一条回答的意见（可选）", show_label=False, scale=4, lines=1,
                                 elem_id="fb-comment",
                             )
                             # beside its buttons, where the user is looking (below them it was off screen)
@@ -1260,7 +1323,7 @@ def page_assets() -> dict[str, Any]:
     """CSS, head script and theme: what Gradio 6 takes at launch (or mount) time."""
     return {
         "css": CSS,
-        "head": HEAD,
+        "head": HEAD + page_labels_script(),
         "theme": gr.themes.Soft(
             primary_hue="indigo",
             font=["system-ui", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Zen Hei", "sans-serif"],

@@ -26,7 +26,7 @@ class ChatList:
             self.new_btn = gr.Button("＋ 新对话", size="sm", elem_id="chat-new")
             self.choices = gr.Radio(choices=[], value=None, show_label=False, elem_id="chat-list")
             with gr.Row():
-                self.title = gr.Textbox(placeholder="新名称", show_label=False, scale=3, min_width=80,
+                self.title = gr.Textbox(label="对话名称", placeholder="新名称", show_label=False, scale=3, min_width=80,
                                         elem_id="chat-title")
                 self.rename_btn = gr.Button("改名", size="sm", scale=1, min_width=50, elem_id="chat-rename")
             self.delete_btn = gr.Button("删除此对话", size="sm", variant="stop", elem_id="chat-delete")

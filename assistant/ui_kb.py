@@ -9,13 +9,18 @@ runs at a time (``concurrency_id="kb"``, limit 1).
 """
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
 import gradio as gr
 
+from . import lexicons
 from .errors import AssistantError
-from .knowledge import KnowledgeBase, doc_type_names, quality_label
+from .knowledge import KnowledgeBase, doc_type_names
+
+REPORT_LEXICON = "parse_report_zh.toml"
 
 KB_FILE_TYPES = [".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx"]
 # how each document type (lexicons/doc_types.toml) is named on the page
@@ -36,11 +41,11 @@ def render_kb_table(docs: Sequence[dict[str, Any]]) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("标题", "地区", "类型", "条款数", "解析质量", "警告", "文件", "ID"))
     rows = []
     for d in docs:
-        warn = "；".join(d["warnings"])
+        warn = "；".join(warning_zh(w) for w in d["warnings"])
         rows.append(
             "<tr>" + "".join(f"<td>{_esc(x)}</td>" for x in (
                 f"《{d['title']}》", d["place"] or "—", type_label(d["doc_type"]) or "—", d["clauses"],
-                quality_label(d["quality"]) or "—", warn or "无", d["file"], d["doc_id"])) + "</tr>")
+                quality_zh(d["quality"]) or "—", warn or "无", d["file"], d["doc_id"])) + "</tr>")
     return f'<table class="kb-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -48,11 +53,41 @@ def render_kb_report(doc: dict[str, Any], verb: str) -> str:
     """The parse report of a document just added (or removed)."""
     items = [f"<li>标题：《{_esc(doc['title'])}》</li>", f"<li>地区：{_esc(doc['place'] or '未识别')}</li>",
              f"<li>类型：{_esc(type_label(doc['doc_type']) or '未识别')}</li>", f"<li>条款数：{_esc(doc['clauses'])}</li>",
-             f"<li>解析质量：{_esc(quality_label(doc['quality']) or '—')}</li>"]
-    items += [f"<li>警告：{_esc(w)}</li>" for w in doc["warnings"]]
+             f"<li>解析质量：{_esc(quality_zh(doc['quality']) or '—')}</li>"]
+    items += [f"<li>警告：{_esc(warning_zh(w))}</li>" for w in doc["warnings"]]
     if doc.get("missing"):
-        items.append(f"<li>未能从正文识别：{_esc('、'.join(doc['missing']))}</li>")
+        fields = lexicons.table(REPORT_LEXICON)["fields"]
+        items.append(f"<li>未能从正文识别：{_esc('、'.join(fields.get(f, f) for f in doc['missing']))}</li>")
     return f'<div class="kb-report"><b>{_esc(verb)}：{_esc(doc["file"])}</b><ul>{"".join(items)}</ul></div>'
+
+
+def quality_zh(quality: dict[str, Any]) -> str:
+    """The parse-quality figures (``parse_quality.ParseQuality``) as the page says them."""
+    if not quality:
+        return ""
+    said = [f"编号条款覆盖正文的 {float(quality.get('numbered_share', 0)):.0%}（正文 {quality.get('body_chars', 0)} 字）"]
+    if quality.get("longest_clause"):
+        where = f"，{quality['longest_path']}" if quality.get("longest_path") else ""
+        said.append(f"最长条款 {quality['longest_clause']} 字{where}")
+    for key, label in (("gaps", "编号缺号"), ("repeats", "编号重复"), ("split", "过长条款已切分")):
+        if quality.get(key):
+            said.append(f"{label} {len(quality[key])} 处")
+    return "；".join(said)
+
+
+@lru_cache(maxsize=1)
+def _warning_patterns() -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile(w["pattern"]), w["zh"]) for w in lexicons.table(REPORT_LEXICON)["warning"]]
+
+
+def warning_zh(warning: str) -> str:
+    """A parse warning as the page says it (lexicons/parse_report_zh.toml); as written when
+    no pattern there reads it."""
+    for pattern, zh in _warning_patterns():
+        m = pattern.fullmatch(warning)
+        if m:
+            return zh.format(**m.groupdict())
+    return warning
 
 
 def type_label(name: str) -> str:

@@ -112,6 +112,56 @@ def test_one_language_and_one_not_found_message(browser):
     assert "通过 API 使用" in page
 
 
+ENGLISH_LABELS_JS = """
+// what a screen reader or a tooltip says in English: aria-label, title, placeholder, alt and
+// screen-reader-only text of the elements shown (product names in `allowed` are fine)
+const allowed = new Set(arguments[0]), out = [];
+const english = v => (v.match(/[A-Za-z]{3,}/g) || []).filter(w => !allowed.has(w));
+for (const el of document.querySelectorAll('[aria-label],[title],[placeholder],[alt],.sr-only')) {
+  if (!el.checkVisibility()) continue;
+  for (const a of ['aria-label', 'title', 'placeholder', 'alt']) {
+    const v = el.getAttribute(a) || '';
+    if (a === 'aria-label' && /^(问题|回答)：/.test(v)) continue;  // a message: its own words
+    if (english(v).length) out.push(a + ': ' + v.slice(0, 80));
+  }
+  if (el.classList.contains('sr-only') && english(el.textContent).length) out.push('sr-only: ' + el.textContent);
+}
+return out;
+"""
+PRODUCT_NAMES = ["API", "JSON", "Markdown", "Word", "PDF", "HTML", "docx", "txt", "LLM"]
+
+
+@pytest.mark.parametrize("dark,width", [(False, 1440), (True, 390)])
+def test_toasts_and_screen_reader_labels_speak_chinese(browser, dark, width):
+    """Gradio's toasts were titled 「Info」 / 「Error」, its accessible names were English
+    (「chatbot conversation」, 「Close」, the question box's 「Textbox」), and a chat message's
+    accessible name was its raw HTML (「bot's message: <div class="msg">…」)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    open_app(browser, dark=dark, width=width)
+    fresh_browser_id(browser)
+    ask(browser, SHORT_Q)
+    browser.find_element(By.ID, "fb-up").click()
+
+    def toast_titles(d) -> list[str]:
+        return [t.get_attribute("textContent").strip() for t in d.find_elements(By.CSS_SELECTOR, ".toast-title")]
+
+    wait(browser, 30).until(lambda d: toast_titles(d))
+    browser.find_element(By.CSS_SELECTOR, "#question textarea").send_keys(Keys.ENTER)  # an empty question
+    wait(browser, 30).until(lambda d: len(toast_titles(d)) >= 2)
+    toasts = browser.find_elements(By.CSS_SELECTOR, ".toast-body")
+    assert any("感谢" in t.text for t in toasts) and any("请输入问题" in t.text for t in toasts)
+    assert not [t for t in toast_titles(browser) if t in ("Info", "Warning", "Error")], toast_titles(browser)
+    assert set(toast_titles(browser)) <= {"提示", "注意", "出错了"}, toast_titles(browser)
+
+    assert browser.execute_script(ENGLISH_LABELS_JS, PRODUCT_NAMES) == []
+    labels = [el.get_attribute("aria-label") or "" for el in browser.find_elements(By.CSS_SELECTOR, "#chatbot [aria-label]")]
+    said = [x for x in labels if x.startswith(("问题：", "回答："))]
+    assert len(said) >= 2 and not [x for x in labels if "<" in x or "message:" in x], labels
+    assert any(x.startswith("回答：") and "40亿" in x for x in said), said
+
+
 def trash_icon(driver):
     from selenium.webdriver.common.by import By
 
@@ -205,8 +255,9 @@ def test_quote_legible_in_both_themes_and_long_card_opens_at_quote(browser, dark
     wait(browser, 10).until(lambda d: d.execute_script(
         "const m = arguments[0].getBoundingClientRect(), b = arguments[1].getBoundingClientRect();"
         "return m.top >= b.top - 1 && m.top < b.bottom;", mark, box))
-    if dark:
-        browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", card)
+    if dark:  # the README's dark-mode answer: the answer's bubble from its start, its cards below
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'})",
+                               browser.find_elements(By.CSS_SELECTOR, "#chatbot .msg")[-1])
         DARK_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         assert browser.save_screenshot(str(DARK_SCREENSHOT))
 

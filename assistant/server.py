@@ -98,7 +98,7 @@ def create_server(live, settings, blocks=None) -> FastAPI:
     from .leanqueue import STATUS_UPDATE_S, lean_queue
     from .pagelang import PageLanguage
     from .sessions import lean_sessions
-    from .ui import answer_workers, build_app, page_assets
+    from .ui import answer_in_process, answer_workers, build_app, page_assets
     from .webguard import WebGuard
 
     upload_max = int(settings.max_file_mb * 1024 * 1024) if settings.kb_upload else 0
@@ -171,11 +171,14 @@ def create_server(live, settings, blocks=None) -> FastAPI:
         pipeline = live.pipeline
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
-        # answered on the app's answer workers (one pool per kind, shared with the UI),
-        # never on the thread pool every other route and Gradio's processing share
-        stream = answer_workers().stream(answerer, lambda: pipeline.ask_stream(
-            question, history=history, answerer=answerer))
         try:
+            # an extractive answer in a worker process when one is ready, as the app's (answerprocs.py);
+            # else on the app's answer workers (one pool per kind, shared with the UI), never on
+            # the thread pool every other route and Gradio's processing share
+            done = await answer_in_process(live, question, dict(history=history, answerer=answerer)) \
+                if answerer == "extractive" else None
+            stream = _chain(done, _nothing()) if done is not None else answer_workers().stream(
+                answerer, lambda: pipeline.ask_stream(question, history=history, answerer=answerer))
             first = await stream.__anext__()  # a bad question fails here, as a plain 400
             if not req.stream:
                 answer = first
@@ -243,6 +246,11 @@ async def _chain(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
     yield first
     async for item in rest:
         yield item
+
+
+async def _nothing() -> AsyncIterator[Any]:
+    return
+    yield
 
 
 def run(live, settings, host: str, port: int, log=print) -> None:

@@ -513,7 +513,7 @@ class AnswerWorkers:
             stopped.set()
 
 
-async def _in_answer_process(live, question: str, args: dict[str, Any]) -> dict[str, Any] | None:
+async def answer_in_process(live, question: str, args: dict[str, Any]) -> dict[str, Any] | None:
     """The extractive answer from one of ``live``'s worker processes, or None when it has
     none ready (or one died: new ones are started) and the caller must answer itself."""
     from .answerprocs import BrokenProcessPool
@@ -986,7 +986,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
             asking = live.pipeline  # one pipeline for the whole answer, whatever is swapped meanwhile
             args = dict(history=history, places=places_arg(places), answerer=answerer, top_k=top_k_arg(top_k))
             if answerer == "extractive":
-                final = await _in_answer_process(live, asked, args)
+                final = await answer_in_process(live, asked, args)
             if final is None:  # no worker process ready, or an LLM answer: on this process's workers
                 async for item in workers.stream(answerer, lambda: asking.ask_stream(asked, **args)):
                     if isinstance(item, dict):

@@ -33,6 +33,18 @@ def _ask(url: str, question: str) -> dict:
     return json.loads(msg["output"]["data"][5])  # the raw-JSON panel: the answer as the page got it
 
 
+API_Q = "海门规划中知识产权质押融资的目标是多少？"
+
+
+def _api_answer(url: str, question: str) -> str:
+    import httpx
+
+    r = httpx.post(url + "/v1/chat/completions", timeout=120,
+                   json={"model": "ip-assistant", "messages": [{"role": "user", "content": question}]})
+    assert r.status_code == 200, r.text
+    return r.json()["choices"][0]["message"]["content"]
+
+
 def _ready_processes(live, other_than=None):
     deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
@@ -63,6 +75,7 @@ def _gone(pid: int) -> bool:
 
 def test_worker_answers_follows_the_index_is_replaced_when_killed_and_ends_with_the_server(index_settings, tmp_path):
     from assistant.ask import AskPipeline
+    from assistant.export import answer_markdown
     from assistant.index import IndexBuilder
     from assistant.live import LiveIndex
     from assistant.server import create_server
@@ -85,6 +98,9 @@ def test_worker_answers_follows_the_index_is_replaced_when_killed_and_ends_with_
         for q in QUESTIONS:  # the worker's answers are the pipeline's own
             assert _ask(server.url, q)["answer"] == pipeline.ask(q)["answer"]
         assert _cpu_ticks(pid) > ticks, "the worker computed nothing"
+        ticks = _cpu_ticks(pid)  # the API's extractive answers too (a question the worker has not seen)
+        assert _api_answer(server.url, API_Q) == answer_markdown(pipeline.ask(API_Q))
+        assert _cpu_ticks(pid) > ticks, "the API's answer was not computed by the worker"
 
         # a document added: the server's pipeline and its workers move to the new build together
         (tmp_path / "corpus" / "示例市知识产权质押融资工作方案.txt").write_text(NEW_PLAN, encoding="utf-8")

@@ -32,6 +32,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from .ask import _pieces  # the answer threads stream an extractive answer in these pieces
 from .errors import AssistantError
 from .export import answer_markdown
 from .redact import Redactor
@@ -177,7 +178,7 @@ def create_server(live, settings, blocks=None) -> FastAPI:
             # the thread pool every other route and Gradio's processing share
             done = await answer_in_process(live, question, dict(history=history, answerer=answerer)) \
                 if answerer == "extractive" else None
-            stream = _chain(done, _nothing()) if done is not None else answer_workers().stream(
+            stream = _items([*_pieces(done["answer"]), done]) if done is not None else answer_workers().stream(
                 answerer, lambda: pipeline.ask_stream(question, history=history, answerer=answerer))
             first = await stream.__anext__()  # a bad question fails here, as a plain 400
             if not req.stream:
@@ -248,9 +249,10 @@ async def _chain(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
         yield item
 
 
-async def _nothing() -> AsyncIterator[Any]:
-    return
-    yield
+async def _items(items: list[Any]) -> AsyncIterator[Any]:
+    """A worker process's answer as the answer threads stream it: its text in pieces, then the answer."""
+    for item in items:
+        yield item
 
 
 def run(live, settings, host: str, port: int, log=print) -> None:

@@ -36,13 +36,17 @@ def _ask(url: str, question: str) -> dict:
 API_Q = "海门规划中知识产权质押融资的目标是多少？"
 
 
-def _api_answer(url: str, question: str) -> str:
+def _api_answer(url: str, question: str, stream: bool = False) -> str | list[str]:
+    """The API's answer (plain), or the pieces of its text as streamed."""
     import httpx
 
-    r = httpx.post(url + "/v1/chat/completions", timeout=120,
-                   json={"model": "ip-assistant", "messages": [{"role": "user", "content": question}]})
+    r = httpx.post(url + "/v1/chat/completions", timeout=120, json={
+        "model": "ip-assistant", "stream": stream, "messages": [{"role": "user", "content": question}]})
     assert r.status_code == 200, r.text
-    return r.json()["choices"][0]["message"]["content"]
+    if not stream:
+        return r.json()["choices"][0]["message"]["content"]
+    chunks = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: {")]
+    return [c["choices"][0]["delta"].get("content") for c in chunks if c["choices"][0]["delta"].get("content")]
 
 
 def _ready_processes(live, other_than=None):
@@ -101,6 +105,8 @@ def test_worker_answers_follows_the_index_is_replaced_when_killed_and_ends_with_
         ticks = _cpu_ticks(pid)  # the API's extractive answers too (a question the worker has not seen)
         assert _api_answer(server.url, API_Q) == answer_markdown(pipeline.ask(API_Q))
         assert _cpu_ticks(pid) > ticks, "the API's answer was not computed by the worker"
+        pieces = _api_answer(server.url, API_Q, stream=True)  # streamed in pieces all the same
+        assert len(pieces) > 1 and "".join(pieces) == answer_markdown(pipeline.ask(API_Q))
 
         # a document added: the server's pipeline and its workers move to the new build together
         (tmp_path / "corpus" / "示例市知识产权质押融资工作方案.txt").write_text(NEW_PLAN, encoding="utf-8")

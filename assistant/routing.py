@@ -27,6 +27,15 @@
   title keeps the documents of that place.
 * **unknown places**: places named that have no document, even up the hierarchy;
   words that only look like places (外国, 境外, 海外 …) are never places.
+* **scope words** (``lexicons/question_scope.toml``), read from the sentence's
+  grammar, never from a question's wording:
+
+  - a place named as where something goes or as what is compared with (放到上海、杭州,
+    去杭州发展, 与上海相比; ``aside_places``) adds no documents to those of the
+    question's other places; when the other places have none, every place counts;
+  - a kind of document named (这份规划, 条例里, 宁波的实施意见; ``doc_types``) keeps each
+    place to its documents of that kind, when it has any (嘉兴这份规划: 嘉兴's plan, not
+    its 餐饮业油烟管理办法); a kind to be made (出台相关办法) names none.
 
 The scope a search is restricted to (``Route.docs``) is the documents named, narrowed
 to the places named when both are given (and kept whole when that leaves nothing:
@@ -86,6 +95,7 @@ class _Doc:
     date: str
     place: Place | None
     national: bool
+    doc_type: str = ""
 
 
 class DocIndex:
@@ -98,7 +108,8 @@ class DocIndex:
         for m in self.metas:
             title = fold_title(m.title)
             self.docs.append(_Doc(m.id, title, frozenset(_bigrams(title)), m.date or "",
-                                  self._place_of(m), m.place_level == "national"))
+                                  self._place_of(m), m.place_level == "national", m.doc_type or ""))
+        self.doc_type = {d.id: d.doc_type for d in self.docs}
         df = Counter(g for d in self.docs for g in d.grams)
         n = max(len(self.docs), 1)
         self.idf = {g: math.log(1 + n / c) for g, c in df.items()}
@@ -220,6 +231,8 @@ class Route:
     place_docs: list[str] = field(default_factory=list)  # documents of the places named
     place_names: list[str] = field(default_factory=list)  # places as the question writes them
     unknown_places: list[str] = field(default_factory=list)  # places named that no document covers
+    aside_places: list[str] = field(default_factory=list)  # places named as destinations or compared with
+    doc_types: list[str] = field(default_factory=list)  # kinds of document named (这份规划 → plan)
 
 
 def _word_tokenizer():
@@ -292,14 +305,134 @@ def places_named(text: str, index: DocIndex) -> list[_Named]:
     return out
 
 
+# --------------------------------------------------------------------------- scope
+@dataclass(frozen=True)
+class _ScopeRules:
+    """``lexicons/question_scope.toml``, compiled: the words that name a kind of
+    document, and the markers of a place that is a destination or compared with."""
+
+    type_words: tuple[tuple[str, str, bool], ...]  # (word, doc type, ambiguous), longest first
+    demonstratives: tuple[str, ...]
+    locatives: tuple[str, ...]
+    making: re.Pattern[str]  # a verb of making and its modifiers, at the end of a text
+    before: tuple[str, ...]  # destination and comparison markers before a place
+    open: tuple[str, ...]
+    close: tuple[str, ...]
+    joiner: re.Pattern[str]  # what may stand between the places of one list
+
+
+def _alt(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def _scope_rules() -> _ScopeRules:
+    data = lexicons.table("question_scope.toml")
+    types, ctx, aside = data["types"], data["types"]["context"], data["aside"]
+    words = [(w, t, False) for t, ws in types["nouns"].items() for w in ws]
+    words += [(w, t, True) for t, ws in types["ambiguous"].items() for w in ws]
+    making = re.compile(rf"(?:{_alt(ctx['making_verbs'])})(?:{_alt(ctx['making_modifiers'])})*$")
+    by_len = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731
+    return _ScopeRules(
+        type_words=tuple(sorted(words, key=lambda x: -len(x[0]))),
+        demonstratives=by_len(ctx["demonstratives"]), locatives=by_len(ctx["locatives"]), making=making,
+        before=by_len(aside["destination_before"] + aside["compared_before"]),
+        open=by_len(aside["compared_open"]), close=by_len(aside["compared_close"]),
+        joiner=re.compile(rf"\s*(?:{_alt(aside['list_joiners'])})?\s*"))
+
+
+class _Bounds:
+    """The word boundaries of a text (jieba), computed the first time they are asked for."""
+
+    def __init__(self, text: str):
+        self.text, self._bounds = text, None
+
+    def __contains__(self, i: int) -> bool:
+        if self._bounds is None:
+            self._bounds = _word_bounds(self.text)
+        return i in self._bounds
+
+
+def types_named(text: str, bounds: _Bounds | None = None) -> list[str]:
+    """The kinds of document (``doc_type`` codes) a question names as what it asks
+    about: a type word standing as a word of its own (方案 in 解决方案 is not one), an
+    ambiguous one only after a demonstrative or before a locative, and none that is the
+    object of a verb of making (出台相关办法: a document still to be made)."""
+    rules = _scope_rules()
+    bounds = bounds or _Bounds(text)
+    taken: list[tuple[int, int]] = []
+    out: list[str] = []
+    for word, doc_type, ambiguous in rules.type_words:
+        for m in re.finditer(re.escape(word), text):
+            a, b = m.span()
+            if any(a < e and b > s for s, e in taken):
+                continue
+            taken.append((a, b))
+            if a not in bounds or b not in bounds:
+                continue
+            before, after = text[:a].rstrip(), text[b:].lstrip()
+            if ambiguous and not (before.endswith(rules.demonstratives) or after.startswith(rules.locatives)):
+                continue
+            made = rules.making.search(before)
+            if made and made.start() in bounds:
+                continue
+            if doc_type not in out:
+                out.append(doc_type)
+    return out
+
+
+def _marker_before(text: str, at: int, markers: Sequence[str], bounds: _Bounds) -> bool:
+    """Does ``text`` end, just before ``at`` (spaces aside), with one of ``markers``
+    standing as a word (提到 does not end with the marker 到)?"""
+    before = text[:at].rstrip()
+    return any(before.endswith(w) and len(before) - len(w) in bounds for w in markers)
+
+
+def aside_places(text: str, hits: Sequence[_Named], bounds: _Bounds | None = None) -> list[bool]:
+    """For each place named, whether it is named as a destination or as what is
+    compared with (放到上海、杭州; 去杭州发展; 与上海相比; 比起杭州): the places of one
+    list (joined by 、和及 乃至 …) share the marker before the list's first place."""
+    rules = _scope_rules()
+    bounds = bounds or _Bounds(text)
+    flags = [False] * len(hits)
+    i = 0
+    while i < len(hits):
+        j = i
+        while j + 1 < len(hits) and rules.joiner.fullmatch(text[hits[j].end:hits[j + 1].start]):
+            j += 1
+        start, end = hits[i].start, hits[j].end
+        marked = _marker_before(text, start, rules.before, bounds) or (
+            _marker_before(text, start, rules.open, bounds) and text[end:].lstrip().startswith(rules.close))
+        for k in range(i, j + 1):
+            flags[k] = marked
+        i = j + 1
+    return flags
+
+
 def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_COVERAGE) -> Route:
     index = doc_index(docs)
     r = Route()
-    for hit in places_named(text, index):
+    t = to_simplified(nfkc(text))
+    bounds = _Bounds(t)
+    hits = places_named(text, index)
+    aside = aside_places(t, hits, bounds)
+    # a destination or a place compared with adds no documents to those of the places
+    # the question is about; when those have none, every place named counts
+    scoped = [h for h, a in zip(hits, aside) if not a]
+    if not any(h.docs for h in scoped):
+        scoped = hits
+    for hit, is_aside in zip(hits, aside):
         r.place_names.append(hit.name)
+        if is_aside:
+            r.aside_places.append(hit.name)
         if not hit.known:
             r.unknown_places.append(hit.name)
-        r.place_docs += [d for d in hit.docs if d not in r.place_docs]
+    r.doc_types = types_named(t, bounds) if any(len(h.docs) > 1 for h in scoped) else []
+    for hit in scoped:
+        # 嘉兴这份规划: 嘉兴's plans, not its other regulations; a place with no
+        # document of the kind named keeps all of its own
+        docs = [d for d in hit.docs if index.doc_type.get(d) in r.doc_types] or hit.docs
+        r.place_docs += [d for d in docs if d not in r.place_docs]
     r.named = index.titles_named(text, min_coverage)
     if r.named and r.place_docs:
         both = [d for d in r.named if d in r.place_docs]

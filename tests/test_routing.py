@@ -1,7 +1,8 @@
 """Routing: the documents a question is about, from the places and titles it names,
 and clause numbers looked up in them. Metadata and clauses come from real documents
-(the five plans, laws of eval/corpora/laws-ip, and tests/data/laws/宁波市专利管理条例,
-a real 宁波 regulation from the laws collection)."""
+(the five plans, laws of eval/corpora/laws-ip, and from the laws collection, in
+tests/data/laws/: 宁波市专利管理条例, a second 宁波 document beside its 实施意见, and
+嘉兴's 餐饮业油烟管理办法 and 生活垃圾分类管理条例 beside its 规划)."""
 from __future__ import annotations
 
 import shutil
@@ -33,7 +34,11 @@ LAW_FILES = {
     "agency": LAWS / "专利代理条例(2018-11-06).md",
     "secrets": LAWS / "最高人民法院关于审理侵犯商业秘密民事案件适用法律若干问题的规定(2020-09-10).md",
     "ningbo_patent": DATA / "宁波市专利管理条例(2012-04-09).md",
+    "jiaxing_fumes": DATA / "嘉兴市餐饮业油烟管理办法(2020-04-10).md",
+    "jiaxing_waste": DATA / "嘉兴市生活垃圾分类管理条例(2021-10-13).md",
 }
+JIAXING = {"jiaxing", "jiaxing_fumes", "jiaxing_waste"}
+NINGBO = {"ningbo", "ningbo_patent"}
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +97,66 @@ def test_words_that_only_look_like_places_are_never_places(docs, question):
 
 def test_words_containing_a_place_name_are_not_places(docs):
     assert analyse("要长治久安地保护知识产权", docs).place_names == []
+
+
+def test_the_documents_of_a_place_have_their_kinds(docs):
+    """What the scope rules below rely on: the kinds inferred from the real titles."""
+    kinds = {d.id: d.doc_type for d in docs}
+    assert [kinds[k] for k in ("jiaxing", "jiaxing_fumes", "jiaxing_waste", "ningbo", "ningbo_patent")] == [
+        "plan", "measures", "regulation", "opinion", "regulation"]
+
+
+@pytest.mark.parametrize("question,expected", [
+    # no kind of document named: every document of the place
+    ("嘉兴对知识产权质押融资有什么支持？", JIAXING),
+    # a kind named beside the place: that place's documents of that kind
+    ("嘉兴的规划里对知识产权质押融资有什么安排？", {"jiaxing"}),
+    ("这份嘉兴规划提出建多少家知识产权服务机构？", {"jiaxing"}),
+    ("嘉兴的条例对生活垃圾分类有什么要求？", {"jiaxing_waste"}),
+    ("宁波的实施意见对专利导航提了什么要求？", {"ningbo"}),
+    ("宁波的条例对专利纠纷的调处怎么规定？", {"ningbo_patent"}),
+    # an everyday word that is also a kind (办法 = a way) names one only as a document
+    ("嘉兴的企业商标被人抢注了有什么办法？", JIAXING),
+    ("嘉兴的办法里对餐饮油烟有什么要求？", {"jiaxing_fumes"}),
+    # a document still to be made is not the one asked about
+    ("嘉兴打算制定专门的条例来保护商业秘密吗？", JIAXING),
+    ("嘉兴会出台相关办法吗？", JIAXING),
+    # a kind the place has no document of narrows nothing
+    ("嘉兴的实施意见对专利导航提了什么要求？", JIAXING),
+])
+def test_a_kind_of_document_named_with_a_place_keeps_to_that_kind(docs, question, expected):
+    assert set(analyse(question, docs).places) == expected
+
+
+@pytest.mark.parametrize("question,expected,aside", [
+    # where something goes or what is compared with adds no documents
+    ("嘉兴的企业想把研发中心搬到宁波，可以得到哪些支持？", JIAXING, ["宁波"]),
+    ("嘉兴规划支持企业去宁波、绍兴乃至海外设立研发中心吗？", {"jiaxing"}, ["宁波", "绍兴"]),
+    ("与宁波相比，绍兴在专利快速预审上有什么安排？", {"shaoxing"}, ["宁波"]),
+    ("比起宁波，嘉兴在知识产权质押融资上有什么支持？", JIAXING, ["宁波"]),
+    # every place named is such a place: they are what is asked about
+    ("我们想去宁波发展，当地对专利申请有什么资助？", NINGBO, ["宁波"]),
+    # the places compared with each other, side by side, or after a marker that is part
+    # of a longer word (提到) are what is asked about
+    ("宁波和绍兴相比，知识产权保护有什么不同？", NINGBO | {"shaoxing"}, []),
+    ("宁波和绍兴的知识产权保护有什么不同？", NINGBO | {"shaoxing"}, []),
+    ("绍兴的方案里提到宁波的哪些合作？", {"shaoxing"} | NINGBO, []),
+])
+def test_a_place_named_as_a_destination_or_comparison_adds_no_documents(docs, question, expected, aside):
+    info = analyse(question, docs)
+    assert set(info.places) == expected
+    assert route(question, docs).aside_places == aside
+
+
+def test_the_five_plans_alone_route_as_before(parsed):
+    """With one document per place (the five plans), a kind or a destination named can
+    narrow nothing: each place keeps its plan, and a destination without documents is
+    still reported as a place no document covers."""
+    plans = [d.meta for k, d in parsed.items() if k in ("jiaxing", "haimen", "ningbo", "yuncheng", "shaoxing")]
+    assert analyse("嘉兴的企业如果想把研发团队放到上海，规划支持吗？", plans).places == ["jiaxing"]
+    assert analyse("绍兴的方案里提到宁波的哪些合作？", plans).places == ["shaoxing", "ningbo"]
+    r = route("我们想去杭州发展，有什么支持？", plans)
+    assert r.docs == [] and r.unknown_places == ["杭州"]
 
 
 # --------------------------------------------------------------------------- titles

@@ -60,6 +60,10 @@ HEADING_END_RE = re.compile(r"[。；;：:，,！？]")
 # A Markdown heading line: its marks, and where its text starts.
 MD_HEADING_RE = re.compile(r"^(#{1,6})[ \t\u3000]+(?=\S)", re.M)
 _LINE_PREFIX_RE = re.compile(r"#{0,6}[ \t\u3000]*")
+# where a line's text starts: after its indent, or after Markdown heading marks only
+# where they are marks (followed by a space, as MD_HEADING_RE takes them): the 「#」 of
+# 「#0（二）」 is text
+_TEXT_START_RE = re.compile(r"(?:#{1,6}[ \t\u3000]+(?=\S))?[ \t\u3000]*")
 # nodes that hold no other node: a box or table closes at the next marker
 INSET_LEVELS = ("box", "table", "table_row")
 _NUM_RE_SRC = f"[{CN_NUMERAL_CHARS}]{{1,8}}"
@@ -366,8 +370,8 @@ class _TreeBuilder:
         out: list[_Node] = []
         for i, n in enumerate(nodes):
             out.append(n)
-            if n.kind != "table" or n.parent is None:
-                continue
+            if n.kind != "table" or not n.fixed_end or n.parent is None:
+                continue  # an inset 表N (a caption, no rows read) runs to the next marker
             end = max([n.end, *(r.end for r in n.children)])
             nxt = next((m.cut for m in nodes[i + 1:] if m.start >= end), len(self.text))
             gap = self.text[end:nxt]
@@ -416,7 +420,7 @@ class _TreeBuilder:
             break
 
     def _text_start(self, line_start: int) -> int:
-        m = _LINE_PREFIX_RE.match(self.masked, line_start)
+        m = _TEXT_START_RE.match(self.masked, line_start)
         return m.end() if m else line_start
 
     def _consume_line_start(self, pos: int) -> None:
@@ -604,8 +608,11 @@ class _TreeBuilder:
 
     def _open_preface(self, item: _Node, end: int) -> None:
         """The title lines (short, no sentence end) between a list's last item and the
-        text it introduces, and what follows them up to ``end``: a 序言 node at the top."""
-        pos = self.masked.find("\n", item.marker_end)
+        text it introduces, and what follows them up to ``end``: a 序言 node at the top.
+        Only lines after every node opened so far: a line inside one is that node's text."""
+        last = self.last_accepted
+        after = max(item.marker_end, last.marker_end if last is not None and last.start < end else 0)
+        pos = self.masked.find("\n", after)
         while 0 <= pos < end:
             line_end = self.masked.find("\n", pos + 1)
             line = self.masked[pos + 1:line_end if line_end >= 0 else len(self.masked)].strip()

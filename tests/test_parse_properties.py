@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assistant.cleaning import Cleaner
@@ -82,7 +82,31 @@ def mutated_law(draw):
     return "\n".join(lines)
 
 
+# Counterexamples hypothesis found, cut down to what each needs; checked on every run:
+# a caption 「表1 」 before a 第二条 it hides (an inset 表N was closed like a table whose
+# rows were read: 第一条's text came out twice, as 第一条 and as 序言);
+CAPTION_BEFORE_ARTICLE = ("第一条\n 原告以他人注册商标提起诉讼的，人民法院应当受理。\n"
+                          "原告以他人使用的注册商标为由起诉的，人民法院应当受理。\n"
+                          "表1 第二条 原告以他人企业名称为由提起诉讼的，人民法院应当受理。")
+# a stray 「#0」 before 「（二）」 (its 「#」, not followed by a space, was skipped as a
+# Markdown heading mark and lost);
+HASH_BEFORE_ITEM = ("第二十三条 可以采用下列方式制止侵权行为：\n（一）对制造专利产品的，责令其停止制造；\n"
+                    "#0（二）对使用专利方法的，责令其停止使用；\n（三）对销售专利产品的，责令其停止销售。")
+# an amending decision shuffled so that an article and a title line sit inside its last
+# item before the re-published text's 第一条 (the 序言 took a line already inside 第十四条:
+# 「最高人民法院」 came out twice).
+TITLE_LINE_INSIDE_AN_ARTICLE = (
+    "根据审判委员会决定，对《关于审理专利纠纷案件的若干规定》作如下修改：\n"
+    "一、将第五条修改为：“侵权行为地包括实施地。”\n二、将第八条修改为：“原告可以出具检索报告。”\n"
+    "最高人民法院\n第十四条 利用本单位的物质技术条件所完成的发明创造，从其约定。\n"
+    "关于审理专利纠纷案件的若干规定\n为了正确审理专利纠纷案件，制定本规定。\n"
+    "第一条 人民法院受理下列专利纠纷案件。\n第二条 专利纠纷第一审案件，由中级人民法院管辖。")
+
+
 @given(mutated_law())
+@example(CAPTION_BEFORE_ARTICLE)
+@example(HASH_BEFORE_ITEM)
+@example(TITLE_LINE_INSIDE_AN_ARTICLE)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 def test_mutated_laws_parse_without_losing_text(text):
     check(text)

@@ -247,7 +247,7 @@ _DATE_EVENTS = (("amended", ("修正", "修订", "修改")), ("effective", ("施
 _ISSUER_LINE_RE = re.compile(
     r"^([\u4e00-\u9fff]{2,30}(?:人民政府|人民政府办公室|人民政府辦公室|办公室|辦公室|办公厅|委员会|人民代表大会常务委员会|"
     r"知识产权局|市场监督管理局|人民法院|人民检察院))\s*$", re.M)
-_ORGAN_CLEAN_RE = re.compile(rf"第{_NUM}(?:届|次)|常务会议|全体会议|会议|全体|令|公告|第{_NUM}号|中华人民共和国(?=国务院|中央军事委员会)")
+_ORGAN_CLEAN_RE = re.compile(rf"第{_NUM}(?:届|次)|(?:常务|全体|部务|局务|委务|署务|行务|主任|部长办公|办公)会议|会议|全体|令|公告|第{_NUM}号|中华人民共和国(?=国务院|中央军事委员会)")
 
 
 def _iso(y: str, m: str, d: str) -> str:
@@ -262,29 +262,8 @@ def infer_dates(text: str) -> tuple[dict, str]:
     dates: dict = {}
     issuer = ""
     for line in text[:4000].split("\n")[:40]:
-        m = _DATE_LINE_RE.match(line.strip())
-        if not m:
-            continue
-        iso = _iso(*m.groups()[:3])
-        rest = m.group(4).strip()
-        event = "amended" if re.search(r"修正|修订", rest) else ""
-        if not event:
-            best = -1
-            for name, words in _DATE_EVENTS:
-                for w in words:
-                    pos = rest.rfind(w)
-                    if pos > best:
-                        best, event = pos, name
-        if not event:
-            dates.setdefault("dated", iso)
-        elif event == "amended":
-            dates.setdefault("amended", []).append(iso)
-        elif event == "adopted":
-            dates.setdefault("adopted", iso)
-        else:
-            dates[event] = iso
-        if event in ("adopted", "promulgated") and not issuer:
-            issuer = _organ(rest)
+        for iso, rest in _dated_events(line):
+            issuer = _add_date(dates, iso, rest, issuer)
     if "effective" not in dates:
         m = _BODY_EFFECTIVE_RE.search(text)
         if m:
@@ -292,10 +271,59 @@ def infer_dates(text: str) -> tuple[dict, str]:
     return dates, issuer
 
 
+_EVENT_END_RE = re.compile(r"(?:通过|批准|公布|发布|修正|修订|修改|施行|实施)[）)]?$")
+
+
+def _dated_events(line: str) -> list[tuple[str, str]]:
+    """(iso date, what follows it) of a header line that starts with a date; a line
+    holding several (“2010年7月23日 …第一次修订  2022年3月29日…第二次修订）”) gives each
+    date after a space or an event word (…批准2011年9月29日…公布) its own event. A line
+    that is a sentence of the body, not ending with an event (“2000年3月17日…发布的《…》
+    同时废止。”), gives none."""
+    s = line.strip()
+    m = _DATE_LINE_RE.match(s)
+    if not m or ("。" in s and not _EVENT_END_RE.search(s.rstrip("。，,；; "))):
+        return []
+    starts = [0] + [d.start() for d in _DATE_ANY_RE.finditer(s, m.end(3))
+                    if s[d.start() - 1].isspace() or _EVENT_END_RE.search(s, 0, d.start())]
+    out = []
+    for a, b in zip(starts, starts[1:] + [len(s)]):
+        d = _DATE_LINE_RE.match(s[a:b].strip())
+        if d:
+            out.append((_iso(*d.groups()[:3]), d.group(4).strip()))
+    return out
+
+
+def _add_date(dates: dict, iso: str, rest: str, issuer: str) -> str:
+    """Record one header date by what happened on it; the issuer it names, if the
+    first to name one."""
+    event = "amended" if re.search(r"修正|修订", rest) else ""
+    if not event:
+        best = -1
+        for name, words in _DATE_EVENTS:
+            for w in words:
+                pos = rest.rfind(w)
+                if pos > best:
+                    best, event = pos, name
+    if not event:
+        dates.setdefault("dated", iso)
+    elif event == "amended":
+        dates.setdefault("amended", []).append(iso)
+    elif event == "adopted" and dates.get("adopted", iso) < iso:
+        dates.setdefault("amended", []).append(iso)  # passed again: the text was revised
+    elif event == "adopted":
+        dates.setdefault("adopted", iso)
+    else:
+        dates[event] = iso
+    if event in ("adopted", "promulgated") and not issuer:
+        issuer = _organ(rest)
+    return issuer
+
+
 def _organ(rest: str) -> str:
     """The body in “第七届全国人民代表大会常务委员会第十五次会议通过”: 全国人民代表大会常务委员会."""
     s = re.split(r"[《〈<]|通过|公布|发布|印发|批准|颁布", rest, maxsplit=1)[0]
-    s = _ORGAN_CLEAN_RE.sub("", s).strip(" ，,、")
+    s = re.sub(r"^经", "", _ORGAN_CLEAN_RE.sub("", s).strip(" ，,、"))  # 经…会议通过: passed by
     s = re.sub(r"(审判委员会|检察委员会)$", "", s) if re.match(r"最高人民(?:法院|检察院)", s) else s
     return s if 2 <= len(s) <= 40 and re.fullmatch(r"[\u4e00-\u9fff、]+", s) else ""
 

@@ -115,6 +115,61 @@ def test_dates_by_what_happened_on_them():
     assert m.dates == {"adopted": "2020-08-24", "effective": "2020-09-12"}
 
 
+# Headers of real documents of laws-all that eval/corpora does not hold, as written (title,
+# header lines, the first body line), each with what a reader of the header knows.
+HEADERS = {
+    # two amendments on one line
+    "广东省实施《中华人民共和国消防法》办法": (
+        "1999年11月27日 广东省第九届人民代表大会常务委员会第十三次会议通过\n\n"
+        "2010年7月23日 广东省第十一届人民代表大会常务委员会第二十次会议第一次修订  "
+        "2022年3月29日广东省第十三届人民代表大会常务委员会第四十一次会议第二次修订）\n\n"
+        "## 第一章 总 则\n\n第一条 为了实施《中华人民共和国消防法》，结合本省实际，制定本办法。"),
+    # a date right after an event word, on the line of another
+    "青岛市劳动保障监察条例": (
+        "2011年8月30日 青岛市第十四届人民代表大会常务委员会第三十次会议通过\n\n"
+        "2011年9月29日 山东省第十一届人民代表大会常务委员会第二十六次会议批准2011年9月29日青岛市人民代表大会常务委员会公告公布\n\n"
+        "2011年11月1日 施行\n\n## 第一章 总则"),
+    # a judicial interpretation passed twice: the second time revised it
+    "最高人民法院关于审理船舶碰撞纠纷案件若干问题的规定": (
+        "2008年4月28日 最高人民法院审判委员会第1446次会议通过\n\n"
+        "2020年12月23日 最高人民法院审判委员会第1823次会议通过\n\n"
+        "为正确审理船舶碰撞纠纷案件，依照《中华人民共和国民法典》等法律，制定本规定。"),
+    # passed by (经) a ministry's meeting (部务会议)
+    "企业职工带薪年休假实施办法": (
+        "2008年7月17日 经人力资源和社会保障部第6次部务会议通过\n\n"
+        "第一条 为了实施 《职工带薪年休假条例》 （以下简称条例），制定本实施办法。"),
+    # an amendment line closed by 。, a 部长办公会议
+    "公安机关办理行政案件程序规定": (
+        "２０１２年１２月３日 公安部部长办公会议通过\n\n２０１２年１２月１９日 中华人民共和国公安部令第１２５号发布，\n\n"
+        "２０１３年１月１日 施行\n\n２０１４年６月２９日 中华人民共和国公安部令第１３２号《公安部关于修改部分部门规章的决定》第一次修正\n\n"
+        "２０１８年１１月２５日 公安部令第１４９号《公安部关于修改〈公安机关办理行政案件程序规定〉的决定》第二次修正。"),
+    # a body sentence that starts with a date is not a header line
+    "关于职工全年月平均工作时间和工资折算问题的通知": (
+        "劳社部发[2008]3号\n\n各省、自治区、直辖市劳动和社会保障厅（局）：\n\n"
+        "　　根据《全国年节及纪念日放假办法》（国务院令第513号）的规定，全体公民的节日假期由原来的10天增设为11天。\n\n"
+        "2000年3月17日劳动保障部发布的《关于职工全年月平均工作时间和工资折算问题的通知》（劳社部发[2000]8号）同时废止。"),
+}
+
+
+@pytest.mark.parametrize("title,date,dates,issuer,level", [
+    ("广东省实施《中华人民共和国消防法》办法", "2022-03-29",
+     {"adopted": "1999-11-27", "amended": ["2010-07-23", "2022-03-29"]}, "广东省人民代表大会常务委员会", "province"),
+    ("青岛市劳动保障监察条例", "2011-09-29",
+     {"adopted": "2011-08-30", "approved": "2011-09-29", "promulgated": "2011-09-29", "effective": "2011-11-01"},
+     "青岛市人民代表大会常务委员会", "city"),
+    ("最高人民法院关于审理船舶碰撞纠纷案件若干问题的规定", "2020-12-23",
+     {"adopted": "2008-04-28", "amended": ["2020-12-23"]}, "最高人民法院", "national"),
+    ("企业职工带薪年休假实施办法", "2008-07-17", {"adopted": "2008-07-17"}, "人力资源和社会保障部", "national"),
+    ("公安机关办理行政案件程序规定", "2018-11-25",
+     {"adopted": "2012-12-03", "promulgated": "2012-12-19", "effective": "2013-01-01",
+      "amended": ["2014-06-29", "2018-11-25"]}, "公安部", "national"),
+    ("关于职工全年月平均工作时间和工资折算问题的通知", "", {}, "", ""),
+])
+def test_header_dates_and_issuer_of_documents_nobody_tuned_for(title, date, dates, issuer, level):
+    m = infer_meta(PlanMeta(id="x", file="x.md"), f"{title}\n\n{HEADERS[title]}", title)
+    assert (m.date, m.dates, m.issuer, m.place_level) == (date, dates, issuer, level)
+
+
 def test_what_cannot_be_inferred_is_missing_not_inferred():
     # this file has a title line and nothing else in its header
     m = meta_of("上海市专利保护条例.md")

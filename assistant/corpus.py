@@ -191,17 +191,24 @@ def _title_end_re() -> re.Pattern[str]:
     return re.compile(rf"(?:{endings}){_BRACKET_TAIL}$")
 
 
+def title_ending(title: str) -> str:
+    """The word a title ends with that tells its kind (规划, 实施意见, 条例, 法 …), a
+    bracketed note after it aside; "" when none does."""
+    t = re.sub(rf"{_BRACKET_TAIL}$", "", (title or "").strip("《》 "))
+    return next((e for e, _ in doc_types().endings if t.endswith(e)), "")
+
+
 def doc_type_of(title: str, issuer: str = "") -> str:
     """The document type its title's ending tells (``lexicons/doc_types.toml``)."""
-    t = re.sub(rf"{_BRACKET_TAIL}$", "", (title or "").strip("《》 "))
+    ending = title_ending(title)
+    if not ending:
+        return ""
     dt = doc_types()
-    for ending, kind in dt.endings:
-        if t.endswith(ending):
-            if any(t.startswith(j) or issuer.startswith(j) for j in dt.judicial_issuers) and \
-                    any(t.endswith(f) for f in dt.judicial_forms):
-                return "interpretation"
-            return kind
-    return ""
+    t = re.sub(rf"{_BRACKET_TAIL}$", "", (title or "").strip("《》 "))
+    if any(t.startswith(j) or issuer.startswith(j) for j in dt.judicial_issuers) and \
+            any(t.endswith(f) for f in dt.judicial_forms):
+        return "interpretation"
+    return next(kind for e, kind in dt.endings if e == ending)
 
 
 def looks_like_title(line: str) -> bool:

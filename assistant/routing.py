@@ -38,8 +38,10 @@
     its 餐饮业油烟管理办法); a kind to be made (出台相关办法) names none.
 
 The scope a search is restricted to (``Route.docs``) is the documents named, narrowed
-to the places named when both are given (and kept whole when that leaves nothing:
-a national law named with a place applies there); else the places' documents.
+to the places named when both are given (and kept whole when that leaves nothing and
+the question says the named document's kind: 嘉兴…著作权法 asks the national law; a
+title matched by its topic words alone, 嘉兴在著作权保护上…, leaves the question with
+its place); else the places' documents.
 """
 from __future__ import annotations
 
@@ -96,6 +98,7 @@ class _Doc:
     place: Place | None
     national: bool
     doc_type: str = ""
+    kind: str = ""  # the word its title ends with that tells its kind (条例, 规定, 方案 …)
 
 
 class DocIndex:
@@ -108,8 +111,10 @@ class DocIndex:
         for m in self.metas:
             title = fold_title(m.title)
             self.docs.append(_Doc(m.id, title, frozenset(_bigrams(title)), m.date or "",
-                                  self._place_of(m), m.place_level == "national", m.doc_type or ""))
+                                  self._place_of(m), m.place_level == "national", m.doc_type or "",
+                                  _kind_word(m.title)))
         self.doc_type = {d.id: d.doc_type for d in self.docs}
+        self.kind = {d.id: d.kind for d in self.docs}
         df = Counter(g for d in self.docs for g in d.grams)
         n = max(len(self.docs), 1)
         self.idf = {g: math.log(1 + n / c) for g, c in df.items()}
@@ -202,6 +207,16 @@ def doc_index(docs: Iterable[PlanMeta]) -> DocIndex:
             _INDEXES.pop(next(iter(_INDEXES)))
         _INDEXES[key] = DocIndex(docs)
     return _INDEXES[key]
+
+
+def _kind_word(title: str) -> str:
+    """The shortest word naming a title's kind (条例 of 实施条例, 方案 of 工作方案): what a
+    question that names the document by its title says at least."""
+    from .corpus import doc_types, title_ending
+
+    ending = title_ending(to_simplified(nfkc(title or "")))
+    shorter = [e for e, _ in doc_types().endings if ending.endswith(e)]
+    return min(shorter, key=len) if shorter else ""
 
 
 def _alias_names(m: PlanMeta) -> tuple[str, ...]:
@@ -436,7 +451,12 @@ def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_C
     r.named = index.titles_named(text, min_coverage)
     if r.named and r.place_docs:
         both = [d for d in r.named if d in r.place_docs]
-        r.docs = both or r.named
+        # a document of another place (a national law) named with a place is what is
+        # asked about when the question says its kind (嘉兴…著作权法); its topic words
+        # alone (运城方案保障措施里… → 保障措施条例) leave the question with its place
+        said = [d for d in r.named if index.kind.get(d) and index.kind[d] in fold_title(t) + t]
+        r.docs = both or said or r.place_docs
+        r.named = [d for d in r.named if d in r.docs]
     else:
         r.docs = list(r.named or r.place_docs)
     return r

@@ -148,6 +148,20 @@ def test_a_place_named_as_a_destination_or_comparison_adds_no_documents(docs, qu
     assert route(question, docs).aside_places == aside
 
 
+@pytest.mark.parametrize("question,expected", [
+    # a national law's topic words beside a place: the place's documents are asked about
+    ("嘉兴在著作权保护上有哪些举措？", JIAXING),
+    ("嘉兴对专利代理机构有什么扶持？", JIAXING),
+    ("山东专利代理机构怎么监管？", {"shandong"}),
+    # the law named by its kind too (专利代理条例): the law, wherever the asker is
+    ("宁波的企业要遵守专利代理条例的哪些规定？", {"agency"}),
+])
+def test_a_title_named_with_a_place_needs_its_kind(docs, question, expected):
+    info = analyse(question, docs)
+    assert set(info.places) == expected
+    assert info.documents == ([] if expected != {"agency"} else ["agency"])
+
+
 def test_the_five_plans_alone_route_as_before(parsed):
     """With one document per place (the five plans), a kind or a destination named can
     narrow nothing: each place keeps its plan, and a destination without documents is

@@ -90,6 +90,16 @@ def warning_zh(warning: str) -> str:
     return warning
 
 
+def _forget_upload(path: str) -> None:
+    """Delete Gradio's copy of an uploaded file once it is handled (the document is in
+    corpus/ or was refused): a removed document must not live on in the upload cache."""
+    from gradio.utils import get_upload_folder
+
+    upload = Path(path).resolve()
+    if upload.is_relative_to(Path(get_upload_folder()).resolve()):
+        upload.unlink(missing_ok=True)
+
+
 def type_label(name: str) -> str:
     return TYPE_LABELS.get(name, name) if name else ""
 
@@ -148,6 +158,8 @@ def knowledge_tab(live, settings, redactor, places: gr.CheckboxGroup, plan_dd: g
             live.reload()
         except (AssistantError, OSError) as e:
             return (failed(e),) + (gr.update(),) * 4 + (None,)
+        finally:
+            _forget_upload(path)
         return refreshed(render_kb_report(doc, "已添加"))
 
     def remove(doc_id: str | None):

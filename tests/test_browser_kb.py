@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -53,10 +55,14 @@ def test_upload_ask_delete_while_serving(tmp_path):
             out = user.predict("嘉兴规划中知识产权质押融资的目标是多少？", [], False, api_name="/ask")
             other["answer"] = json.loads(out[4])
 
+        link = browser.find_element(By.CSS_SELECTOR, "#kb-upload a[href*='file=']").get_attribute("href")
+        cached = Path(unquote(link.split("file=", 1)[1]))  # Gradio's copy of the upload
+        assert cached.is_file(), link
         browser.find_element(By.ID, "kb-add").click()
         asker = threading.Thread(target=ask_meanwhile)
         asker.start()
         wait.until(EC.text_to_be_present_in_element((By.ID, "kb-status"), "已添加"))
+        assert not cached.exists(), "the upload stayed in Gradio's cache after it was added"
         asker.join(240)
         assert "200亿" in other["answer"]["answer"]
         report = browser.find_element(By.ID, "kb-status").text

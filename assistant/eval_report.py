@@ -196,14 +196,22 @@ def _tuning_section(report: dict[str, Any], t: dict[str, Any]) -> str:
     shipped = report["shipped"]
     state = "yes" if t["shipped_is_current"] else "**no** — run `python -m assistant train`"
     pop = ", ".join(f"{k} ({v})" for k, v in t["population"].items())
-    rows = [["tunable", "shipped", "chosen on all", *(f"fold {i + 1}" for i in range(len(t["chosen_per_fold"])))]]
+    rows = [["tunable", "shipped", "chosen on all", *(f"fold {i + 1}" for i in range(len(t["chosen_per_fold"]))),
+             "folds off"]]
+    spread = 0
     for name in shipped:
+        off = _folds_off(name, t["chosen_per_fold"])
+        spread += off
         rows.append([f"`{name}`", _value(shipped[name]), _value(t["chosen_on_all"].get(name)),
-                     *(_value(c.get(name)) for c in t["chosen_per_fold"])])
+                     *(_value(c.get(name)) for c in t["chosen_per_fold"]), str(off) if off else ""])
+    gain = t.get("min_gain_questions")
+    rule = (f"a value replaces the current one only when it gains more than {gain:g} question(s)' worth"
+            if gain else "a value replaces the current one when it scores better")
     out = [f"## Tuning\n\nQuestions: {pop}. Search: coordinate ascent over each tunable's grid "
            "(`assistant/tuning.py`), retrieval values on MRR, then answer values on mean answer utility "
-           f"(`evaluation.answer_utility`); {t.get('seconds', '—')} s. Shipped values = chosen on all questions now: "
-           f"{state}.\n\n" + md_table(rows)]
+           f"(`evaluation.answer_utility`); {rule}; {t.get('seconds', '—')} s. Shipped values = chosen on all "
+           f"questions now: {state}. Spread of the folds' choices: {spread} fold choice(s) differ from the folds' "
+           "most frequent value (\"folds off\"; learned models not counted).\n\n" + md_table(rows)]
     for held, cfg in (t.get("heldout_choices") or {}).items():
         diff = {k: v for k, v in cfg.items() if shipped.get(k) != v}
         out.append(f"Chosen for `{held}`: " + ("same as shipped" if not diff else
@@ -216,6 +224,16 @@ def _tuning_section(report: dict[str, Any], t: dict[str, Any]) -> str:
                 f"{_value(x['value'])} → {x['objective']:.4f}" for x in s["scores"]))
         out.append("\n".join(lines))
     return "\n\n".join(out)
+
+
+def _folds_off(name: str, chosen: list[dict[str, Any]]) -> int:
+    """How many folds chose another value than the folds' most frequent one (0 for a
+    learned model, whose coefficients always differ)."""
+    values = [c.get(name) for c in chosen]
+    if any(isinstance(v, dict) and "weights" in v for v in values):
+        return 0
+    keys = [json.dumps(v, sort_keys=True, ensure_ascii=False, default=str) for v in values]
+    return len(keys) - max((keys.count(k) for k in set(keys)), default=0)
 
 
 def write_png(report: dict[str, Any], path: Path) -> None:

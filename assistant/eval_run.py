@@ -41,7 +41,7 @@ from .evaluation import (
 from .settings import PROJECT_ROOT, Settings
 from .suites import SUITES, Suite, get_suite, suite_for_gold
 from .tuning import (
-    DEFAULT_K, DEFAULT_SEED, TUNABLES, TUNED_FILE, Config, choose, cross_validate, freeze,
+    DEFAULT_K, DEFAULT_SEED, MIN_GAIN_QUESTIONS, TUNABLES, TUNED_FILE, Config, choose, cross_validate, freeze,
     shipped_config, stage_fields, tuned_digest, write_tuned,
 )
 
@@ -156,7 +156,10 @@ class SuiteRunner:
 
     @staticmethod
     def _answer_key(q: dict[str, Any], config: Config) -> Any:
-        return q["_uid"], freeze(stage_fields(config, "retrieval")), freeze(stage_fields(config, "answer"))
+        answer = stage_fields(config, "answer")
+        if answer.get("scorer") != "learned":  # the model is not used: answers under any model are the same
+            answer.pop("sentence_model", None)
+        return q["_uid"], freeze(stage_fields(config, "retrieval")), freeze(answer)
 
     def answer_row(self, q: dict[str, Any], config: Config) -> dict[str, Any]:
         key = self._answer_key(q, config)
@@ -324,6 +327,7 @@ def _cross_validate(runners: list[SuiteRunner], opts: EvalOptions, report: dict[
     chosen_all = choose(uids, objectives, opts.tunables, learners=learners)
     report["tuning"] = {
         "population": {r.suite.name: len(r.questions) for r in tuned},
+        "min_gain_questions": MIN_GAIN_QUESTIONS,
         "chosen_per_fold": cv.chosen,
         "chosen_on_all": chosen_all,
         "shipped_is_current": all(freeze(chosen_all[t.name]) == freeze(report["shipped"][t.name])

@@ -166,9 +166,28 @@ def test_choose_finds_the_best_values_and_keeps_the_start_on_ties():
         assert cfg["retrieval.a"] == 0.5  # answer values are chosen with the retrieval values fixed
         return -abs(cfg["answer.b"] - 3)  # answer.c does not matter: it keeps its start value
 
-    chosen = choose(["q1"], {"retrieval": retrieval, "answer": answer}, declared)
+    chosen = choose(["q1"], {"retrieval": retrieval, "answer": answer}, declared, min_gain_questions=0.0)
     assert chosen == {"retrieval.a": 0.5, "answer.b": 3, "answer.c": "x"}
     assert seen_stages.index("answer") > max(i for i, s in enumerate(seen_stages) if s == "retrieval")
+
+
+def test_choose_moves_off_the_start_only_for_a_gain_above_the_margin():
+    """Among 10 questions a tunable that gains half a question keeps its start value; one
+    that gains three questions moves, to its best grid value, not the first that gains."""
+    from assistant.tuning import Tunable, choose
+
+    ids = [f"q{i}" for i in range(10)]
+    declared = (Tunable("answer.small", (0, 1), 0), Tunable("answer.big", (0, 1, 2, 3), 0))
+
+    def answer(cfg, qs):
+        gain_small = 0.5 * cfg["answer.small"]  # half a question
+        gain_big = {0: 0, 1: 1.5, 2: 3, 3: 2.5}[cfg["answer.big"]]  # questions gained
+        return (gain_small + gain_big) / len(qs)
+
+    chosen = choose(ids, {"answer": answer}, declared, min_gain_questions=1.0)
+    assert chosen == {"answer.small": 0, "answer.big": 2}
+    assert choose(ids, {"answer": answer}, declared, min_gain_questions=0.0)["answer.small"] == 1
+    assert choose(ids, {"answer": answer}, declared, min_gain_questions=4.0) == {"answer.small": 0, "answer.big": 0}
 
 
 def test_cross_validation_scores_each_question_with_values_chosen_without_it():
@@ -185,15 +204,18 @@ def test_cross_validation_scores_each_question_with_values_chosen_without_it():
         calls.append(set(ids))
         return sum(1.0 for u in ids if cfg["answer.memo"] == u) / len(ids)
 
-    cv = cross_validate(uids, {u: "one" for u in uids}, {"answer": objective}, k=5, seed=1, declared=declared)
+    cv = cross_validate(uids, {u: "one" for u in uids}, {"answer": objective}, k=5, seed=1, declared=declared,
+                        min_gain_questions=0.0)
     oof = sum(1.0 for u in uids if cv.oof_config[u]["answer.memo"] == u) / len(uids)
     assert oof == 0.0
     for u in uids:
         fold = cv.folds[u]
         assert cv.oof_config[u] is cv.chosen[fold]
         assert u not in {v for v in uids if cv.folds[v] != fold}  # chosen on the other folds only
-    in_sample = choose(uids, {"answer": objective}, declared)
+    in_sample = choose(uids, {"answer": objective}, declared, min_gain_questions=0.0)
     assert objective(in_sample, uids) > 0.0
+    # with a margin of one question, one question's gain keeps the start value
+    assert choose(uids, {"answer": objective}, declared, min_gain_questions=1.0)["answer.memo"] == "none"
 
 
 def test_tuned_file_round_trip_and_the_code_reads_the_shipped_values(tmp_path, index_settings):

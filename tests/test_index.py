@@ -452,6 +452,11 @@ def test_approximate_index_keeps_its_recall(built, tmp_path):
     store = IndexStore.load(settings)
     info = store.manifest["vectors"]
     assert info["kind"] == "ivf" and info["tuned_recall"] >= 0.99 and info["probe"] >= 1
+    import faiss
+
+    # the lists hold half-precision rows: half the memory a serving process maps
+    ivf = faiss.extract_index_ivf(store.vectors.ann)
+    assert info["codes"] == "fp16" and ivf.code_size == 2 * store.vectors.dim
     from assistant.evaluation import load_gold
     from assistant.vectors import recall_at_k
 

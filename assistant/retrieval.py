@@ -320,8 +320,8 @@ class HybridRetriever:
     def _by_clause(self, chunk_scores: Sequence[tuple[int, float]]) -> dict[str, float]:
         """Chunk scores folded into clause scores (a clause is as good as its best chunk)."""
         out: dict[str, float] = {}
-        for idx, score in chunk_scores:
-            cid = self.store.chunk_clause_id(idx)
+        cids = self.store.chunk_clause_ids([idx for idx, _ in chunk_scores])
+        for cid, (_, score) in zip(cids, chunk_scores):
             if score > out.get(cid, float("-inf")):
                 out[cid] = float(score)
         return out

@@ -181,6 +181,14 @@ class IndexStore:
     def chunk_clause_id(self, i: int) -> str:
         return f"{self.docs.doc_ids[int(self.chunk_doc[i])]}#{int(self.chunk_ord[i])}"
 
+    def chunk_clause_ids(self, chunks: Sequence[int]) -> list[str]:
+        """``chunk_clause_id`` of many chunks with one read of each memory-mapped array
+        (element by element, 15,000 chunks cost ~30 ms in numpy's memmap indexing)."""
+        idx = np.asarray(chunks, dtype=np.int64)
+        ids = self.docs.doc_ids
+        return [f"{ids[d]}#{o}" for d, o in zip(np.asarray(self.chunk_doc[idx]).tolist(),
+                                                np.asarray(self.chunk_ord[idx]).tolist())]
+
     def chunk_text(self, i: int) -> str:
         return search_text(self.chunks[i])
 

@@ -6,7 +6,7 @@ file it refuses, each with its reason: an unknown file type, a hidden (dot) file
 folder, a symbolic link leading outside the corpus folder, a ``plans.toml`` entry
 naming a file outside the folder (``../../x``) or one that does not exist. Nothing
 in the folder is skipped silently except the corpus's own data files
-(``plans.toml``, ``repairs.toml``, ``userdict.txt``, ``README.md``).
+(``plans.toml``, ``repairs.toml``, ``tables.toml``, ``userdict.txt``, ``README.md``).
 
 A document with no ``plans.toml`` entry is still a document: ``infer_meta`` fills
 its title, type, place (at every level), issuer and dates from its text. Fields it
@@ -32,7 +32,8 @@ from .textnorm import to_simplified
 PLANS_FILE = "plans.toml"
 DOC_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".html", ".htm", ".docx"}
 # files in corpus/ that are data about the documents, not documents
-NON_PLAN_FILES = {"README.md", PLANS_FILE, "repairs.toml", "userdict.txt"}
+TABLES_FILE = "tables.toml"  # columns of tables that lost their separators: display only (table_layouts.py)
+NON_PLAN_FILES = {"README.md", PLANS_FILE, "repairs.toml", TABLES_FILE, "userdict.txt"}
 # the fields infer_meta fills; what it cannot infer is listed in DocMeta.missing
 INFERRED_FIELDS = ("title", "doc_type", "place", "issuer", "date")
 

@@ -25,7 +25,7 @@ import sys
 import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Iterable, Mapping, Sequence
 
 import gradio as gr
@@ -41,8 +41,10 @@ from .live import LiveIndex
 from .ui_chats import ChatList
 from .ui_kb import knowledge_tab
 from .models import Clause, PlanMeta
+from .table_layouts import TableLayout, load_table_layouts
 from .redact import Redactor
-from .ui_tables import header_line, quoted_rows_as_columns, render_clause_text, row_columns, table_row_html
+from .ui_tables import (header_line, heading_before_table, quoted_rows_as_columns, quoted_tables_in_answer,
+                        render_clause_text, row_columns, table_row_html)
 
 APP_TITLE = "知识产权规划问答助手"
 NOT_FOUND_NOTICE = "现有规划文件未明确规定该问题的内容。以下是检索到的相关条款，供参考："
@@ -113,10 +115,14 @@ def _answer_markdown():
 ANSWER_MARKDOWN = _answer_markdown()
 
 
-def render_answer_text(answer_md: str, turn: int, columns_of: Callable[[int], Sequence[str]] = lambda n: ()) -> str:
+def render_answer_text(answer_md: str, turn: int, columns_of: Callable[[int], Sequence[str]] = lambda n: (),
+                       slots: Mapping[str, str] | None = None) -> str:
     """The answer's markdown as safe HTML, quoted table rows as columns (headed by
-    ``columns_of(n)`` for citation n), each [n] linked to its citation card."""
+    ``columns_of(n)`` for citation n), each slot (``ui_tables.quoted_tables_in_answer``)
+    replaced by its HTML, each [n] linked to its citation card."""
     out = quoted_rows_as_columns(ANSWER_MARKDOWN.render(answer_md or ""), columns_of)
+    for slot, html in (slots or {}).items():
+        out = out.replace(slot, html)
     return _CITE_RE.sub(
         lambda m: f'<a class="cite-link" href="#{cite_anchor(turn, m.group(1))}">[{m.group(1)}]</a>', out
     )
@@ -133,9 +139,10 @@ def _to_simplified(text: str) -> str:
 
 
 def render_answer_message(answer: dict[str, Any], turn: int, columns: Callable[[dict], Sequence[str]] = lambda c: (),
-                          script: Callable[[str], str] = _same) -> str:
+                          script: Callable[[str], str] = _same, tables: Callable[[dict], Sequence] = lambda c: ()) -> str:
     """The chat bubble for one finished answer (``columns(citation)``: the column
     names of a cited table row; ``script``: the display script, e.g. ``to_simplified``;
+    ``tables(citation)``: the laid-out tables of its document, corpus/tables.toml;
     the copied Markdown keeps the original words)."""
     parts = []
     # the notice is added only where the answer does not already say so itself (the
@@ -144,8 +151,8 @@ def render_answer_message(answer: dict[str, Any], turn: int, columns: Callable[[
         parts.append(f'<div class="notfound">{esc(NOT_FOUND_NOTICE)}</div>')
     cites = answer.get("citations") or []
     by_n = {str(c.get("n")): c for c in cites}
-    parts.append(render_answer_text(script(answer.get("answer", "")), turn,
-                                    lambda n: columns(by_n[str(n)]) if str(n) in by_n else ()))
+    shown, slots = quoted_tables_in_answer(script(answer.get("answer", "")), cites, tables, script)
+    parts.append(render_answer_text(shown, turn, lambda n: columns(by_n[str(n)]) if str(n) in by_n else (), slots))
     if cites:
         refs = " ".join(
             f'<a class="cite-link" href="#{cite_anchor(turn, c.get("n"))}">[{esc(c.get("n"))}] '
@@ -194,22 +201,24 @@ def find_quote(text: str, quote: str) -> tuple[int, int] | None:
     return index[j], index[j + len(q) - 1] + 1
 
 
-def highlight_quote(text: str, quote: str, columns: Sequence[str] = ()) -> str:
-    """The clause text escaped (its table rows as columns), with the quoted sentence inside <mark>."""
+def highlight_quote(text: str, quote: str, columns: Sequence[str] = (), tables: Sequence = ()) -> str:
+    """The clause text escaped (its table rows as columns, the tables of ``tables`` laid
+    out), with the quoted sentence inside <mark>."""
     span = find_quote(text, quote)
-    body = render_clause_text(text, span, columns)
+    body = render_clause_text(text, span, columns, tables)
     if span is None and quote:
         body += f'<div class="quote-alone">引文：<mark>{esc(quote)}</mark></div>'
     return body
 
 
 def render_card(c: dict[str, Any], turn: int, clause_id: str | None, columns: Sequence[str] = (),
-                script: Callable[[str], str] = _same) -> str:
-    """One citation card; shown in ``script`` (the copied citation keeps the original words)."""
-    heading = script(c.get("heading") or "")
+                script: Callable[[str], str] = _same, tables: Sequence = ()) -> str:
+    """One citation card; shown in ``script`` (the copied citation keeps the original words);
+    ``tables``: the laid-out tables of its document (corpus/tables.toml)."""
     path = c.get("path") or ""
     original = c.get("clause_text") or c.get("quote") or ""
     clause_text = script(original)
+    heading = heading_before_table(script(c.get("heading") or ""), clause_text, tables)
     cite = citation_text(c)
     converted = ('<div class="muted script-note">繁体原文按简体显示；复制引用为原文。</div>'
                  if clause_text != original else "")
@@ -222,7 +231,7 @@ def render_card(c: dict[str, Any], turn: int, clause_id: str | None, columns: Se
         f'<span class="cite-title">{esc(script(_with_brackets(c.get("title", ""))))}</span>'
         f'<span class="cite-place">{esc(script(c.get("place", "")))}</span></div>'
         f'<div class="cite-path">{esc(path)}{" · " + esc(heading) if heading else ""}</div>'
-        f'<div class="cite-clause">{highlight_quote(clause_text, script(c.get("quote", "")), columns)}</div>{converted}'
+        f'<div class="cite-clause">{highlight_quote(clause_text, script(c.get("quote", "")), columns, tables)}</div>{converted}'
         f'<div class="cite-actions"><button type="button" class="copy-cite" data-cite="{esc(cite)}">复制引用</button>'
         f"{open_link}</div>"
         f'<div class="cite-copytext" title="可选中复制">{esc(cite)}</div>'
@@ -241,12 +250,13 @@ def render_related(answer: dict[str, Any], titles: dict[str, str], limit: int = 
 
 
 def render_cards(turns: Sequence[dict[str, Any]], resolve, titles: dict[str, str],
-                 columns: Callable[[dict], Sequence[str]] = lambda c: (), script: Callable[[str], str] = _same) -> str:
+                 columns: Callable[[dict], Sequence[str]] = lambda c: (), script: Callable[[str], str] = _same,
+                 tables: Callable[[dict], Sequence] = lambda c: ()) -> str:
     """Citation cards for every answer, newest first; older answers collapsed."""
     blocks = []
     answered = [(i, t) for i, t in enumerate(turns) if not t.get("error")]
     for rank, (i, t) in enumerate(reversed(answered)):
-        cards = "".join(render_card(c, i, resolve(c), columns(c), script) for c in t.get("citations") or [])
+        cards = "".join(render_card(c, i, resolve(c), columns(c), script, tables(c)) for c in t.get("citations") or [])
         body = ""
         if t.get("not_found"):
             # the related clauses: the answer's own citations when it gives some, else the retrieved ones
@@ -293,8 +303,9 @@ def _depth(c: Clause) -> int:
     return len(c.parent_paths)
 
 
-def render_outline(clauses: Sequence[Clause]) -> str:
-    """The plan's outline as a nested tree (by parent path), each entry linking to its clause."""
+def render_outline(clauses: Sequence[Clause], tables: Sequence = ()) -> str:
+    """The plan's outline as a nested tree (by parent path), each entry linking to its clause
+    (a heading run on into a laid-out table's header, ``tables``, cut where the table begins)."""
     children: dict[str | None, list[Clause]] = {}
     paths = {c.path for c in clauses}
     for c in clauses:
@@ -304,7 +315,7 @@ def render_outline(clauses: Sequence[Clause]) -> str:
     seen: set[str] = set()
 
     def node(c: Clause) -> str:
-        label = f'<a class="outline-link" href="#{clause_anchor(c.clause_id)}">{esc(_outline_label(c))}</a>'
+        label = f'<a class="outline-link" href="#{clause_anchor(c.clause_id)}">{esc(_outline_label(c, tables))}</a>'
         kids = [k for k in children.get(c.path, []) if k.clause_id not in seen]
         seen.update(k.clause_id for k in kids)
         if not kids:
@@ -317,15 +328,17 @@ def render_outline(clauses: Sequence[Clause]) -> str:
     return f'<ul class="outline">{"".join(node(c) for c in roots)}</ul>'
 
 
-def _outline_label(c: Clause) -> str:
-    head = c.heading or c.text[:24] + ("…" if len(c.text) > 24 else "")
+def _outline_label(c: Clause, tables: Sequence = ()) -> str:
+    head = heading_before_table(c.heading, c.text, tables) or c.text[:24] + ("…" if len(c.text) > 24 else "")
     number = c.number if c.number and c.number not in head else ""
     return f"{number} {head}".strip()
 
 
-def render_document(meta: PlanMeta | None, clauses: Sequence[Clause], focus: str | None = None) -> str:
+def render_document(meta: PlanMeta | None, clauses: Sequence[Clause], focus: str | None = None,
+                    tables: Sequence = ()) -> str:
     """The plan clause by clause; the focused clause is highlighted (and scrolled to by
-    the page script). The rows of a recovered table are one table, headed by its columns."""
+    the page script). The rows of a recovered table are one table, headed by its columns;
+    a table of ``tables`` (corpus/tables.toml) is shown with its columns."""
     if not clauses:
         return '<div class="muted">请选择一份规划。</div>'
     head = ""
@@ -348,7 +361,7 @@ def render_document(meta: PlanMeta | None, clauses: Sequence[Clause], focus: str
             rows.append(_clause_div(c, focus, esc(c.heading or c.text.split("\n", 1)[0])))
             header = header_line(c.text)
         else:
-            rows.append(_clause_div(c, focus, render_clause_text(_without_number(c))))
+            rows.append(_clause_div(c, focus, render_clause_text(_without_number(c), tables=tables)))
         i += 1
     return head + '<div class="doc-body">' + "".join(rows) + "</div>"
 
@@ -410,6 +423,7 @@ class Library:
     plans: list[PlanMeta]
     clauses_by_doc: Mapping[str, list[Clause]]
     by_id: Mapping[str, Clause]
+    tables_by_doc: Mapping[str, list[TableLayout]] = field(default_factory=dict)  # corpus/tables.toml
 
     @classmethod
     def load(cls, settings, store=None) -> "Library":
@@ -421,8 +435,8 @@ class Library:
             except (IndexMissingError, IndexMismatchError, IndexCorruptError):
                 from .corpus import load_plans
 
-                return cls(load_plans(settings.corpus_dir), {}, {})
-        return cls(list(store.plans), store.clauses_by_doc, store.clauses)
+                return cls(load_plans(settings.corpus_dir), {}, {}, load_table_layouts(settings.corpus_dir))
+        return cls(list(store.plans), store.clauses_by_doc, store.clauses, load_table_layouts(settings.corpus_dir))
 
     def resolve(self, citation: dict[str, Any]) -> str | None:
         cid = citation.get("clause_id")
@@ -446,6 +460,10 @@ class Library:
             if table is not None and header_line(table.text):
                 return row_columns(header_line(table.text), c.text.strip())
         return list(c.fields)
+
+    def tables(self, citation: dict[str, Any]) -> list[TableLayout]:
+        """The laid-out tables (corpus/tables.toml) of a citation's document."""
+        return self.tables_by_doc.get(citation.get("doc_id", ""), [])
 
     @property
     def titles(self) -> dict[str, str]:
@@ -622,14 +640,15 @@ def lean_turns(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _chat_messages(turns: Sequence[dict[str, Any]], columns: Callable[[dict], Sequence[str]] = lambda c: (),
-                   script: Callable[[str], str] = _same) -> list[dict[str, str]]:
+                   script: Callable[[str], str] = _same,
+                   tables: Callable[[dict], Sequence] = lambda c: ()) -> list[dict[str, str]]:
     msgs = []
     for i, t in enumerate(turns):
         msgs.append({"role": "user", "content": render_user_message(t.get("question", ""))})
         if t.get("error"):
             msgs.append({"role": "assistant", "content": f'<div class="notfound">{esc(t["error"])}</div>'})
         else:
-            msgs.append({"role": "assistant", "content": render_answer_message(t, i, columns, script)})
+            msgs.append({"role": "assistant", "content": render_answer_message(t, i, columns, script, tables)})
     return msgs
 
 
@@ -743,6 +762,8 @@ details.turn-cards > summary { cursor: pointer; color: var(--body-text-color-sub
 .clause-table th, .clause-table td { border: 1px solid var(--border-color-primary); padding: 2px 8px; text-align: left; vertical-align: top; }
 .clause-table th { background: var(--background-fill-secondary); font-weight: 600; }
 .clause-table tr.clause { display: table-row; }
+.clause-table tr.head-again th { font-weight: 500; font-size: 0.9em; }
+.quoted-table { margin: 4px 0; }
 .row-table { display: inline-table; border-collapse: collapse; vertical-align: middle; margin: 2px 0; }
 .rt-row { display: table-row; }
 .rt-cell { display: table-cell; border: 1px solid var(--border-color-primary); padding: 1px 6px; }
@@ -963,8 +984,8 @@ def build_app(pipeline, settings) -> gr.Blocks:
     def chat_view(turns: Sequence[dict[str, Any]], simplified: bool) -> tuple[list, str]:
         """The chat's messages and the citation cards, in the display script chosen."""
         script = _to_simplified if simplified else _same
-        return (_chat_messages(turns, live.lib.columns, script),
-                render_cards(turns, live.lib.resolve, live.lib.titles, live.lib.columns, script))
+        return (_chat_messages(turns, live.lib.columns, script, live.lib.tables),
+                render_cards(turns, live.lib.resolve, live.lib.titles, live.lib.columns, script, live.lib.tables))
 
     async def respond(question: str, turns: list, places: list[str], use_llm: bool, top_k: float | None = None,
                       simplified: bool = False) -> AsyncIterator[tuple]:
@@ -1081,9 +1102,10 @@ def build_app(pipeline, settings) -> gr.Blocks:
 
     def show_doc(doc_id: str | None, focus: str | None = None):
         clauses = live.lib.clauses_by_doc.get(doc_id or "", [])
+        tables = live.lib.tables_by_doc.get(doc_id or "", [])
         return (
-            render_outline(clauses) if clauses else "",
-            render_document(live.lib.meta(doc_id or ""), clauses, focus),
+            render_outline(clauses, tables) if clauses else "",
+            render_document(live.lib.meta(doc_id or ""), clauses, focus, tables),
         )
 
     def pick_plan(doc_id: str):

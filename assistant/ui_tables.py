@@ -9,10 +9,10 @@ Tables reach the clauses in two shapes that keep their cell boundaries:
   under the header), kept as written by the Markdown loader.
 
 A text whose table lost its separators in the source (``地理标志有效量(件)1726``) is
-shown as it is: its columns cannot be told apart without guessing (a repair in corpus/repairs.toml
-can give such rows back as pipe rows where the document's own text makes the split
-certain, and leaves figures it cannot split in one cell spanning their columns:
-``| 名称 | 11.520100 ||| 完成 |``, MultiMarkdown's ``||``).
+shown as it is, unless ``corpus/tables.toml`` says where its cells begin and end
+(``table_layouts.py``): then the same characters are shown as a table (``tables=``),
+figures the document's own text does not split in one cell spanning their columns
+(``| 名称 | 11.520100 ||| 完成 |``, MultiMarkdown's ``||``).
 
 Everything is escaped here; the quote's highlight is cut at cell boundaries, so a
 quote that spans several cells is marked in each of them.
@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .clauses import SPANNED_COLUMNS_JOIN
+
+if TYPE_CHECKING:
+    from .table_layouts import PlacedTable, TableLayout
 
 ROW_SEPARATOR = "｜"  # what clauses.py joins a recovered row's cells with
 _PIPE_ROW_RE = re.compile(r"^\s*\|(.*)\|\s*$")
@@ -74,6 +77,14 @@ def _cells(line: str) -> list[Cell] | None:
     return out if len(out) >= 2 else None
 
 
+def pipe_cells(line: str) -> list[tuple[str, int]] | None:
+    """(cell text, columns) of a Markdown pipe row (``||`` widens the cell before), or None."""
+    if not _PIPE_ROW_RE.match(line):
+        return None
+    cells = _cells(line)
+    return None if cells is None else [(text, cols) for _, text, cols in cells]
+
+
 def _row_html(cells: list[Cell], start: int, span: Span | None, tag: str = "td") -> str:
     def attrs(cols: int) -> str:
         return f' colspan="{cols}"' if cols > 1 else ""
@@ -110,11 +121,48 @@ def row_columns(header: str, row: str) -> list[str]:
     return out
 
 
-def render_clause_text(text: str, span: Span | None = None, columns: Sequence[str] = ()) -> str:
+def render_clause_text(text: str, span: Span | None = None, columns: Sequence[str] = (),
+                       tables: Sequence["TableLayout"] = ()) -> str:
     """A clause's text as safe HTML: its table rows as a <table> (a Markdown header row,
-    or ``columns`` for a lone recovered row, as its head), the rest as escaped text;
-    the part of the text inside ``span`` in <mark>."""
-    lines, pos = [], 0
+    or ``columns`` for a lone recovered row, as its head), a table of ``tables``
+    (corpus/tables.toml) found in it as a <table> of its characters, the rest as escaped
+    text; the part of the text inside ``span`` in <mark>."""
+    parts, pos = [], 0
+    for placed in place_tables(text, tables):
+        parts.append(_render_lines(text[pos:placed.start], pos, span, columns))
+        parts.append(placed_table_html(text, placed, span))
+        pos = placed.end
+    parts.append(_render_lines(text[pos:], pos, span, columns))
+    return "".join(parts)
+
+
+def placed_table_html(text: str, table: "PlacedTable", span: Span | None = None, clip: Span | None = None) -> str:
+    """A table of ``text`` laid out by corpus/tables.toml as a <table>: its header row as
+    head, a header printed again as a header row where it stands, each cell its own
+    characters of ``text`` (escaped; inside ``span`` in <mark>). With ``clip``, only the
+    characters inside it: rows it does not reach are left out, the header always shown."""
+    def cell_html(c, tag: str) -> str:
+        a, b = (max(c.start, clip[0]), min(c.end, clip[1])) if clip and tag == "td" else (c.start, c.end)
+        inner = marked(text[a:b], a, span) if a < b else ""
+        return f"<{tag}{f' colspan={chr(34)}{c.columns}{chr(34)}' if c.columns > 1 else ''}>{inner}</{tag}>"
+
+    def reached(row) -> bool:
+        return clip is None or any(c.start < clip[1] and clip[0] < c.end for c in row.cells)
+
+    head, *rows = table.rows
+    thead = "<tr>" + "".join(cell_html(c, "th") for c in head.cells) + "</tr>"
+    body = "".join(
+        ('<tr class="head-again">' + "".join(cell_html(c, "th") for c in row.cells) if row.header else
+         "<tr>" + "".join(cell_html(c, "td") for c in row.cells)) + "</tr>"
+        for row in rows if reached(row))
+    return (f'<div class="table-wrap"><table class="clause-table"><thead>{thead}</thead>'
+            f'<tbody>{body}</tbody></table></div>')
+
+
+def _render_lines(text: str, base: int, span: Span | None, columns: Sequence[str]) -> str:
+    """``text`` (at ``base`` in its clause) line by line: pipe tables and recovered rows
+    as <table>s, the rest escaped."""
+    lines, pos = [], base
     for line in text.split("\n"):
         lines.append((pos, line))
         pos += len(line) + 1
@@ -151,8 +199,70 @@ def render_clause_text(text: str, span: Span | None = None, columns: Sequence[st
     return "".join(parts)
 
 
+def place_tables(text: str, tables: Sequence["TableLayout"]) -> list["PlacedTable"]:
+    """The tables of ``tables`` found in ``text``, in text order, none overlapping."""
+    found = sorted((p for p in (t.locate(text) for t in tables) if p is not None), key=lambda p: p.start)
+    out: list = []
+    for p in found:
+        if not out or p.start >= out[-1].end:
+            out.append(p)
+    return out
+
+
+def heading_before_table(heading: str, text: str, tables: Sequence["TableLayout"]) -> str:
+    """A heading the parser took from the start of a clause, cut where a laid-out table
+    begins (a caption run on into the glued header row: 「…主要指标一级指标序号二级指标」)."""
+    at = text.find(heading) if heading and tables else -1
+    if at < 0:
+        return heading
+    for p in place_tables(text, tables):
+        if at < p.start < at + len(heading):
+            return heading[:p.start - at].rstrip()
+    return heading
+
+
 def has_table(text: str) -> bool:
     return any(_cells(line) is not None for line in (text or "").split("\n"))
+
+
+_SLOT = "\ue000{}\ue001"  # private-use marks: markdown leaves them as they are
+
+
+def quoted_tables_in_answer(answer_md: str, citations: Sequence[dict], tables_of,
+                            script=lambda s: s) -> tuple[str, dict[str, str]]:
+    """An answer's markdown with each quote of a laid-out table (``tables_of(citation)``,
+    corpus/tables.toml) replaced by a slot, and each slot's HTML: the quoted characters
+    with the table's cells as columns (its header above them). The clause heading the
+    answer names, when it ran on into the table's glued header, is cut where the table
+    begins. A quote inside one cell stays as it is."""
+    slots: dict[str, str] = {}
+    for c in citations:
+        layouts = tables_of(c)
+        text, quote = script(c.get("clause_text") or ""), script(c.get("quote") or "")
+        placed = place_tables(text, layouts) if layouts and quote else []
+        qs = text.find(quote) if placed else -1
+        if qs < 0:
+            continue
+        qe = qs + len(quote)
+        heading = script(c.get("heading") or "")
+        cut = heading_before_table(heading, text, layouts)
+        if cut != heading:
+            answer_md = answer_md.replace(f"「{heading}」", f"「{cut}」", 1)
+        reached = [p for p in placed if p.start < qe and qs < p.end]
+        cells = sum(1 for p in reached for row in p.rows[1:] for cell in row.cells if cell.start < qe and qs < cell.end)
+        needle = f"「{quote}」[{c.get('n')}]"
+        if cells < 2 or needle not in answer_md:
+            continue
+        parts, pos = [], qs
+        for p in reached:
+            parts.append(_esc(text[pos:max(p.start, pos)]))
+            parts.append(placed_table_html(text, p, clip=(qs, qe)))
+            pos = p.end
+        parts.append(_esc(text[pos:qe]))
+        slot = _SLOT.format(len(slots))
+        slots[slot] = f'<div class="quoted-table">{"".join(parts)}</div>'
+        answer_md = answer_md.replace(needle, f"「{slot}」[{c.get('n')}]", 1)
+    return answer_md, slots
 
 
 def quoted_rows_as_columns(answer_html: str, columns_of=lambda n: ()) -> str:

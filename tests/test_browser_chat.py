@@ -401,6 +401,73 @@ def test_table_rows_show_their_columns_in_answer_card_and_reader(browser, dark, 
     assert "2025年底前目标值" in [c.text for c in table.find_elements(By.TAG_NAME, "th")]
 
 
+JX_TABLE_Q = "嘉兴地理标志有效量2020年是多少件，2025年目标是多少？"
+JX_TABLE_ROW = ["", "2", "地理标志有效量(件)", "17", "26", "预期性"]
+JX_TABLE_HEAD = ["一级指标", "序号", "二级指标", "2020年实际值", "2025年目标值", "指标属性"]
+ROWS_JS = """
+return Array.from(arguments[0].querySelectorAll('tbody tr')).map(
+    tr => Array.from(tr.children).map(td => td.textContent));
+"""
+
+
+def _row_cells(browser, table, row: list[str]):
+    """The cells of ``table``'s body row whose texts are ``row`` (None when there is none)."""
+    from selenium.webdriver.common.by import By
+
+    rows = browser.execute_script(ROWS_JS, table)
+    if row not in rows:
+        return None
+    return table.find_elements(By.CSS_SELECTOR, "tbody tr")[rows.index(row)].find_elements(By.XPATH, "./*")
+
+
+@pytest.mark.parametrize("dark,width", [(False, 1440), (True, 390)])
+def test_jiaxing_indicator_tables_show_their_columns(browser, dark, width):
+    """Defect 6 on the table it was found in: 嘉兴's 表2 reached the text glued
+    (「地理标志有效量(件)1726预期性」, 17 → 26). corpus/tables.toml says where its cells
+    begin and end, and the answer, the card and the reader show the same characters as
+    columns; 表1's figures that no evidence splits stay in one cell over their columns."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    open_app(browser, dark=dark, width=width)
+    fresh_browser_id(browser)  # an empty chat: the last test's conversation is not restored under the question
+    bubble = ask(browser, JX_TABLE_Q)
+    assert "1726" not in bubble.text, bubble.text[:600]
+    quoted = bubble.find_element(By.CSS_SELECTOR, ".quoted-table table")
+    cells = _row_cells(browser, quoted, JX_TABLE_ROW)
+    assert cells, bubble.get_attribute("innerHTML")[:800]
+    assert browser.execute_script(SIDE_BY_SIDE_JS, cells)
+    assert [c.text for c in quoted.find_elements(By.CSS_SELECTOR, "thead th")] == JX_TABLE_HEAD
+    # the quote stays the document's characters: the table's cells joined are its glued run
+    assert "2地理标志有效量(件)1726预期性" in "".join(
+        c.get_attribute("textContent") for c in quoted.find_elements(By.CSS_SELECTOR, "tbody td"))
+    assert "一级指标序号二级指标" not in bubble.text  # the heading the answer names ends before the table
+
+    card = next(c for c in browser.find_elements(By.CSS_SELECTOR, "#cards .cite-card")
+                if c.find_elements(By.CSS_SELECTOR, ".clause-table"))
+    table = card.find_element(By.CSS_SELECTOR, ".clause-table")
+    cells = _row_cells(browser, table, JX_TABLE_ROW)
+    assert cells and browser.execute_script(SIDE_BY_SIDE_JS, cells)
+    assert cells[3].find_elements(By.TAG_NAME, "mark")  # the quote is marked in its cells
+    assert [c.text for c in table.find_elements(By.CSS_SELECTOR, "thead th")] == JX_TABLE_HEAD
+    assert "1726" not in card.find_element(By.CSS_SELECTOR, ".cite-clause").text
+    # the card does not grow sideways at phone width (a wide table scrolls inside it)
+    assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth + 1", card)
+
+    card.find_element(By.CSS_SELECTOR, ".open-clause").click()
+    focus = wait(browser).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#doc-body-box .clause.focus")))
+    table = focus.find_element(By.CSS_SELECTOR, ".clause-table")
+    cells = _row_cells(browser, table, JX_TABLE_ROW)
+    assert cells and browser.execute_script(SIDE_BY_SIDE_JS, cells)
+    assert len(browser.execute_script(ROWS_JS, table)) == 19  # 18 indicators and the header printed again
+    assert [c.text for c in table.find_elements(By.CSS_SELECTOR, "tr.head-again th")][3:5] == \
+        ["2020年实际值", "2025年目标值"]
+    # 表1: a row whose figures no evidence splits shows them in one cell over the three columns
+    spanning = browser.find_elements(By.CSS_SELECTOR, "#doc-body-box td[colspan='3']")
+    assert "11.520100" in [c.text for c in spanning]
+    assert not [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#doc-body-box td") if "1726" in c.text]
+
+
 def test_stop_closes_the_llm_call(browser):
     """Stop in LLM mode: the answer stops on the page and the app closes its streaming
     call, so the endpoint stops generating (before: the call ran to its end)."""

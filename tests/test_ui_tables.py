@@ -110,3 +110,90 @@ def test_a_cell_spanning_columns_stays_one_cell_in_card_answer_and_reader():
     out = render_document(None, [_clause(0, "一、", "chapter", "一、基础", number="一、", parents=()), table, *rows])
     assert out.count("<table") == 1 and out.count('<tr class="clause') == 2  # one table although the fields differ
     assert "<th>2015年实际值</th>" in out and '<td colspan="3">11.520100</td>' in out and "<td>41.7</td>" in out
+
+
+# -- corpus/tables.toml: tables whose separators were lost, laid out where they are shown --
+def _laid_out(text: str) -> list:
+    """A layout (corpus/tables.toml's format) of the glued ``text`` below."""
+    import tomllib
+
+    from assistant.table_layouts import parse_layouts
+
+    return parse_layouts(tomllib.loads(text))
+
+
+GLUED = "表2.主要指标序号二级指标2020年2025年1地理标志有效量(件)1726<b>x</b>预期性。后文。"
+GLUED_LAYOUT = '''
+[[table]]
+doc = "d"
+header = "| 序号 | 二级指标 | 2020年 | 2025年 |"
+[[table.row]]
+cells = "| 1 | 地理标志有效量(件) | 17 | 26<b>x</b>预期性 |"
+'''
+
+
+def test_a_glued_table_is_shown_as_its_own_characters_in_columns():
+    tables = _laid_out(GLUED_LAYOUT)
+    span = (GLUED.index("1726"), GLUED.index("1726") + 4)
+    out = render_clause_text(GLUED, span, tables=tables)
+    assert out.startswith("表2.主要指标<div") and out.endswith("</table></div>。后文。")
+    assert "<th>2020年</th>" in out and "<td><mark>17</mark></td><td><mark>26</mark>&lt;b&gt;x&lt;/b&gt;预期性</td>" in out
+    assert "<b>" not in out
+    # not the same characters (a text that differs by one): shown as received
+    other = GLUED.replace("1726", "1727")
+    assert render_clause_text(other, tables=tables) == render_clause_text(other)
+
+
+def test_a_quoted_glued_table_in_an_answer_shows_only_the_quoted_rows_under_the_header():
+    tables = _laid_out(GLUED_LAYOUT.replace('"\n[[table.row]]', '"\n[[table.row]]\ncells = "| 2 | 甲 | 1 | 2 |"\n[[table.row]]', 1))
+    text = GLUED.replace("序号二级指标2020年2025年", "序号二级指标2020年2025年2甲12")
+    quote = "1地理标志有效量(件)1726"
+    cite = {"n": 1, "doc_id": "d", "title": "《测试》", "path": "二、表2", "heading": "主要指标序号二级指标",
+            "quote": quote, "clause_text": text}
+    answer = {"answer": f"- 《测试》二、表2「主要指标序号二级指标」：「{quote}」[1]", "citations": [cite]}
+    out = render_answer_message(answer, 0, tables=lambda c: tables if c.get("doc_id") == "d" else ())
+    shown = out.split('class="answer-md"')[0]
+    assert '<div class="quoted-table">' in shown and "<th>2025年</th>" in shown
+    assert "<td>17</td><td>26</td>" in shown  # the quote ends inside the last cell: only its part is shown
+    assert "<td>甲</td>" not in shown  # a row the quote does not reach
+    assert "「主要指标」" in shown and 'href="#cite-0-1"' in shown
+    assert quote in out.split('class="answer-md"')[1]  # the copied Markdown keeps the quote as written
+    # a quote inside one cell is left as it is
+    answer = {"answer": "- 「地理标志有效量」[1]", "citations": [{**cite, "quote": "地理标志有效量"}]}
+    assert "quoted-table" not in render_answer_message(answer, 0, tables=lambda c: tables)
+
+
+def test_a_row_that_does_not_fill_the_header_is_an_error_in_the_data():
+    import pytest
+
+    with pytest.raises(ValueError, match="row 1 fills 3 columns, the header 4"):
+        _laid_out(GLUED_LAYOUT.replace("| 17 | 26<b>x</b>预期性 |", "| 1726<b>x</b>预期性 |"))
+
+
+def test_every_laid_out_table_is_found_in_its_document():
+    """Each table of corpus/tables.toml is, cell for cell, a run of its document's
+    cleaned text (the real corpus): a table that drifted from its text would silently
+    be shown glued again."""
+    import tempfile
+    from pathlib import Path
+
+    from assistant.corpus import discover
+    from assistant.ingest import ingest_corpus
+    from assistant.settings import PROJECT_ROOT, Settings
+    from assistant.table_layouts import load_table_layouts
+
+    corpus = PROJECT_ROOT / "corpus"
+    layouts = load_table_layouts(corpus)
+    assert sum(map(len, layouts.values())) >= 2
+    assert not [r for r in discover(corpus).refused if r.file == "tables.toml"]  # the corpus's data, not a document
+    with tempfile.TemporaryDirectory() as d:
+        s = Settings.load(env={"ASSISTANT_INDEX_DIR": str(Path(d) / "index"), "ASSISTANT_CORPUS_DIR": str(corpus)})
+        report = ingest_corpus(s)
+    texts = {doc.meta.id: [c.text for c in doc.clauses] for doc in report.documents}
+    for doc, tables in layouts.items():
+        for t in tables:
+            assert any(t.locate(text) for text in texts[doc]), (doc, t.name)
+    jx = {c.path: c for doc in report.documents if doc.meta.id == "jiaxing" for c in doc.clauses}
+    shown = render_clause_text(jx["二、（三）表2"].text, tables=layouts["jiaxing"])
+    assert "<td></td><td>2</td><td>地理标志有效量(件)</td><td>17</td><td>26</td><td>预期性</td>" in shown
+    assert shown.count("<tr") == 20 and '<tr class="head-again">' in shown  # header, 18 rows, the header again

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         settings = Settings.load(args.config)
-        from assistant.ui import run_cli
+        from assistant.server import run_cli
 
         return run_cli(args, settings)
     except AssistantError as e:

@@ -4,6 +4,8 @@
 (``assistant/loadbench.py``).
 ``python -m assistant.bench --scale --laws PATH/laws-all.tar.xz [--sizes 500,1000,3504]``
 runs the scale benchmark instead (``assistant/scalebench.py``).
+``python -m assistant.bench --start [--reps 3]`` times the web app's start-up (port, API,
+UI) against building the UI before the port opens (``assistant/startbench.py``).
 
 Loads the index once, warms up, then times every retrieval mode over the gold
 questions × ``reps`` (the query embedding is inside the timing: the store's cache of
@@ -57,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         from .loadbench import main as load_main
 
         return load_main([a for a in argv if a != "--load"])
+    if "--start" in argv:  # the web app's start-up: port, API and UI, against building the UI first
+        from .startbench import main as start_main
+
+        return start_main(argv)
     if "--scale" in argv:  # the scale benchmark (corpora of N laws) has its own flags too
         from .scalebench import main as scale_main
 

@@ -22,7 +22,7 @@ COMMANDS = {
     "ask": "assistant.ask",
     "eval": "assistant.eval_run",
     "train": "assistant.eval_run",
-    "serve": "assistant.ui",
+    "serve": "assistant.server",
     "add": "assistant.knowledge",
     "list": "assistant.knowledge",
     "remove": "assistant.knowledge",

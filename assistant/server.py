@@ -15,27 +15,53 @@
 * ``POST /v1/search`` — ranked clauses for a query;
 * ``/`` — the Gradio app (chat, documents, knowledge base).
 
+``python -m assistant serve`` opens its port as soon as the index is loaded: the API
+answers at once, and the Gradio app (whose import alone costs about 5 CPU seconds) is
+built in the background (``ui_in_background``); until it is mounted, ``/`` is a plain
+page that reloads itself every second, and ``/healthz`` says ``"ui": "starting"``.
+
 With ``api_key`` set, ``/v1/*`` wants ``Authorization: Bearer <api_key>``.
 Everything goes through ``LiveIndex``, so a document added in the app is answered
 from by the API at once.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import secrets
+import sys
 import time
 import uuid
 from typing import Any, AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from .ask import _pieces  # the answer threads stream an extractive answer in these pieces
-from .errors import AssistantError
+from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from .export import answer_markdown
 from .redact import Redactor
+
+# what ``/`` shows while the Gradio app is being built (plain HTML: no script, reloads itself)
+STARTING_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta http-equiv="refresh" content="1">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>知识产权规划问答助手 · 正在启动</title></head>
+<body style="font-family: system-ui, sans-serif; margin: 3em auto; max-width: 36em; padding: 0 1em">
+<h1 style="font-size: 1.3em">知识产权规划问答助手</h1>
+<p>正在启动，页面将自动打开……</p>
+<p style="color: #666">问答接口（/v1）已经可以使用。</p>
+</body></html>
+"""
+FAILED_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>知识产权规划问答助手 · 启动失败</title></head>
+<body style="font-family: system-ui, sans-serif; margin: 3em auto; max-width: 36em; padding: 0 1em">
+<h1 style="font-size: 1.3em">知识产权规划问答助手</h1>
+<p>网页界面未能启动，请查看服务器日志。问答接口（/v1）仍可使用。</p>
+</body></html>
+"""
 
 MODEL = "ip-assistant"
 LLM_MODEL = "ip-assistant-llm"
@@ -91,26 +117,72 @@ def public_citations(answer: dict[str, Any]) -> list[dict[str, Any]]:
     return [{k: c.get(k) for k in keys} for c in answer.get("citations") or []]
 
 
-def create_server(live, settings, blocks=None) -> FastAPI:
-    """The API, and the Gradio app ``blocks`` (built from ``live`` when not given) mounted at ``/``."""
-    import gradio as gr
+class LateUI:
+    """The Gradio app at ``/``, mounted once ``build()`` has made it: until then a page
+    that reloads itself (``STARTING_PAGE``, status 503 with Retry-After), and after a
+    failed build one that says so. ``build`` returns an ASGI app (FastAPI) whose
+    lifespan (Gradio's queue) runs from ``start()`` to ``close()``."""
+
+    def __init__(self, build, log=print):
+        self._build, self._log = build, log
+        self.app = None
+        self.state = "starting"  # "ready" | "failed"
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __call__(self, scope, receive, send):
+        if self.app is not None:
+            return await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            failed = self.state == "failed"
+            page = HTMLResponse(FAILED_PAGE if failed else STARTING_PAGE, status_code=500 if failed else 503,
+                                headers={} if failed else {"Retry-After": "1", "Cache-Control": "no-store"})
+            await page(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1013})  # try again later
+
+    async def start(self, in_background: bool) -> None:
+        """Build (on a thread when ``in_background``, so the API answers meanwhile) and mount."""
+        try:
+            ui = await asyncio.to_thread(self._build) if in_background else self._build()
+            await self._stack.enter_async_context(ui.router.lifespan_context(ui))
+        except Exception as e:  # noqa: BLE001 - the API goes on serving; the page says the UI failed
+            self.state = "failed"
+            self._log(f"the web app could not be started: {e!r}")
+            if not in_background:
+                raise
+            return
+        self.app, self.state = ui, "ready"
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+
+def create_server(live, settings, blocks=None, ui_in_background: bool = False, log=print) -> FastAPI:
+    """The API, and the Gradio app ``blocks`` (built from ``live`` when not given) mounted
+    at ``/``: before the server takes requests, or, with ``ui_in_background``, while the
+    API already answers (``LateUI``)."""
     from starlette.middleware import Middleware
 
-    from .leanqueue import STATUS_UPDATE_S, lean_queue
     from .pagelang import PageLanguage
-    from .sessions import lean_sessions
-    from .ui import answer_in_process, answer_workers, build_app, page_assets
     from .webguard import WebGuard
+    from .workers import answer_in_process, answer_workers, llm_status
 
     upload_max = int(settings.max_file_mb * 1024 * 1024) if settings.kb_upload else 0
+    late = LateUI(lambda: _gradio_app(live, settings, blocks, upload_max), log)
 
     @contextlib.asynccontextmanager
     async def serving(_api):
         # extractive answers in worker processes while the server runs (answerprocs.py)
         live.start_answer_processes(settings.answer_processes)
+        building = asyncio.create_task(late.start(True)) if ui_in_background else None
         try:
+            if building is None:
+                await late.start(False)
             yield
         finally:
+            if building is not None and not building.done():
+                building.cancel()
+            await late.close()
             live.close()
 
     api = FastAPI(title="知识产权规划问答助手 API", docs_url="/v1/docs", openapi_url="/v1/openapi.json",
@@ -130,9 +202,7 @@ def create_server(live, settings, blocks=None) -> FastAPI:
             raise APIError(401, "invalid or missing API key (Authorization: Bearer <key>)", "authentication_error")
 
     def llm_ok() -> bool:
-        from .ui import _llm_status
-
-        return _llm_status(settings)[0]
+        return llm_status(settings)[0]
 
     @api.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -141,7 +211,8 @@ def create_server(live, settings, blocks=None) -> FastAPI:
         return {"status": "ok", "documents": len(lib.plans), "answerer": settings.answerer,
                 "embedding_model": settings.embedding_model,
                 # worker processes computing extractive answers (0 while they start)
-                "answer_processes": len(procs.pids()) if procs is not None else 0}
+                "answer_processes": len(procs.pids()) if procs is not None else 0,
+                "ui": late.state}  # the Gradio app at /: starting | ready | failed
 
     @api.get("/v1/models", dependencies=[Depends(check_key)])
     def models() -> dict[str, Any]:
@@ -196,15 +267,28 @@ def create_server(live, settings, blocks=None) -> FastAPI:
         return StreamingResponse(_sse(first, stream, cid, created, req.model, redactor),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
+    api.mount("/", late)
+    return api
+
+
+def _gradio_app(live, settings, blocks, upload_max: int) -> FastAPI:
+    """The Gradio app (``blocks``, built from ``live`` when None) mounted in an ASGI app of its own."""
+    import gradio as gr
+
+    from .leanqueue import STATUS_UPDATE_S, lean_queue
+    from .sessions import lean_sessions
+    from .ui import build_app, page_assets
+
     if blocks is None:
         blocks = build_app(live, settings)
     blocks.queue(default_concurrency_limit=4, status_update_rate=STATUS_UPDATE_S)
     blocks.state_session_capacity = settings.max_sessions
-    gr.mount_gradio_app(api, blocks, path="", show_error=False, max_file_size=max(upload_max, 1),
+    ui = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    gr.mount_gradio_app(ui, blocks, path="", show_error=False, max_file_size=max(upload_max, 1),
                         footer_links=["api"], enable_monitoring=False, **page_assets())
     lean_sessions(blocks)
     lean_queue(blocks)
-    return api
+    return ui
 
 
 async def _sse(first: Any, rest: AsyncIterator[Any], cid: str, created: int, model: str,
@@ -258,6 +342,38 @@ async def _items(items: list[Any]) -> AsyncIterator[Any]:
 def run(live, settings, host: str, port: int, log=print) -> None:
     import uvicorn
 
-    app = create_server(live, settings)
+    app = create_server(live, settings, ui_in_background=settings.ui_in_background, log=log)
     log(f"serving on http://{host}:{port} (API: http://{host}:{port}/v1)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def prepare_pipeline(settings, log=print):
+    """A warmed-up AskPipeline, building the index first when it is missing or stale,
+    and rebuilding (repairing) it when a file of it is damaged."""
+    from .ask import AskPipeline
+    from .index import IndexBuilder
+
+    pipeline = AskPipeline(settings)
+    try:
+        pipeline.warm_up()
+    except (IndexMissingError, IndexMismatchError, IndexCorruptError) as e:
+        log(f"{e}\nBuilding the index now (unchanged documents are reused)…")
+        summary = IndexBuilder(settings).build(progress=True)
+        log(f"index built: {summary.chunks} chunks from {summary.documents} documents")
+        pipeline = AskPipeline(settings)
+        pipeline.warm_up()
+    return pipeline
+
+
+def run_cli(args, settings) -> int:
+    """``python -m assistant serve`` / ``python app.py``: the API first, the Gradio app
+    when it is built (``ui_in_background``)."""
+    from .library import make_library
+    from .live import LiveIndex
+
+    host = getattr(args, "host", None) or settings.server_name
+    port = int(getattr(args, "port", None) or settings.server_port)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    live = LiveIndex(prepare_pipeline(settings, log=log), settings, make_library)
+    run(live, settings, host, port, log=log)
+    return 0

@@ -93,6 +93,10 @@ class Settings:
     # worker processes that compute the app's extractive answers (each loads the index: about
     # 280 MB); 0: the server answers on its own threads, sharing one GIL with its event loop
     answer_processes: int = 1
+    # serve: open the port (the API answers) as soon as the index is loaded and build the
+    # Gradio app meanwhile, "/" showing a page that reloads itself until it is ready;
+    # false: the port opens once the Gradio app is built too
+    ui_in_background: bool = True
     # browser sessions kept in memory, the least recently used dropped first; one with 3 turns
     # holds about 0.1 MB (a fresh server: +35 MB from 150 to 1,000 sessions of 3 questions)
     max_sessions: int = 500

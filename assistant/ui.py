@@ -17,34 +17,31 @@ answer dicts); the pipeline and the clause tables are shared and only read.
 """
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import re
-import sys
-import threading
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import Any, AsyncIterator, Callable, Mapping, Sequence
 
 import gradio as gr
 
 from . import lexicons
 from .ask import printable
-from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from .errors import AssistantError
 from .export import answer_markdown, citation_text
 from .export import with_brackets as _with_brackets
 from .feedback import FeedbackLog
 from .conversations import store_for
+from .library import Library, is_pipe_row, make_library  # noqa: F401 (Library: the app's, re-exported)
 from .live import LiveIndex
 from .ui_chats import ChatList
 from .ui_kb import knowledge_tab
 from .models import Clause, PlanMeta
-from .table_layouts import TableLayout, load_table_layouts
 from .redact import Redactor
 from .ui_tables import (header_line, heading_before_table, quoted_rows_as_columns, quoted_tables_in_answer,
-                        render_clause_text, row_columns, table_row_html)
+                        render_clause_text, table_row_html)
+from .workers import (EXTRACTIVE_WORKERS, LLM_WORKERS, AnswerWorkers, answer_in_process,  # noqa: F401
+                      answer_workers, llm_status as _llm_status)
 
 APP_TITLE = "知识产权规划问答助手"
 NOT_FOUND_NOTICE = "现有规划文件未明确规定该问题的内容。以下是检索到的相关条款，供参考："
@@ -54,11 +51,6 @@ RELATED_NOTICE = "文件没有直接回答这个问题；以下是检索到的�
 HISTORY_TURNS = 4
 # Concurrent handlers of each other event (feedback, the document view).
 EVENT_CONCURRENCY = 4
-# Answers computed at once, per kind. The pipeline is read-only after warm-up; two
-# cores gain little beyond a handful of parallel extractive answers. LLM answers
-# mostly wait on their endpoint, and have workers of their own (AnswerWorkers).
-EXTRACTIVE_WORKERS = 4
-LLM_WORKERS = 4
 # Turns one session keeps (and shows): its memory is bounded, whatever the user does.
 MAX_TURNS = 20
 # Retrieved clauses shown as "related" under an answer that found nothing.
@@ -370,15 +362,11 @@ def _is_row(c: Clause) -> bool:
     return c.level in ("table_row", "attachment_row") and len(c.fields) >= 2
 
 
-def _is_pipe_row(c: Clause) -> bool:
-    return c.text.lstrip().startswith("|")
-
-
 def _same_table(a: Clause, b: Clause) -> bool:
     """Whether row ``b`` continues ``a``'s table (a pipe row's fields differ when a cell
     spans columns; a recovered row's fields are its table's columns)."""
     return _is_row(b) and b.parent_paths == a.parent_paths and (
-        _is_pipe_row(a) and _is_pipe_row(b) or list(b.fields) == list(a.fields))
+        is_pipe_row(a) and is_pipe_row(b) or list(b.fields) == list(a.fields))
 
 
 def _without_number(c: Clause) -> str:
@@ -399,7 +387,7 @@ def _clause_div(c: Clause, focus: str | None, body: str) -> str:
 def _table_rows(group: Sequence[Clause], focus: str | None, header: str = "") -> str:
     """Rows of one table as a <table>: its columns as head, each row a clause (anchor, focus).
     Pipe rows are shown as written (a spanning cell over its columns) under ``header``."""
-    pipe = _is_pipe_row(group[0]) and bool(header)
+    pipe = is_pipe_row(group[0]) and bool(header)
     head = table_row_html(header, "th") if pipe else \
         "<tr>" + "".join(f"<th>{esc(k)}</th>" for k in group[0].fields) + "</tr>"
     body = "".join(
@@ -415,155 +403,6 @@ def _table_rows(group: Sequence[Clause], focus: str | None, header: str = "") ->
 # ---------------------------------------------------------------------------
 # the app
 # ---------------------------------------------------------------------------
-@dataclass
-class Library:
-    """Plans and their clauses, shared read-only by every session. The clauses are the
-    index's own (``IndexStore.clauses``), read per document when first shown."""
-
-    plans: list[PlanMeta]
-    clauses_by_doc: Mapping[str, list[Clause]]
-    by_id: Mapping[str, Clause]
-    tables_by_doc: Mapping[str, list[TableLayout]] = field(default_factory=dict)  # corpus/tables.toml
-
-    @classmethod
-    def load(cls, settings, store=None) -> "Library":
-        if store is None:
-            from .store import IndexStore
-
-            try:
-                store = IndexStore.load(settings, check=False)
-            except (IndexMissingError, IndexMismatchError, IndexCorruptError):
-                from .corpus import load_plans
-
-                return cls(load_plans(settings.corpus_dir), {}, {}, load_table_layouts(settings.corpus_dir))
-        return cls(list(store.plans), store.clauses_by_doc, store.clauses, load_table_layouts(settings.corpus_dir))
-
-    def resolve(self, citation: dict[str, Any]) -> str | None:
-        cid = citation.get("clause_id")
-        if cid and cid in self.by_id:
-            return cid
-        doc, path = citation.get("doc_id", ""), citation.get("path", "")
-        best = None
-        for c in self.clauses_by_doc.get(doc, []):
-            # a path names a leaf and, rarely, its parent too: the leaf holds the quoted text
-            if c.path == path and (best is None or c.is_leaf):
-                best = c.clause_id
-        return best
-
-    def columns(self, citation: dict[str, Any]) -> list[str]:
-        """The column names over each cell of a cited table row (none for other clauses)."""
-        c = self.by_id.get(self.resolve(citation) or "")
-        if c is None or c.level not in ("table_row", "attachment_row"):
-            return []
-        if _is_pipe_row(c) and c.parent_paths:
-            table = next((t for t in self.clauses_by_doc.get(c.doc_id, []) if t.path == c.parent_paths[-1]), None)
-            if table is not None and header_line(table.text):
-                return row_columns(header_line(table.text), c.text.strip())
-        return list(c.fields)
-
-    def tables(self, citation: dict[str, Any]) -> list[TableLayout]:
-        """The laid-out tables (corpus/tables.toml) of a citation's document."""
-        return self.tables_by_doc.get(citation.get("doc_id", ""), [])
-
-    @property
-    def titles(self) -> dict[str, str]:
-        return {p.id: p.title for p in self.plans}
-
-    def meta(self, doc_id: str) -> PlanMeta | None:
-        return next((p for p in self.plans if p.id == doc_id), None)
-
-    def clause_choices(self, doc_id: str) -> list[tuple[str, str]]:
-        return [(f"{c.path}  {c.heading}".strip()[:60], c.clause_id) for c in self.clauses_by_doc.get(doc_id, [])]
-
-
-class AnswerWorkers:
-    """Separate worker threads for the two answerers, so that a slow or hung LLM
-    endpoint never delays a plain answer: extractive answers run on at most
-    EXTRACTIVE_WORKERS threads, LLM answers on at most LLM_WORKERS, and a question
-    waits only for a worker of its own kind (never for one of Gradio's threads)."""
-
-    def __init__(self, extractive: int = EXTRACTIVE_WORKERS, llm: int = LLM_WORKERS):
-        self.pools = {
-            "extractive": ThreadPoolExecutor(extractive, thread_name_prefix="answer-extractive"),
-            "llm": ThreadPoolExecutor(llm, thread_name_prefix="answer-llm"),
-        }
-
-    async def stream(self, kind: str, make_items: Callable[[], Iterable[Any]]) -> AsyncIterator[Any]:
-        """The items of ``make_items()``, produced on a worker of ``kind``, as they come.
-        When the consumer stops (the user pressed stop: Gradio cancels its task), the
-        producing generator is closed at its next item, which ends an LLM call."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-        stopped = threading.Event()
-
-        def hand_over(done: bool, item: Any) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, (done, item))
-            except RuntimeError:  # the event loop is gone (server shutting down)
-                pass
-
-        def work() -> None:
-            items = iter(make_items())
-            try:
-                for item in items:
-                    if stopped.is_set():
-                        break
-                    hand_over(False, item)
-            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's task
-                hand_over(True, e)
-            else:
-                hand_over(True, None)
-            finally:
-                close = getattr(items, "close", None)
-                if close is not None:
-                    close()
-
-        self.pools[kind].submit(work)
-        try:
-            while True:
-                done, item = await queue.get()
-                if done:
-                    if item is not None:
-                        raise item
-                    return
-                yield item
-        finally:
-            stopped.set()
-
-
-async def answer_in_process(live, question: str, args: dict[str, Any]) -> dict[str, Any] | None:
-    """The extractive answer from one of ``live``'s worker processes, or None when it has
-    none ready (or one died: new ones are started) and the caller must answer itself."""
-    from .answerprocs import BrokenProcessPool
-
-    procs = live.answer_processes()
-    if procs is None:
-        return None
-    try:
-        return await procs.ask(question=question, **args)
-    except BrokenProcessPool:
-        live.processes_failed(procs)
-        return None
-    except RuntimeError:
-        if procs.ready:
-            raise
-        return None  # closed by a reload since: "cannot schedule new futures after shutdown"
-
-
-_shared_workers: AnswerWorkers | None = None
-
-
-def answer_workers() -> AnswerWorkers:
-    """The process's answer workers: the app and the API (``server``) answer on the same
-    threads, so the bound on LLM answers holds for both, and neither answers on the
-    thread pool that Gradio and FastAPI share for everything else (a hung endpoint
-    holding those threads would stall every page and route)."""
-    global _shared_workers
-    if _shared_workers is None:
-        _shared_workers = AnswerWorkers()
-    return _shared_workers
-
-
 def export_file_of(turns: list, kind: str, title: str = "对话记录") -> str:
     """The conversation (or the one turn given) written to a fresh temporary file, as
     Markdown (``kind`` "md") or Word ("docx"); Gradio serves it for download."""
@@ -596,10 +435,6 @@ def answer_file_of(turns: list, evt: gr.EventData) -> str:
     return export_file_of([turns[turn]], "docx" if data.get("kind") == "docx" else "md", f"回答{turn + 1}")
 
 
-def _library(settings, store) -> "Library":
-    return Library.load(settings, store=store)
-
-
 def _index_model(pipeline, settings) -> str:
     """The embedding model of the index actually loaded (falls back to the setting)."""
     from .index import read_manifest
@@ -609,14 +444,6 @@ def _index_model(pipeline, settings) -> str:
     if not isinstance(manifest, dict):
         manifest = read_manifest(settings.index_dir) or {}
     return str(manifest.get("embedding", {}).get("model") or settings.embedding_model)
-
-
-def _llm_status(settings) -> tuple[bool, str]:
-    try:
-        from .llm import LLMAnswerer
-    except ImportError as e:  # langchain-openai is an optional dependency at run time
-        return False, f"LLM support not installed ({e})"
-    return LLMAnswerer.available(settings)
 
 
 def _history(turns: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
@@ -952,7 +779,7 @@ SCROLL_TO_FOCUS_JS = """
 
 def build_app(pipeline, settings) -> gr.Blocks:
     """The whole UI around a warmed-up ``AskPipeline`` (shared, read-only)."""
-    live = pipeline if isinstance(pipeline, LiveIndex) else LiveIndex(pipeline, settings, _library)
+    live = pipeline if isinstance(pipeline, LiveIndex) else LiveIndex(pipeline, settings, make_library)
     pipeline = live.pipeline
     feedback = FeedbackLog(settings.eval_dir)
     llm_ok, llm_reason = _llm_status(settings)
@@ -1354,34 +1181,9 @@ def page_assets() -> dict[str, Any]:
     }
 
 
-def prepare_pipeline(settings, log=print):
-    """A warmed-up AskPipeline, building the index first when it is missing or stale,
-    and rebuilding (repairing) it when a file of it is damaged."""
-    from .ask import AskPipeline
-    from .index import IndexBuilder
+from .server import prepare_pipeline, run_cli  # noqa: E402,F401 (``python -m assistant serve``: server.py)
 
-    pipeline = AskPipeline(settings)
-    try:
-        pipeline.warm_up()
-    except (IndexMissingError, IndexMismatchError, IndexCorruptError) as e:
-        log(f"{e}\nBuilding the index now (unchanged documents are reused)…")
-        summary = IndexBuilder(settings).build(progress=True)
-        log(f"index built: {summary.chunks} chunks from {summary.documents} documents")
-        pipeline = AskPipeline(settings)
-        pipeline.warm_up()
-    return pipeline
-
-
-def run_cli(args, settings) -> int:
-    """``python -m assistant serve`` / ``python app.py``."""
-    host = getattr(args, "host", None) or settings.server_name
-    port = int(getattr(args, "port", None) or settings.server_port)
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-    from .server import run
-
-    live = LiveIndex(prepare_pipeline(settings, log=log), settings, _library)
-    run(live, settings, host, port, log=log)
-    return 0
+_library = make_library  # the name tests and callers knew
 
 
 __all__ = [

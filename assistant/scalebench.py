@@ -186,11 +186,16 @@ def app_startup(cfg: Path, env: dict[str, str]) -> tuple[float, float]:
             time.sleep(0.1)
         raise RuntimeError("the app did not open its port")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Ask a started server to stop; kill it after 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def _cpu_seconds(pid: int) -> float:

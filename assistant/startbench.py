@@ -26,7 +26,7 @@ import time
 import urllib.error
 import urllib.request
 
-from .scalebench import _cpu_seconds
+from .scalebench import _cpu_seconds, stop_process
 from .settings import PROJECT_ROOT
 
 QUESTION = "嘉兴规划中知识产权质押融资的目标是多少？"
@@ -84,11 +84,7 @@ def one_start(background: bool, config: str | None, timeout_s: float = 300) -> d
                 time.sleep(0.05)
         return out
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def main(argv: list[str] | None = None) -> int:

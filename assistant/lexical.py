@@ -61,6 +61,10 @@ class LexicalIndex(Protocol):
     def used_in(self, token: str, ranges: Ranges | None = None) -> bool:
         """Whether ``token`` occurs in some chunk (within ``ranges`` when given)."""
 
+    def document_scores(self, text: str, docs: Ranges) -> np.ndarray:
+        """BM25 of each document taken whole (each ``[start, end)`` of ``docs`` one
+        document), weighted with the statistics of the documents given."""
+
     def document_frequency(self, token: str) -> int:
         """In how many chunks ``token`` occurs."""
 
@@ -281,6 +285,34 @@ class BM25Index:
             hit = np.zeros(len(chunks), dtype=bool)
             hit[pos_ok] = idx[pos[pos_ok]] == sorted_chunks[pos_ok]
             out[order[hit]] += weights[pos[hit]]
+        return out
+
+    def document_scores(self, text: str, docs: Ranges) -> np.ndarray:
+        """BM25 of each document taken whole: each ``[start, end)`` chunk range of
+        ``docs`` is one document, its term counts its chunks' summed and its length
+        theirs; ``N``, ``df`` and the average length are those of the documents given.
+        How much each document as a whole is about the words of ``text`` (a term every
+        one of them uses weighs little, and alike), as opposed to its best passage."""
+        n = len(docs)
+        out = np.zeros(n, dtype=np.float64)
+        ids = self.token_ids(text)
+        if not n or not ids:
+            return out
+        starts = np.asarray([a for a, _ in docs], dtype=np.int64)
+        order = np.argsort(starts, kind="stable")  # ranges may come in any order
+        lens = np.asarray(self.chunk_len)
+        doc_len = np.asarray([float(lens[a:b].sum()) for a, b in docs])
+        norm = K1 * (1.0 - B + B * doc_len / (doc_len.mean() or 1.0))
+        for tid in ids:
+            slices = self._slices(tid, docs)
+            if not slices:
+                continue
+            chunks = np.concatenate([self.indices[a:b] for a, b in slices])
+            w = np.concatenate([self.data[a:b] for a, b in slices]).astype(np.float64)
+            tf_chunk = self._term_counts(tid, w, lens[chunks])
+            which = order[np.searchsorted(starts[order], chunks, side="right") - 1]
+            tf = np.bincount(which, weights=tf_chunk, minlength=n)
+            out += idf(int(np.count_nonzero(tf)), n) * tf / (tf + norm)
         return out
 
     def used_in(self, token: str, ranges: Ranges | None = None) -> bool:

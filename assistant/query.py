@@ -299,6 +299,8 @@ class QueryInfo:
     # those it names by title, narrowed to the places it names; else its places' documents
     places: list[str] = field(default_factory=list)
     places_from_history: bool = False
+    # the scope's documents place by place, when the places named give it (routing.Route)
+    place_groups: list[list[str]] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)  # doc ids named by their title
     place_names: list[str] = field(default_factory=list)  # places named, as written
     unknown_places: list[str] = field(default_factory=list)  # places named that no document covers
@@ -346,16 +348,17 @@ def find_places(text: str, plans: Iterable[PlanMeta]) -> list[str]:
     return route(text, list(plans)).docs
 
 
-def _history_places(history: Sequence[dict[str, Any]] | None, plans: Sequence[PlanMeta]) -> list[str]:
-    """Places of the latest earlier turn that named any (its question first, then its answer)."""
+def _history_route(history: Sequence[dict[str, Any]] | None, plans: Sequence[PlanMeta]) -> Any:
+    """The route of the latest earlier turn that named documents or places (its question
+    first, then its answer); None when none did."""
     for turn in reversed(list(history or [])):
         for key in ("q", "question", "a", "answer"):
             val = turn.get(key) if isinstance(turn, dict) else None
             if isinstance(val, str) and val:
-                places = find_places(val, plans)
-                if places:
-                    return places
-    return []
+                r = route(val, list(plans))
+                if r.docs:
+                    return r
+    return None
 
 
 def expand_synonyms(text: str) -> list[str]:
@@ -474,11 +477,12 @@ def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str
     base = for_search(question or "")
     lang = detect_lang(base)
     r = route(base, list(plans), title_min_coverage)
-    places = r.docs
+    places, groups = r.docs, r.place_groups
     from_history = False
     if not places and not r.unknown_places and history:
-        places = _history_places(history, plans)
-        from_history = bool(places)
+        earlier = _history_route(history, plans)
+        if earlier is not None:
+            places, groups, from_history = earlier.docs, earlier.place_groups, True
     expansions = expand_synonyms(base)
     if lang == "en":
         expansions += [g for g in gloss_english(base) if g not in expansions]
@@ -495,6 +499,7 @@ def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str
         text=text,
         places=places,
         places_from_history=from_history,
+        place_groups=groups,
         documents=r.named,
         place_names=r.place_names,
         unknown_places=r.unknown_places,

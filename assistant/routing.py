@@ -248,6 +248,8 @@ class Route:
     unknown_places: list[str] = field(default_factory=list)  # places named that no document covers
     aside_places: list[str] = field(default_factory=list)  # places named as destinations or compared with
     doc_types: list[str] = field(default_factory=list)  # kinds of document named (这份规划 → plan)
+    # the scope's documents place by place, when the places give the scope (no title named)
+    place_groups: list[list[str]] = field(default_factory=list)
 
 
 def _word_tokenizer():
@@ -448,6 +450,8 @@ def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_C
         # document of the kind named keeps all of its own
         docs = [d for d in hit.docs if index.doc_type.get(d) in r.doc_types] or hit.docs
         r.place_docs += [d for d in docs if d not in r.place_docs]
+        if docs:
+            r.place_groups.append(docs)
     r.named = index.titles_named(text, min_coverage)
     if r.named and r.place_docs:
         both = [d for d in r.named if d in r.place_docs]
@@ -459,6 +463,8 @@ def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_C
         r.named = [d for d in r.named if d in r.docs]
     else:
         r.docs = list(r.named or r.place_docs)
+    if r.named:
+        r.place_groups = []
     return r
 
 

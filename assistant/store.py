@@ -13,6 +13,8 @@ ids, and a search given ``docs`` costs what those documents cost):
 * ``dense_search(text, k, docs=None)`` → [(chunk, cosine of its best row)];
 * ``bm25_scores(text, chunks)``, ``dense_scores(text, chunks)``: exact scores of
   given chunks (to score a candidate found by one side on the other side);
+* ``bm25_document_scores(text, docs)`` → {doc: BM25 of the document taken whole}
+  (how much each of several documents is about the question's words);
 * ``similarities(question, texts)``: cosines for the answerer. A text that is a
   vector row of the index reuses its stored vector (found by digest); another is
   embedded once and kept in ``index/simcache/`` for later processes.
@@ -227,6 +229,14 @@ class IndexStore:
     def bm25_scores(self, query_text: str, chunks: Sequence[int], docs: Iterable[str] | None = None) -> np.ndarray:
         """BM25 scores of ``chunks``, with the statistics ``bm25_search`` over ``docs`` uses."""
         return self.lexical.score(query_text, np.asarray(chunks, dtype=np.int64), self.chunk_ranges(docs))
+
+    def bm25_document_scores(self, query_text: str, docs: Iterable[str]) -> dict[str, float]:
+        """Each document's BM25 taken whole, among ``docs`` (``lexical.document_scores``)."""
+        nums = self.doc_numbers(docs) or []
+        ranges = [(int(self.doc_chunk_ptr[d]), int(self.doc_chunk_ptr[d + 1])) for d in nums]
+        scores = self.lexical.document_scores(query_text, ranges)
+        ids = self.doc_ids
+        return {ids[d]: float(s) for d, s in zip(nums, scores)}
 
     def term_used(self, docs: Iterable[str] | None = None) -> Callable[[str], bool]:
         """Whether a token occurs in the documents ``docs`` (all when None)."""

@@ -12,6 +12,13 @@
   not. A title whose matched bigrams are a strict subset of another named title's is
   dropped (专利法 inside 专利法实施细则). Of several versions of one title, the one of
   the year the question gives (“2023年修订的”, “(2018)”) wins, else the latest.
+  A long title is also named by its **key words** said right before a word of its kind
+  (专利侵权的司法解释, 人脸识别规定: ``KEY_MIN_CHARS``): each word in the title in order
+  (侵权 in 侵犯专利权), all the question says before the kind word (a word other titles
+  use before them, 知识产权保护和促进条例 of a title none is, names nothing), and fitting
+  so few documents of that kind that they identify them (at most ``KEY_MAX_DOCS``, and at
+  most a third of that kind: 专利的司法解释 fits seven, 知识产权规划 every plan). A title
+  in 《》 is matched whole only.
 * **places** (``place_docs``): places named in the question, from the gazetteer
   (``places.Gazetteer``; a short name must stand as a word: 长治久安 and 中山大学
   name no place) and from the documents' own aliases (plans.toml). A place's
@@ -35,7 +42,8 @@
     question's other places; when the other places have none, every place counts;
   - a kind of document named (这份规划, 条例里, 宁波的实施意见; ``doc_types``) keeps each
     place to its documents of that kind, when it has any (嘉兴这份规划: 嘉兴's plan, not
-    its 餐饮业油烟管理办法); a kind to be made (出台相关办法) names none.
+    its 餐饮业油烟管理办法); a kind to be made (出台相关办法) names none, nor does the
+    kind word of a title in 《》 (it names that document).
 
 The scope a search is restricted to (``Route.docs``) is the documents named, narrowed
 to the places named when both are given (and kept whole when that leaves nothing and
@@ -61,6 +69,16 @@ from .textnorm import nfkc, to_simplified
 # title's bigrams: the default, hand-set (more than half of what identifies a title);
 # the retriever uses the tunable retrieval.title_min_coverage (assistant/tuning.py).
 TITLE_MIN_COVERAGE = 0.6
+# A question also names a document by key words of its title said right before a word
+# of its kind (专利侵权的司法解释, 人脸识别规定): each word in the title with its
+# characters in the title's order (侵权 in 侵犯专利权), at least KEY_MIN_CHARS
+# characters of them, and so few documents of that kind fit that the words identify
+# them: at most KEY_MAX_DOCS (a title, its versions and a numbered sequel: 解释, 解释（二）),
+# and at most KEY_MAX_SHARE of the documents of that kind (words every plan's title has,
+# 知识产权规划, identify none). Hand-set from the judicial interpretations' titles.
+KEY_MIN_CHARS = 4
+KEY_MAX_DOCS = 5
+KEY_MAX_SHARE = 1 / 3
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 
 
@@ -83,6 +101,18 @@ def fold_title(text: str) -> str:
     for a, b in rules:
         t = a.sub(b, t) if isinstance(a, re.Pattern) else t.replace(a, b)
     return drop.sub("", t)
+
+
+_QUOTED_TITLE_RE = re.compile(r"《[^《》]*》")
+_CLAUSE_BREAK_RE = re.compile(r"[，,。.；;：:？?！!、\n]+")
+
+
+def fold_question_keeping_breaks(text: str) -> str:
+    """A question folded as titles are (``fold_title``), with what must not be read as
+    key words of a title marked ``|``: a title quoted in 《》 (matched whole, by
+    coverage) and the punctuation between the question's clauses."""
+    t = _CLAUSE_BREAK_RE.sub("|", _QUOTED_TITLE_RE.sub("|", to_simplified(nfkc(text or ""))))
+    return "|".join(fold_title(part) for part in t.split("|"))
 
 
 def _bigrams(t: str) -> set[str]:
@@ -115,6 +145,12 @@ class DocIndex:
                                   _kind_word(m.title)))
         self.doc_type = {d.id: d.doc_type for d in self.docs}
         self.kind = {d.id: d.kind for d in self.docs}
+        self.by_type: dict[str, list[_Doc]] = {}
+        self.by_kind: dict[str, list[_Doc]] = {}
+        for d in self.docs:
+            self.by_type.setdefault(d.doc_type, []).append(d)
+            if len(d.kind) >= 2:
+                self.by_kind.setdefault(d.kind, []).append(d)
         df = Counter(g for d in self.docs for g in d.grams)
         n = max(len(self.docs), 1)
         self.idf = {g: math.log(1 + n / c) for g, c in df.items()}
@@ -149,8 +185,61 @@ class DocIndex:
             if cov >= min_coverage:
                 hits.append((d, frozenset(common), cov))
         # a title whose matched bigrams another named title's strictly contain is not named
-        kept = [h for h in hits if not any(h[1] < o[1] for o in hits)]
-        return self._versions([h[0] for h in kept], question)
+        kept = [h[0] for h in hits if not any(h[1] < o[1] for o in hits)]
+        by_key, key_grams = self.keyword_named(question)
+        if by_key and not any(d in by_key for d in kept):
+            # key words name documents the whole title did not (a title that does, 解释（二）,
+            # is more exact); a title matched only inside those key words is not named
+            # (著作权 of 著作权民事纠纷的司法解释 is not 著作权法)
+            matched = {h[0].id: h[1] for h in hits}
+            kept = [d for d in kept if not matched[d.id] <= key_grams] + by_key
+        return self._versions(kept, question)
+
+    def keyword_named(self, question: str) -> tuple[list[_Doc], set[str]]:
+        """The documents a question names by key words of their title right before a
+        word of their kind (``KEY_MIN_CHARS`` and the module docstring): a word naming a
+        kind of document (司法解释, 条例, 实施细则: ``lexicons/question_scope.toml``), its
+        key words possibly joined by 的; or a title's own kind word (规定, 解释) with the
+        key words right before it. Also the bigrams of the key words as the question
+        writes them."""
+        q = fold_question_keeping_breaks(question)
+        mentions = self._kind_mentions(q)
+        kind_words = {q[a:b] for a, b, _ in mentions}
+        out: list[_Doc] = []
+        key_grams: set[str] = set()
+        for start, _, docs in mentions:
+            words = [w for w, _, _ in _word_tokenizer().tokenize(q[:start])]
+            runs = [(d, _key_words(words, d.title, kind_words)) for d in docs]
+            best = max(run for _, run in runs)
+            taken, chars = best
+            if chars < KEY_MIN_CHARS:
+                continue
+            found = [d for d, run in runs if run == best]
+            # the key words must be all the question says of the title: a word before them
+            # that other titles of the kind use (知识产权 before 保护和促进条例) means the
+            # question names a title that none of these is
+            before = [w for w in words[:len(words) - taken] if w != "的"]
+            if before and any(before[-1] in d.title for d in docs):
+                continue
+            if len(found) <= min(KEY_MAX_DOCS, len(docs) * KEY_MAX_SHARE):
+                out += [d for d in found if d not in out]
+                key_grams |= _bigrams("".join(words[len(words) - taken:]))
+        return out, key_grams
+
+    def _kind_mentions(self, q: str) -> list[tuple[int, int, list[_Doc]]]:
+        """Where a folded question says a kind of document, standing as a word: (start,
+        end, the documents of that kind), left to right."""
+        bounds = _Bounds(q)
+        nouns = [(w, self.by_type.get(t, [])) for w, t, ambiguous in _scope_rules().type_words if not ambiguous]
+        taken: list[tuple[int, int, list[_Doc]]] = []
+        for word, docs in sorted(nouns + list(self.by_kind.items()), key=lambda x: -len(x[0])):
+            if not docs or word not in q:
+                continue
+            for m in re.finditer(re.escape(word), q):
+                a, b = m.span()
+                if not any(a < e and b > s for s, e, _ in taken) and a in bounds and b in bounds:
+                    taken.append((a, b, docs))
+        return sorted(taken, key=lambda x: x[0])
 
     def _versions(self, docs: list[_Doc], question: str) -> list[str]:
         """Of several versions of one document (same title, same place), the one in
@@ -207,6 +296,26 @@ def doc_index(docs: Iterable[PlanMeta]) -> DocIndex:
             _INDEXES.pop(next(iter(_INDEXES)))
         _INDEXES[key] = DocIndex(docs)
     return _INDEXES[key]
+
+
+def _in_order(word: str, title: str) -> bool:
+    """Are ``word``'s characters all in ``title``, in that order (侵权 in 侵犯专利权)?"""
+    rest = iter(title)
+    return all(ch in rest for ch in word)
+
+
+def _key_words(words: Sequence[str], title: str, stop: set[str]) -> tuple[int, int]:
+    """Of the words right before a kind word, read backwards (的 skipped), those that
+    stand in ``title`` (``_in_order``), up to the first that does not or that names a
+    kind itself (``stop``): (how many words that run takes, 的 included; its characters)."""
+    taken = chars = 0
+    for w in reversed(words):
+        if w != "的":
+            if w in stop or not _in_order(w, title):
+                break
+            chars += len(w)
+        taken += 1
+    return taken, chars
 
 
 def _kind_word(title: str) -> str:
@@ -444,7 +553,9 @@ def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_C
             r.aside_places.append(hit.name)
         if not hit.known:
             r.unknown_places.append(hit.name)
-    r.doc_types = types_named(t, bounds) if any(len(h.docs) > 1 for h in scoped) else []
+    # a kind word inside a title in 《》 names that document, not a kind of the place's
+    unquoted = _QUOTED_TITLE_RE.sub(lambda m: " " * len(m.group()), t)
+    r.doc_types = types_named(unquoted, bounds) if any(len(h.docs) > 1 for h in scoped) else []
     for hit in scoped:
         # 嘉兴这份规划: 嘉兴's plans, not its other regulations; a place with no
         # document of the kind named keeps all of its own

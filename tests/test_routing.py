@@ -123,6 +123,8 @@ def test_the_documents_of_a_place_have_their_kinds(docs):
     ("嘉兴会出台相关办法吗？", JIAXING),
     # a kind the place has no document of narrows nothing
     ("嘉兴的实施意见对专利导航提了什么要求？", JIAXING),
+    # the kind word of a title in 《》 names that document, not a kind of the place's
+    ("嘉兴的《知识产权保护和促进条例》草案有什么进展？", JIAXING),
 ])
 def test_a_kind_of_document_named_with_a_place_keeps_to_that_kind(docs, question, expected):
     assert set(analyse(question, docs).places) == expected
@@ -385,3 +387,58 @@ def test_a_bare_article_number_counts_every_law_that_has_it(laws16):
     files = {p.id: Path(p.file).stem for p in laws16.retriever.plans}
     assert {files[d] for d in cited} <= set(LAWS_WITH_14)
     assert all(c["path"].endswith("第十四条") for c in reply["citations"])
+
+
+# --------------------------------------------------------------------------- titles by key words
+@pytest.fixture(scope="module")
+def all_titles():
+    """Every title of the laws collection (tests/data/laws/laws-all-titles.txt), as documents
+    with the type their title tells."""
+    from assistant.corpus import doc_type_of
+    from assistant.routing import DocIndex
+
+    titles = (DATA / "laws-all-titles.txt").read_text(encoding="utf-8").split("\n")
+    metas = [PlanMeta(id=f"t{i:04d}", file=f"t{i:04d}.md", title=t, doc_type=doc_type_of(t))
+             for i, t in enumerate(titles) if t.strip()]
+    return DocIndex(metas)
+
+
+def _named_titles(index, question: str) -> list[str]:
+    by_id = {m.id: m.title for m in index.metas}
+    return [by_id[d] for d in index.titles_named(question)]
+
+
+@pytest.mark.parametrize("question, title", [
+    ("专利纠纷司法解释里关于等同特征是怎么说的？", "最高人民法院关于审理侵犯专利权纠纷案件应用法律若干问题的解释"),
+    ("专利侵权的司法解释对权利要求的解释有什么规定？", "最高人民法院关于审理侵犯专利权纠纷案件应用法律若干问题的解释"),
+    ("人脸识别司法解释对物业强制刷脸是怎么规定的？",
+     "最高人民法院关于审理使用人脸识别技术处理个人信息相关民事案件适用法律若干问题的规定"),
+    ("洗钱刑事案件的司法解释怎么认定明知？", "最高人民法院、最高人民检察院关于办理洗钱刑事案件适用法律若干问题的解释"),
+    ("商业秘密司法解释对保密措施怎么认定？", "最高人民法院关于审理侵犯商业秘密民事案件适用法律若干问题的规定"),
+    ("计算机网络域名纠纷的司法解释怎么认定恶意？", "最高人民法院关于审理涉及计算机网络域名民事纠纷案件适用法律若干问题的解释"),
+])
+def test_a_long_title_is_named_by_its_key_words_and_kind(all_titles, question, title):
+    """Key words said right before a word of the document's kind name it, with the few other
+    titles of that kind that have them all (its sequel, an amending decision): at most 5."""
+    named = _named_titles(all_titles, question)
+    assert title in named and len(named) <= 5
+
+
+def test_key_words_inside_a_longer_title_name_that_title_not_the_law(all_titles):
+    # 著作权 of 著作权民事纠纷的司法解释 does not name 著作权法 (which title matching alone did)
+    assert _named_titles(all_titles, "著作权民事纠纷的司法解释规定的赔偿数额怎么确定？") == [
+        "最高人民法院关于审理著作权民事纠纷案件适用法律若干问题的解释"]
+    # a whole title with its series number stays that one document
+    assert _named_titles(all_titles, "最高法关于审理侵犯专利权纠纷案件应用法律若干问题的解释（二）第二十一条怎么规定？") == [
+        "最高人民法院关于审理侵犯专利权纠纷案件应用法律若干问题的解释（二）"]
+
+
+@pytest.mark.parametrize("question", [
+    "关于专利的司法解释有哪些？",  # 专利 fits seven interpretations: it identifies none
+    "根据刑事案件的司法解释，这种情况怎么处理？",  # 刑事 fits dozens
+    "绍兴市知识产权保护和促进条例规定了什么？",  # a title none is (北京市专利保护和促进条例 shares its end)
+    "《绍兴市知识产权保护和促进条例》规定了什么？",  # quoted: matched whole or not at all
+    "专利侵权有什么规定？",  # 规定 after a question word names no document
+])
+def test_key_words_that_do_not_identify_a_title_name_none(all_titles, question):
+    assert _named_titles(all_titles, question) == []

@@ -4,8 +4,9 @@
 (``assistant/loadbench.py``).
 ``python -m assistant.bench --scale --laws PATH/laws-all.tar.xz [--sizes 500,1000,3504]``
 runs the scale benchmark instead (``assistant/scalebench.py``).
-``python -m assistant.bench --start [--reps 3]`` times the web app's start-up (port, API,
-UI) against building the UI before the port opens (``assistant/startbench.py``).
+``python -m assistant.bench --start [--reps 3] [--baseline NAME=VALUE]`` times the web app's
+start-up (port, API, UI served, UI usable in Chromium) against a baseline start
+(``assistant/startbench.py``).
 
 Loads the index once, warms up, then times every retrieval mode over the gold
 questions × ``reps`` (the query embedding is inside the timing: the store's cache of

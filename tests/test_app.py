@@ -132,6 +132,22 @@ def test_ten_concurrent_users_each_get_their_own_answer(served):
         assert by_user[f"user-{i}"]["answer"] == expected[q]["answer"]
 
 
+def test_the_app_runs_on_the_lean_gradio_import(served):
+    """The served app's gradio was imported through gradio_import (this process imported
+    assistant first), and answering never touched the pandas it defers (unless a pytest
+    plugin had imported pandas before gradio: then there was nothing to defer)."""
+    import sys
+
+    from assistant.gradio_import import status
+
+    ask(client(served), gold_questions(1)[0])
+    done = status()
+    assert {k: done[k] for k in ("gradio.component_meta", "gradio.events")} == {
+        "gradio.component_meta": "changed", "gradio.events": "changed"}
+    if "pandas" in done:
+        assert done["pandas"] == "deferred" and type(sys.modules["pandas"]).__name__ == "_LazyModule"
+
+
 def test_feedback_is_appended_and_survives(served):
     log_path = Path(served.settings.eval_dir) / "feedback.jsonl"
     before = log_path.read_text(encoding="utf-8").splitlines() if log_path.exists() else []

@@ -60,6 +60,12 @@ class Retrieved:
     more_docs: int = 0  # further documents that match a cross-document question, not answered from
 
 
+def _names_several(info: Any) -> bool:
+    """Whether a question is about several places or several documents named by title
+    (「嘉兴和绍兴分别…」), not about one place that happens to have many documents."""
+    return len(info.place_groups) >= 2 or len(info.documents) >= 2
+
+
 class AskPipeline:
     def __init__(self, settings: Settings | None = None, retriever: Any = None):
         self.settings = settings or Settings.load()
@@ -150,13 +156,12 @@ class AskPipeline:
             return f"{last_q} {question}", None
         return question, new_places or None
 
-    def _per_document_hits(self, query: str, hits: list[Hit], turns: list[dict[str, str]],
-                           doc_ids: Sequence[str] | None = None) -> tuple[list[Hit], int]:
-        """For a question about several documents (``doc_ids``, default any): one search
-        grouped by document; the best ``MAX_DOCS_NAMED`` documents' own best clauses are
-        added to the hits. Also returns how many further documents match (see
+    @staticmethod
+    def _per_document_hits(hits: list[Hit], groups: list[tuple[str, float, Sequence[Hit]]]) -> tuple[list[Hit], int]:
+        """For a question about several documents: the search's ``groups`` (its ranking
+        grouped by document, best first); the best ``MAX_DOCS_NAMED`` documents' own best
+        clauses are added to the hits. Also returns how many further documents match (see
         ``DOC_MATCH_SHARE``)."""
-        groups, _ = self.retriever.search_by_document(query, per_doc=PER_PLAN_HITS, places=doc_ids)
         seen = {h.clause_id for h in hits}
         extra: list[Hit] = []
         for _, _, doc_hits in groups[:MAX_DOCS_NAMED]:
@@ -182,14 +187,15 @@ class AskPipeline:
         search_places = self._search_places(named, outside, places, carried_places, notes if notes is not None else [])
         # a question naming a place no plan covers gets no earlier turn's place
         k = max(1, int(top_k)) if top_k else max(RETRIEVED_SHOWN, self.settings.top_k)
-        hits, info = self.retriever.search_with_info(query, k=k,
-                                                     mode="hybrid+qu", places=search_places,
-                                                     history=None if outside else turns or None)
+        # one search: its hits, and its ranking grouped by document for a question about several
+        hits, info, groups = self.retriever.search_with_groups(query, k=k, per_doc=PER_PLAN_HITS,
+                                                               places=search_places,
+                                                               history=None if outside else turns or None)
         answer_hits, more_docs = hits, 0
         if not search_places and not (info and info.places) and ASK_CROSS_RE.search(for_search(question)):
-            answer_hits, more_docs = self._per_document_hits(query, hits, turns)
-        elif info is not None and len(info.places) >= 2 and not search_places:
-            answer_hits, _ = self._per_document_hits(query, hits, turns, info.places)  # "嘉兴和绍兴分别…"
+            answer_hits, more_docs = self._per_document_hits(hits, groups)
+        elif info is not None and not search_places and _names_several(info):
+            answer_hits, _ = self._per_document_hits(hits, groups)  # "嘉兴和绍兴分别…"
         used_places = [] if outside else search_places or (info.places if info else [])
         return Retrieved(query, hits, answer_hits, info, list(used_places or []), more_docs)
 

@@ -95,6 +95,13 @@ class _MemoRetriever:
     def search(self, query, k=10, mode="hybrid+qu", places=None, history=None):
         return self.search_with_info(query, k=k, mode=mode, places=places, history=history)[0]
 
+    def search_with_groups(self, query, k=10, per_doc=3, places=None, history=None):
+        key = ("groups", query, k, per_doc, freeze(list(places or [])), freeze(history or []),
+               freeze(vars(self._r.config)))
+        if key not in self._memo:
+            self._memo[key] = self._r.search_with_groups(query, k=k, per_doc=per_doc, places=places, history=history)
+        return self._memo[key]
+
 
 # ---------------------------------------------------------------------------
 # one suite

@@ -221,6 +221,18 @@ class HybridRetriever:
         ``per_doc`` clauses)], documents best first. Hits are made only on demand:
         the groups hold clause hits for the first documents a caller reads."""
         order, fused, info = self.rank(query, mode="hybrid+qu", places=places, history=history, k=per_doc)
+        return self._by_document(order, fused, per_doc), info
+
+    def search_with_groups(self, query: str, k: int = 10, per_doc: int = 3, places: Sequence[str] | None = None,
+                           history: Sequence[dict[str, Any]] | None = None
+                           ) -> tuple[list[Hit], QueryInfo | None, list[tuple[str, float, list[Hit]]]]:
+        """``search_with_info``'s hits and query analysis, and the same ranking grouped by
+        document as ``search_by_document`` groups it: one search serves both."""
+        order, fused, info = self.rank(query, mode="hybrid+qu", places=places, history=history, k=k)
+        return [self._hit(cid, fused[cid]) for cid in order[:k]], info, self._by_document(order, fused, per_doc)
+
+    def _by_document(self, order: list[str], fused: dict[str, tuple[float, dict[str, float]]],
+                     per_doc: int) -> list[tuple[str, float, list[Hit]]]:
         groups: dict[str, list[str]] = {}
         for cid in order:
             ids = groups.setdefault(_doc_of(cid), [])
@@ -228,7 +240,7 @@ class HybridRetriever:
                 ids.append(cid)
         out = [(doc, fused[ids[0]][0], _LazyHits(self, ids, fused)) for doc, ids in groups.items()]
         out.sort(key=lambda g: -g[1])
-        return out, info
+        return out
 
     def rank(self, query: str, mode: str = "hybrid+qu", places: Sequence[str] | None = None,
              history: Sequence[dict[str, Any]] | None = None, k: int = 10

@@ -79,7 +79,7 @@ def test_very_long_question_is_truncated_with_a_note(pipeline, corpus_norm, monk
     question = "嘉兴知识产权质押融资金额的目标是多少？" + "请详细说明。" * 4000
     assert len(question) > 20_000
     searched: list[str] = []
-    for name in ("search_with_info", "search_by_document", "search"):
+    for name in ("search_with_info", "search_with_groups", "search_by_document", "search"):
         real = getattr(pipeline.retriever, name)
         monkeypatch.setattr(pipeline.retriever, name,
                             lambda query, *a, _real=real, **kw: searched.append(query) or _real(query, *a, **kw))

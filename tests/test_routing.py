@@ -442,3 +442,32 @@ def test_key_words_inside_a_longer_title_name_that_title_not_the_law(all_titles)
 ])
 def test_key_words_that_do_not_identify_a_title_name_none(all_titles, question):
     assert _named_titles(all_titles, question) == []
+
+
+def _count_rankings(pipe, monkeypatch) -> list[str]:
+    """Records each ranking the retriever runs (the real one runs)."""
+    calls: list[str] = []
+    real = pipe.retriever.rank
+    monkeypatch.setattr(pipe.retriever, "rank", lambda query, *a, **kw: calls.append(query) or real(query, *a, **kw))
+    return calls
+
+
+@pytest.mark.slow
+def test_one_place_with_several_documents_is_answered_from_its_one_ranking(mixed, monkeypatch):
+    """宁波 has two documents here: the question is about one place, so its answer is drawn
+    from the one weighed ranking, not spread over the place's documents by a second search."""
+    calls = _count_rankings(mixed, monkeypatch)
+    r = mixed.retrieve("宁波对专利申请有什么资助？", [])
+    assert len(r.info.places) == 2 and len(r.info.place_groups) == 1
+    assert len(calls) == 1
+    assert [h.clause_id for h in r.answer_hits] == [h.clause_id for h in r.hits]
+
+
+@pytest.mark.slow
+def test_two_places_named_are_each_answered_from_one_search(mixed, monkeypatch):
+    calls = _count_rankings(mixed, monkeypatch)
+    r = mixed.retrieve("嘉兴和绍兴分别怎样支持知识产权质押融资？", [])
+    assert len(r.info.place_groups) == 2
+    assert len(calls) == 1
+    titles = {_doc_title(mixed, h.doc_id) for h in r.answer_hits}
+    assert any("嘉兴" in t for t in titles) and any("绍兴" in t for t in titles), titles

@@ -33,7 +33,8 @@ from .asks import detect as detect_asks
 from .lexicons import table
 from .models import PlanMeta
 from .numerals import cn_to_int
-from .routing import TITLE_MIN_COVERAGE, english_title_mentions, route, title_mentions
+from .routing import (TITLE_MIN_COVERAGE, english_title_mentions, quoted_titles, refers_to, route, title_mentions,
+                      titles_not_in_corpus)
 from .textnorm import for_search, nfkc, to_simplified
 
 # Chinese numerals: numerals.cn_to_int (一 … 九千九百九十九; None for 十四五)
@@ -348,6 +349,20 @@ def find_places(text: str, plans: Iterable[PlanMeta]) -> list[str]:
     return route(text, list(plans)).docs
 
 
+def _history_referent(question: str, history: Sequence[dict[str, Any]] | None) -> str:
+    """The title in 《》 of the document a follow-up refers to by a demonstrative and
+    its kind (这部条例 → the 《…条例》 an earlier turn quoted): the latest such title,
+    an answer's before its question's; "" when the question refers to none."""
+    for turn in reversed(list(history or [])):
+        for key in ("a", "answer", "q", "question"):
+            val = turn.get(key) if isinstance(turn, dict) else None
+            if isinstance(val, str) and val:
+                for title in reversed(quoted_titles(val)):
+                    if refers_to(question, title):
+                        return title
+    return ""
+
+
 def _history_route(history: Sequence[dict[str, Any]] | None, plans: Sequence[PlanMeta]) -> Any:
     """The route of the latest earlier turn that named documents or places (its question
     first, then its answer); None when none did."""
@@ -419,11 +434,14 @@ _AFTER_PLACE = r"$|[\s\W的市区县规方实这那知对在有要是计打政�
 
 
 def strip_doc_references(text: str, plans: Sequence[PlanMeta], place_ids: Sequence[str],
-                         names: Sequence[str] = (), doc_ids: Sequence[str] = ()) -> str:
+                         names: Sequence[str] = (), doc_ids: Sequence[str] = (), keep: Sequence[str] = ()) -> str:
     """``text`` without what only names its documents: the places of ``place_ids`` and
     the other place ``names`` given, the titles of ``doc_ids`` as the question writes
-    them, and generic words naming a plan."""
+    them, and generic words naming a plan. A title in 《》 among ``keep`` (one the
+    corpus does not hold) loses only its brackets."""
     out = text
+    for title in keep:  # a title the corpus does not hold: its words are content
+        out = out.replace(f"《{title}》", f" {title} ")
     for mention in title_mentions(out, doc_ids, plans):
         out = out.replace(mention, " ", 1)
     words = [n for plan in plans if plan.id in place_ids for n in _place_names(plan)]
@@ -479,19 +497,31 @@ def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str
     r = route(base, list(plans), title_min_coverage)
     places, groups = r.docs, r.place_groups
     from_history = False
+    # titles quoted that name no document of the corpus: searched for, not routed by
+    absent = titles_not_in_corpus(base, plans, title_min_coverage) if "《" in base else []
+    referent = ""
     if not places and not r.unknown_places and history:
-        earlier = _history_route(history, plans)
+        # 这部条例: the document an earlier turn quoted; its title gives the scope, or
+        # when the corpus does not hold it, the words to search for
+        referent = _history_referent(base, history)
+        earlier = route(f"《{referent}》", list(plans), title_min_coverage) if referent else None
+        if referent and not earlier.named:
+            absent.append(referent)
+        if earlier is None or not earlier.docs:
+            earlier = _history_route(history, plans)
         if earlier is not None:
             places, groups, from_history = earlier.docs, earlier.place_groups, True
     expansions = expand_synonyms(base)
     if lang == "en":
         expansions += [g for g in gloss_english(base) if g not in expansions]
     text = " ".join([base, *expansions]) if expansions else base
+    if referent in absent:
+        text = f"{text} {referent}"
     # a title's own numbering (…的解释（二）) is not a clause reference
     ref_text = base
     for mention in title_mentions(base, r.named, plans):
         ref_text = ref_text.replace(mention, " ")
-    content = strip_doc_references(text, plans, places, r.place_names, r.named) if places else text
+    content = strip_doc_references(text, plans, places, r.place_names, r.named, absent) if places else text
     if lang == "en" and r.named:
         content = _english_content(base, plans, places, r) or content
     return QueryInfo(
@@ -508,6 +538,6 @@ def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str
         intent=detect_intent(base),
         expansions=expansions,
         content_text=content,
-        quoted=quoted_phrases(base),
+        quoted=quoted_phrases(base) + [t for t in absent if t not in quoted_phrases(base)],
         asks=detect_asks(base),
     )

@@ -579,6 +579,37 @@ def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_C
     return r
 
 
+def quoted_titles(text: str) -> list[str]:
+    """The titles ``text`` quotes in 《》, as written (simplified script), in order."""
+    t = to_simplified(nfkc(text or ""))
+    out: list[str] = []
+    for m in _QUOTED_TITLE_RE.finditer(t):
+        title = m.group()[1:-1].strip()
+        if len(title) >= 2 and title not in out:
+            out.append(title)
+    return out
+
+
+def titles_not_in_corpus(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_COVERAGE) -> list[str]:
+    """The titles ``text`` quotes in 《》 that name no document of ``docs`` (read alone,
+    by the title matching that routes questions): a document the corpus does not hold
+    (《绍兴市知识产权人才评定办法》, which a plan cites). Such a title is no scope, but
+    its words are the best key to the passages that cite it."""
+    index = doc_index(docs)
+    return [t for t in quoted_titles(text) if not index.titles_named(t, min_coverage)]
+
+
+def refers_to(question: str, title: str) -> bool:
+    """Does ``question`` refer to a document of ``title``'s kind by a demonstrative
+    (这部条例, 该办法, 这个实施方案 for 《…条例》, 《…办法》, 《…工作方案》)?"""
+    kind = _kind_word(title)
+    if not kind:
+        return False
+    t = to_simplified(nfkc(question or ""))
+    rules = _scope_rules()
+    return re.search(rf"(?:{_alt(rules.demonstratives)})[^\s，,。？?！!；;、]{{0,4}}?{re.escape(kind)}", t) is not None
+
+
 def title_mentions(text: str, doc_ids: Sequence[str], docs: Sequence[PlanMeta]) -> list[str]:
     """How ``text`` writes the titles of the documents ``doc_ids``: for each, the
     longest run (three characters or more) of ``text`` whose every bigram is in the

@@ -194,6 +194,38 @@ def test_a_document_named_by_its_title_or_an_abbreviation(docs, question, expect
     assert info.documents == expected and info.places == expected
 
 
+ABSENT_TITLE = "绍兴市重大经济科技活动知识产权分析评议管理办法"  # the 绍兴 plan calls for it; no corpus holds it
+
+
+def test_a_quoted_title_the_corpus_does_not_hold_is_searched_for(docs):
+    """A title in 《》 that names no document is no scope, but its words are the key to the
+    passages that cite it: kept in the searched content and as a quoted phrase."""
+    info = analyse(f"《{ABSENT_TITLE}》什么时候出台？", docs)
+    assert info.places == ["shaoxing"] and info.documents == []
+    assert info.quoted == [ABSENT_TITLE] and "重大经济科技活动知识产权分析评议管理办法" in info.content_text
+    # a title the corpus holds names its document and is left out of the searched words
+    held = analyse("《宁波市专利管理条例》对专利纠纷的调解有什么规定？", docs)
+    assert held.documents == held.places == ["ningbo_patent"]
+    assert held.quoted == [] and "专利管理条例" not in held.content_text
+
+
+def test_a_follow_up_refers_to_the_document_an_earlier_turn_quoted(docs):
+    """这部条例 / 这份实施意见 in a follow-up is the 《…》 of that kind an earlier turn
+    quoted: a document of the corpus becomes the scope; one the corpus lacks gives its
+    place's documents and its words."""
+    held = [{"q": "宁波有专利方面的地方性法规吗？", "a": "有，《宁波市专利管理条例》，2012年施行。"}]
+    info = analyse("这部条例对专利纠纷的调解是怎么规定的？", docs, held)
+    assert info.places == ["ningbo_patent"] and info.places_from_history and info.quoted == []
+    title = "绍兴市加强新时代专利侵权纠纷行政裁决工作的实施意见"
+    absent = [{"q": "绍兴要出台哪些配套文件？", "a": f"方案提出制定《{ABSENT_TITLE}》《{title}》。"}]
+    info = analyse("这份实施意见由谁负责起草？", docs, absent)
+    assert info.places == ["shaoxing"] and info.quoted == [title]
+    assert "专利侵权纠纷行政裁决" in info.content_text
+    # a document of another kind (这份规划 ≠ 《…条例》) is not what the follow-up refers to
+    info = analyse("这份规划里对专利有什么资助？", docs, held)
+    assert set(info.places) == NINGBO and info.quoted == []
+
+
 def test_a_series_number_in_a_title_is_not_a_clause_number(docs):
     info = analyse("最高人民法院关于审理侵犯商业秘密民事案件适用法律若干问题的规定第六条（一）说了什么？", docs)
     assert [r.raw for r in info.clause_refs] == ["第六条(一)"]
@@ -337,6 +369,12 @@ def test_a_clause_number_several_documents_have_is_asked_back(mixed):
     hits, info = mixed.retriever.search_with_info("第十四条规定了什么？", k=2)
     assert len({h.doc_id for h in hits}) <= 2 < len(info.clause_docs) == len(set(info.clause_docs))
     assert f"有{len(info.clause_docs)}份文件都有这一条款" in reply["answer"]
+
+
+@pytest.mark.slow
+def test_a_quoted_title_the_corpus_lacks_finds_the_clause_that_cites_it(mixed):
+    hits, info = mixed.retriever.search_with_info(f"《{ABSENT_TITLE}》由哪个部门负责制定？", k=5)
+    assert info.places == ["shaoxing"] and ABSENT_TITLE in hits[0].text
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
-"""Gradio's import without the work it does for its own developers.
+"""Gradio without the work it does for its own developers and for what this app never uses.
 
 ``import gradio`` (6.31) costs about 6–7 CPU seconds on this machine, most of the web
-app's start. Three parts of it serve no purpose in this app:
+app's start, and the first event a page sends pays for matplotlib. Four things serve
+no purpose in this app:
 
 * ``gradio.component_meta.create_or_modify_pyi``: for every component class (81 of
   them) it reads the class's source file, parses it and the ``.pyi`` stub beside it with
@@ -13,14 +14,20 @@ app's start. Three parts of it serve no purpose in this app:
   ``{{ component }}``. Done here with ``str.replace``, which gives the same docstring
   (tests/test_gradio_import.py checks every listener against Jinja); a docstring holding
   any other Jinja syntax still goes through Jinja.
+* ``gradio.utils.MatplotlibBackendMananger``, entered around every event a page sends:
+  it imports matplotlib (and pyplot, to read the backend) to switch it to "agg" for the
+  event and back: 0.6 CPU s on the first question asked in the page. Here it switches
+  only when matplotlib is already imported (something in the process draws with it);
+  this app never does, and pyplot picks a non-interactive backend on a headless server
+  anyway.
 * pandas (with pyarrow), which ``gradio.caching`` imports at its top for ``gr.cache`` of
   DataFrames and gradio's queue for an analytics summary that ``leanqueue`` turns off:
   loaded lazily (``importlib.util.LazyLoader``), i.e. on its first use, which this app
   never makes.
 
 ``install()`` puts a finder at the front of ``sys.meta_path`` that makes these changes
-while gradio is imported (the two modules cannot be changed before they run: importing
-either runs all of ``gradio/__init__``) and takes itself off when gradio's import ends.
+while gradio is imported (its modules cannot be changed before they run: importing any
+of them runs all of ``gradio/__init__``) and takes itself off when gradio's import ends.
 ``assistant/__init__`` calls it, so every ``import gradio`` in a process that imported
 ``assistant`` first gets it; it does nothing when gradio is already imported. If a gradio
 upgrade renames what is changed here, gradio is left as it is and ``status()`` says so;
@@ -133,7 +140,24 @@ def _changed(change):
     return run
 
 
-_CHANGE = {"gradio.component_meta": _changed(_change_component_meta), "gradio.events": _changed(_change_events)}
+def _change_utils(module: Any) -> None:
+    manager = module.MatplotlibBackendMananger
+    switch, switch_back = manager.__enter__, manager.__exit__
+
+    def __enter__(self):
+        self.switched = "matplotlib" in sys.modules  # else nothing in this process has drawn with it
+        if self.switched:
+            switch(self)
+
+    def __exit__(self, *exc):
+        if getattr(self, "switched", False):
+            switch_back(self, *exc)
+
+    manager.__enter__, manager.__exit__ = __enter__, __exit__
+
+
+_CHANGE = {"gradio.component_meta": _changed(_change_component_meta), "gradio.events": _changed(_change_events),
+           "gradio.utils": _changed(_change_utils)}
 _finder = _LeanGradioFinder()
 
 

@@ -1,5 +1,5 @@
-"""gradio imported without its stub writing, with its listener docs rendered without Jinja
-and pandas deferred (assistant/gradio_import.py), and the same gradio for the app.
+"""gradio imported without its stub writing, with its listener docs rendered without Jinja,
+its events not importing matplotlib and pandas deferred (assistant/gradio_import.py).
 
 These fail when a gradio upgrade moves what gradio_import changes: the change is then
 not made (status() says why) and the start-up figures in the README no longer hold.
@@ -44,7 +44,11 @@ for cls in set(classes(Block)):
         checked += 1
         if got != want:
             differ.append(f"{cls.__name__}.{event.event_name}")
+from gradio.utils import MatplotlibBackendMananger
+with MatplotlibBackendMananger():  # what gradio enters around every event
+    pass
 print(json.dumps({"status": status(), "checked": checked, "differ": differ,
+                  "matplotlib": "matplotlib" in sys.modules,
                   "stubs_skipped": meta.create_or_modify_pyi is _skip_stub_update,
                   "pandas": type(sys.modules.get("pandas")).__name__,
                   "finder_left": any(type(f).__name__ == "_LeanGradioFinder" for f in sys.meta_path)}))
@@ -61,8 +65,10 @@ def run_check(lean: bool) -> dict:
 
 def test_gradio_is_imported_lean_with_every_listener_doc_as_jinja_renders_it():
     got = run_check(lean=True)
-    assert got["status"] == {"gradio.component_meta": "changed", "gradio.events": "changed", "pandas": "deferred"}
+    assert got["status"] == {"gradio.component_meta": "changed", "gradio.events": "changed",
+                             "gradio.utils": "changed", "pandas": "deferred"}
     assert got["stubs_skipped"] and got["pandas"] == "_LazyModule"
+    assert not got["matplotlib"]  # an event does not import matplotlib
     assert got["checked"] >= 200, got  # gradio 6.31: 216 listeners
     assert got["differ"] == []
     assert not got["finder_left"]  # the finder takes itself off when gradio's import ends
@@ -71,7 +77,7 @@ def test_gradio_is_imported_lean_with_every_listener_doc_as_jinja_renders_it():
 @pytest.mark.slow
 def test_the_switch_turns_it_off():
     got = run_check(lean=False)
-    assert got["status"] == {} and not got["stubs_skipped"] and got["pandas"] == "module"
+    assert got["status"] == {} and not got["stubs_skipped"] and got["pandas"] == "module" and got["matplotlib"]
     assert got["differ"] == []
 
 

@@ -158,7 +158,7 @@ def render_answer_message(answer: dict[str, Any], turn: int, columns: Callable[[
     parts.append(f'<div class="msg-actions"><button type="button" class="copy-answer">复制回答</button>'
                  f'<a href="#download-{turn}-md" class="download-answer">下载 Markdown</a>'
                  f'<a href="#download-{turn}-docx" class="download-answer">下载 Word</a>'
-                 f'<pre class="answer-md">{esc(answer_markdown(answer))}</pre></div>')
+                 f'<pre class="answer-md">{esc(answer_markdown(answer, tables))}</pre></div>')
     return f'<div class="msg">{"".join(parts)}</div>'
 
 
@@ -211,7 +211,7 @@ def render_card(c: dict[str, Any], turn: int, clause_id: str | None, columns: Se
     original = c.get("clause_text") or c.get("quote") or ""
     clause_text = script(original)
     heading = heading_before_table(script(c.get("heading") or ""), clause_text, tables)
-    cite = citation_text(c)
+    cite = citation_text(c, tables)
     converted = ('<div class="muted script-note">繁体原文按简体显示；复制引用为原文。</div>'
                  if clause_text != original else "")
     open_link = (
@@ -403,9 +403,10 @@ def _table_rows(group: Sequence[Clause], focus: str | None, header: str = "") ->
 # ---------------------------------------------------------------------------
 # the app
 # ---------------------------------------------------------------------------
-def export_file_of(turns: list, kind: str, title: str = "对话记录") -> str:
+def export_file_of(turns: list, kind: str, title: str = "对话记录", tables_of=None) -> str:
     """The conversation (or the one turn given) written to a fresh temporary file, as
-    Markdown (``kind`` "md") or Word ("docx"); Gradio serves it for download."""
+    Markdown (``kind`` "md") or Word ("docx"); Gradio serves it for download.
+    ``tables_of``: a citation's laid-out tables (``Library.tables``)."""
     import tempfile
     from datetime import datetime
     from pathlib import Path
@@ -417,13 +418,13 @@ def export_file_of(turns: list, kind: str, title: str = "对话记录") -> str:
     folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
     path = folder / f"{title}-{datetime.now():%Y%m%d-%H%M%S}.{'md' if kind == 'md' else 'docx'}"
     if kind == "md":
-        path.write_text(conversation_markdown(turns, title), encoding="utf-8")
+        path.write_text(conversation_markdown(turns, title, tables_of), encoding="utf-8")
     else:
-        path.write_bytes(conversation_docx(turns, title))
+        path.write_bytes(conversation_docx(turns, title, tables_of))
     return str(path)
 
 
-def answer_file_of(turns: list, evt: gr.EventData) -> str:
+def answer_file_of(turns: list, evt: gr.EventData, tables_of=None) -> str:
     """One answer of the conversation (the bubble's 下载 link: ``{turn, kind}``) as a file."""
     data = getattr(evt, "_data", None) or {}
     try:
@@ -432,7 +433,7 @@ def answer_file_of(turns: list, evt: gr.EventData) -> str:
         turn = -1
     if not 0 <= turn < len(turns or []):
         raise gr.Error("找不到这条回答（对话可能已清空），请重新提问。", print_exception=False)
-    return export_file_of([turns[turn]], "docx" if data.get("kind") == "docx" else "md", f"回答{turn + 1}")
+    return export_file_of([turns[turn]], "docx" if data.get("kind") == "docx" else "md", f"回答{turn + 1}", tables_of)
 
 
 def _index_model(pipeline, settings) -> str:
@@ -546,7 +547,7 @@ details.turn-cards > summary { cursor: pointer; color: var(--body-text-color-sub
 .download-answer { font-size: 0.8em; margin-left: 0.8em; }
 .cite-actions { display: flex; gap: 1em; align-items: center; margin-top: 6px; font-size: 0.85em; }
 .copy-cite { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 1px 8px; background: var(--background-fill-secondary); cursor: pointer; }
-.cite-copytext { font-size: 0.78em; color: var(--body-text-color-subdued); user-select: all; margin-top: 4px; word-break: break-all; }
+.cite-copytext { font-size: 0.78em; color: var(--body-text-color-subdued); user-select: all; margin-top: 4px; word-break: break-all; white-space: pre-wrap; max-height: 8em; overflow-y: auto; }
 .related { padding-left: 1.2em; font-size: 0.9em; }
 .related-text { font-size: 0.88em; color: var(--body-text-color); margin: 2px 0 8px; }
 .retrieved { border-bottom: 1px solid var(--border-color-primary); padding: 6px 0; }
@@ -1110,11 +1111,15 @@ def build_app(pipeline, settings) -> gr.Blocks:
         chats.wire(app, shown, shown_outputs, turns_state, [answered, regenerated, *asked_examples, *cleared],
                    [simplified])
         simplified.change(shown, [turns_state, simplified], shown_outputs, api_name=False)
-        export_md.click(lambda turns: export_file_of(turns, "md"), [turns_state], [export_file], api_name=False) \
-            .success(None, js=SAVE_EXPORT_JS)
-        export_docx.click(lambda turns: export_file_of(turns, "docx"), [turns_state], [export_file], api_name=False) \
-            .success(None, js=SAVE_EXPORT_JS)
-        cards.download(answer_file_of, [turns_state], [export_file], api_name=False).success(None, js=SAVE_EXPORT_JS)
+        export_md.click(lambda turns: export_file_of(turns, "md", tables_of=live.lib.tables), [turns_state],
+                        [export_file], api_name=False).success(None, js=SAVE_EXPORT_JS)
+        export_docx.click(lambda turns: export_file_of(turns, "docx", tables_of=live.lib.tables), [turns_state],
+                          [export_file], api_name=False).success(None, js=SAVE_EXPORT_JS)
+
+        def answer_file(turns: list, evt: gr.EventData) -> str:
+            return answer_file_of(turns, evt, live.lib.tables)
+
+        cards.download(answer_file, [turns_state], [export_file], api_name=False).success(None, js=SAVE_EXPORT_JS)
         up_btn.click(feedback_up, [comment, turns_state], [feedback_status, comment], api_name="feedback_up")
         down_btn.click(feedback_down, [comment, turns_state], [feedback_status, comment], api_name="feedback_down")
         chatbot.like(on_like, [turns_state], [feedback_status], api_name=False)

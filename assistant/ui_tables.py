@@ -228,6 +228,67 @@ def has_table(text: str) -> bool:
 _SLOT = "\ue000{}\ue001"  # private-use marks: markdown leaves them as they are
 
 
+def quoted_tables(text: str, quote: str, layouts: Sequence["TableLayout"]) -> tuple[int, int, list["PlacedTable"]] | None:
+    """Where ``quote`` sits in ``text`` and the laid-out tables (corpus/tables.toml) it
+    reaches, when it covers at least two of their cells; None for any other quote (one
+    inside a single cell reads as it is)."""
+    placed = place_tables(text, layouts) if layouts and quote else []
+    qs = text.find(quote) if placed else -1
+    if qs < 0:
+        return None
+    qe = qs + len(quote)
+    reached = [p for p in placed if p.start < qe and qs < p.end]
+    cells = sum(1 for p in reached for row in p.rows[1:] for cell in row.cells if cell.start < qe and qs < cell.end)
+    return (qs, qe, reached) if cells >= 2 else None
+
+
+# A quoted table as plain data (Markdown, Word): its rows, the header first, each a flag
+# (a header row) and its cells as (text, number of columns it fills).
+TableRows = list[tuple[bool, list[tuple[str, int]]]]
+
+
+def quote_parts(text: str, quote: str, layouts: Sequence["TableLayout"]) -> list[str | TableRows] | None:
+    """``quote`` (of a clause's ``text``) as its prose and the rows of each laid-out table
+    it reaches (the header, then the rows the quote reaches, each clipped to the quote), in
+    order; None when it covers fewer than two cells of a laid-out table."""
+    found = quoted_tables(text, quote, layouts)
+    if found is None:
+        return None
+    qs, qe, reached = found
+    parts: list[str | TableRows] = []
+    pos = qs
+    for p in reached:
+        if text[pos:max(p.start, pos)].strip():
+            parts.append(text[pos:max(p.start, pos)].strip())
+        head, *rows = p.rows
+        table: TableRows = [(True, [(text[c.start:c.end], c.columns) for c in head.cells])]
+        for row in rows:
+            if any(c.start < qe and qs < c.end for c in row.cells):
+                table.append((row.header, [(text[max(c.start, qs):min(c.end, qe)] if c.start < qe and qs < c.end
+                                            else "", c.columns) for c in row.cells]))
+        parts.append(table)
+        pos = p.end
+    if text[pos:qe].strip():
+        parts.append(text[pos:qe].strip())
+    return parts
+
+
+def table_markdown(rows: TableRows) -> str:
+    """Rows as a Markdown pipe table (the first row its header, a cell over several
+    columns followed by ``||`` as MultiMarkdown writes it, which ``pipe_cells`` reads)."""
+    def line(cells: list[tuple[str, int]]) -> str:
+        return "|" + "|".join(f" {text.replace('|', chr(92) + '|')} " + "|" * (cols - 1) for text, cols in cells) + "|"
+
+    width = sum(cols for _, cols in rows[0][1])
+    return "\n".join([line(rows[0][1]), "|" + "---|" * width, *(line(cells) for _, cells in rows[1:])])
+
+
+def cut_heading(answer_md: str, heading: str, text: str, layouts: Sequence["TableLayout"]) -> str:
+    """The answer with the clause heading it names cut where a laid-out table begins."""
+    cut = heading_before_table(heading, text, layouts)
+    return answer_md.replace(f"「{heading}」", f"「{cut}」", 1) if cut != heading else answer_md
+
+
 def quoted_tables_in_answer(answer_md: str, citations: Sequence[dict], tables_of,
                             script=lambda s: s) -> tuple[str, dict[str, str]]:
     """An answer's markdown with each quote of a laid-out table (``tables_of(citation)``,
@@ -239,20 +300,14 @@ def quoted_tables_in_answer(answer_md: str, citations: Sequence[dict], tables_of
     for c in citations:
         layouts = tables_of(c)
         text, quote = script(c.get("clause_text") or ""), script(c.get("quote") or "")
-        placed = place_tables(text, layouts) if layouts and quote else []
-        qs = text.find(quote) if placed else -1
-        if qs < 0:
+        if not (quote and quote in text and place_tables(text, layouts)):
             continue
-        qe = qs + len(quote)
-        heading = script(c.get("heading") or "")
-        cut = heading_before_table(heading, text, layouts)
-        if cut != heading:
-            answer_md = answer_md.replace(f"「{heading}」", f"「{cut}」", 1)
-        reached = [p for p in placed if p.start < qe and qs < p.end]
-        cells = sum(1 for p in reached for row in p.rows[1:] for cell in row.cells if cell.start < qe and qs < cell.end)
+        answer_md = cut_heading(answer_md, script(c.get("heading") or ""), text, layouts)
+        found = quoted_tables(text, quote, layouts)
         needle = f"「{quote}」[{c.get('n')}]"
-        if cells < 2 or needle not in answer_md:
+        if found is None or needle not in answer_md:
             continue
+        qs, qe, reached = found
         parts, pos = [], qs
         for p in reached:
             parts.append(_esc(text[pos:max(p.start, pos)]))

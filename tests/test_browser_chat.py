@@ -442,6 +442,10 @@ def test_jiaxing_indicator_tables_show_their_columns(browser, dark, width):
     assert "2地理标志有效量(件)1726预期性" in "".join(
         c.get_attribute("textContent") for c in quoted.find_elements(By.CSS_SELECTOR, "tbody td"))
     assert "一级指标序号二级指标" not in bubble.text  # the heading the answer names ends before the table
+    # what 复制回答 copies (and the downloads write): the same columns, as a Markdown table
+    copied = browser.execute_script("return arguments[0].querySelector('.answer-md').textContent", bubble)
+    assert "1726" not in copied and "| " + " | ".join(JX_TABLE_ROW[1:]) + " |" in copied, copied[:800]
+    assert "| " + " | ".join(JX_TABLE_HEAD) + " |" in copied
 
     card = next(c for c in browser.find_elements(By.CSS_SELECTOR, "#cards .cite-card")
                 if c.find_elements(By.CSS_SELECTOR, ".clause-table"))
@@ -451,6 +455,9 @@ def test_jiaxing_indicator_tables_show_their_columns(browser, dark, width):
     assert cells[3].find_elements(By.TAG_NAME, "mark")  # the quote is marked in its cells
     assert [c.text for c in table.find_elements(By.CSS_SELECTOR, "thead th")] == JX_TABLE_HEAD
     assert "1726" not in card.find_element(By.CSS_SELECTOR, ".cite-clause").text
+    # 复制引用 copies the citation with the quoted rows as a Markdown table
+    cite = card.find_element(By.CSS_SELECTOR, ".copy-cite").get_attribute("data-cite")
+    assert "1726" not in cite and "| " + " | ".join(JX_TABLE_ROW[1:]) + " |" in cite, cite[:800]
     # the card does not grow sideways at phone width (a wide table scrolls inside it)
     assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth + 1", card)
 

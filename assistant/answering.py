@@ -44,6 +44,7 @@ from .lexicons import words
 from .models import Clause, Hit, PlanMeta
 from .retrieval import BACKGROUND_SECTION_RE, PAST_RE, TARGET_SECTION_RE
 from .sentence_scoring import HAND_SCORER, LinearScorer
+from .term_weights import FamilyWeights, TermStats, TermWeights
 from .query import detect_lang
 from .textnorm import for_search, to_simplified
 
@@ -194,8 +195,9 @@ class ExtractiveAnswerer:
     def __init__(self, clauses: Iterable[Clause] | Mapping[str, Clause], plans: Sequence[PlanMeta] = (),
                  similarity: Callable[[str, Sequence[str]], Sequence[float]] | None = None,
                  params: AnswerParams | None = None,
-                 term_stats: tuple[int, Callable[[str], int]] | None = None,
-                 bridge: Any = None):
+                 term_stats: TermStats | None = None,
+                 bridge: Any = None,
+                 doc_term_stats: Callable[[Sequence[str]], TermStats] | None = None):
         """``similarity(question, sentences)`` gives each sentence's cosine with the
         question (``IndexStore.similarities``); without it, sentences are scored on
         shared words only. ``params``: the tuned constants (default: the shipped ones).
@@ -205,6 +207,10 @@ class ExtractiveAnswerer:
         here costs in proportion to the corpus. ``term_stats`` = (units, document
         frequency of a token) gives the keyword weights (``IndexStore.term_stats``);
         without it they are counted over every clause's sentences here.
+        ``doc_term_stats(doc_ids)``: the same statistics within those documents
+        (``IndexStore.term_stats(docs)``): a sentence is weighed, and a question's words
+        bridged for it, by the documents of its own document's family
+        (``term_weights.FamilyWeights``); without it, by the whole index.
         ``bridge``: a ``bridging.TermBridge`` mapping everyday words to corpus terms
         (without it, one is made over the counted terms when ``term_stats`` is not given)."""
         from .tokens import tokenize
@@ -226,7 +232,7 @@ class ExtractiveAnswerer:
         self._scorers: dict[Any, LinearScorer] = {}
         self._local_terms: Counter[str] | None = None
         if term_stats is not None:
-            self._n, self._df_of = max(1, int(term_stats[0])), term_stats[1]
+            whole = TermWeights(*term_stats)
         else:
             df: Counter[str] = Counter()
             n = 0
@@ -234,8 +240,10 @@ class ExtractiveAnswerer:
                 for sent in self._sentences[cid]:
                     n += 1
                     df.update(set(self._tokenize(sent.text)))
-            self._n, self._df_of = max(n, 1), (lambda tok, _df=df: _df.get(tok, 0))
+            whole = TermWeights(n, lambda tok, _df=df: _df.get(tok, 0))
             self._local_terms = df
+        self._weights = whole
+        self._family_weights = FamilyWeights(self.plans, whole, doc_term_stats)
         self._place_words = self._collect_place_words()
 
     # -- setup helpers -----------------------------------------------------------
@@ -283,15 +291,22 @@ class ExtractiveAnswerer:
                 self._bridge = make_bridge(t for t, n in self._local_terms.items() if n >= 1)
         return self._bridge
 
-    def _bridged(self, words: Sequence[str]) -> Mapping[str, Sequence[tuple[str, float]]]:
+    def _bridged(self, words: Sequence[str], weights: TermWeights | None = None
+                 ) -> Mapping[str, Sequence[tuple[str, float]]]:
+        """The question's words bridged to corpus terms (to terms the documents of
+        ``weights`` use, when those are not the whole index's)."""
         bridge = self.bridge
-        return bridge.bridged(words, self.params.bridge_min) if bridge is not None else {}
+        if bridge is None:
+            return {}
+        keep = None if weights is None or weights is self._weights else weights.used
+        return bridge.bridged(words, self.params.bridge_min, keep)
 
     def all_sentences(self) -> list[str]:
         return [s.text for cid in self.clauses for s in self._sentences[cid]]
 
-    def idf(self, tok: str) -> float:
-        return math.log((self._n + 1) / (self._df_of(tok) + 1)) + 1.0
+    def weights_of(self, doc_id: str) -> TermWeights:
+        """The keyword weights a sentence of ``doc_id`` is weighed with (its family's)."""
+        return self._family_weights.of(doc_id)
 
     # -- the question ------------------------------------------------------------------
     def view(self, question: str, info: Any = None, places: Sequence[str] = ()) -> QuestionView:
@@ -356,7 +371,7 @@ class ExtractiveAnswerer:
         w = for_search(window).lower()
         found = gloss_english(w) if detect_lang(w) == "en" else [t for t in keywords if t in w]
         return [t for t in found if not self._is_ask_word(t) and not YEAR_RE.fullmatch(t)
-                and not re.match(r"(?:几|多少)", t) and self._df_of(t) > 0]
+                and not re.match(r"(?:几|多少)", t) and self._weights.used(t)]
 
     def _is_ask_word(self, word: str) -> bool:
         """An asking word, or a word made only of asking words (多长时间 = 多长 + 时间)."""
@@ -375,25 +390,27 @@ class ExtractiveAnswerer:
 
     # -- candidates ----------------------------------------------------------------------
     def _coverage(self, kws: Sequence[str], text: str, bridged: Mapping[str, Sequence[tuple[str, float]]] = {},
-                  parts: Mapping[str, Sequence[str]] = {}) -> float:
-        """IDF-weighted share of ``kws`` in ``text``. A keyword absent from the text counts
-        with the share of its parts present (a compound's pieces), or with the similarity of
-        its best bridged term that is present, whichever is more."""
-        total = sum(self.idf(t) for t in kws)
+                  parts: Mapping[str, Sequence[str]] = {}, weights: TermWeights | None = None) -> float:
+        """IDF-weighted share of ``kws`` in ``text`` (idf of ``weights``: the text's
+        document's family, ``weights_of``; default the whole index). A keyword absent from
+        the text counts with the share of its parts present (a compound's pieces), or with
+        the similarity of its best bridged term that is present, whichever is more."""
+        idf = (weights or self._weights).idf
+        total = sum(idf(t) for t in kws)
         if not total:
             return 0.0
         got = 0.0
         for t in kws:
             if t in text:
-                got += self.idf(t)
+                got += idf(t)
                 continue
             share = 0.0
             if parts.get(t):
                 ps = parts[t]
-                share = sum(self.idf(p) for p in ps if p in text) / sum(self.idf(p) for p in ps)
+                share = sum(idf(p) for p in ps if p in text) / sum(idf(p) for p in ps)
             if bridged.get(t):
                 share = max(share, max((sim for term, sim in bridged[t] if term in text), default=0.0))
-            got += self.idf(t) * share
+            got += idf(t) * share
         return got / total
 
     def candidates(self, qv: QuestionView, hits: Sequence[Hit]) -> list[Candidate]:
@@ -441,7 +458,7 @@ class ExtractiveAnswerer:
                     if child.clause_id not in seen:
                         seen.add(child.clause_id)
                         clauses.append((rank, h, child, True))
-        bridged = self._bridged(qv.keywords)
+        bridged: dict[TermWeights, Mapping[str, Sequence[tuple[str, float]]]] = {}  # by family
         sents = [(rank, h, c, is_named, s) for rank, h, c, is_named in clauses
                  for s in self._sentences.get(c.clause_id, [])
                  if not (not c.is_leaf and len(c.text) < 40 and not is_named)]
@@ -454,14 +471,17 @@ class ExtractiveAnswerer:
         out = []
         clause_cov: dict[str, float] = {}
         for (rank, h, c, is_named, s), dense in zip(sents, sims):
+            weights = self.weights_of(c.doc_id)
+            if weights not in bridged:
+                bridged[weights] = self._bridged(qv.keywords, weights)
             if c.clause_id not in clause_cov:
                 clause_cov[c.clause_id] = self._coverage(qv.keywords, self._clause_search[c.clause_id],
-                                                         parts=qv.parts)
+                                                         parts=qv.parts, weights=weights)
             section = " ".join([*c.parents, c.heading])
             text = s.reading or s.text
             f = {
-                "cov": self._coverage(qv.keywords, s.search, parts=qv.parts),
-                "cov_bridge": self._coverage(qv.keywords, s.search, bridged, qv.parts),
+                "cov": self._coverage(qv.keywords, s.search, parts=qv.parts, weights=weights),
+                "cov_bridge": self._coverage(qv.keywords, s.search, bridged[weights], qv.parts, weights),
                 "cov_clause": clause_cov[c.clause_id],
                 "dense": dense,
                 "dense_gap": dense - best_dense,
@@ -532,8 +552,11 @@ class ExtractiveAnswerer:
         if not qv.focus or not ask_kinds.kinds()[kind].focus:
             return True
         text = c.sentence.search + " " + for_search(c.clause.heading).lower()
+        weights = self.weights_of(c.clause.doc_id)
         for group in qv.focus:  # strict: bridged terms do not count here
-            if not group or self._coverage(group, text, parts=qv.parts) >= self.params.focus_coverage:
+            if weights is not self._weights:  # only words its family uses
+                group = [t for t in group if weights.used(t)]
+            if not group or self._coverage(group, text, parts=qv.parts, weights=weights) >= self.params.focus_coverage:
                 return True
         return False
 
@@ -634,7 +657,7 @@ class ExtractiveAnswerer:
         small talk) has no answer here, however close the nearest vector is."""
         if qv.places or qv.phrases or any(h.contributions.get("lookup") for h in hits):
             return False
-        return not any(self._df_of(t) for t in qv.keywords if not t.isdigit())
+        return not any(self._weights.used(t) for t in qv.keywords if not t.isdigit())
 
     def _which_documents(self, qv: QuestionView, hits: Sequence[Hit]) -> ExtractiveAnswer | None:
         """A clause number asked with no document named, that several documents have:
@@ -748,7 +771,7 @@ class ExtractiveAnswerer:
 
         def answers(c: Candidate, words: Sequence[str], kinds: Sequence[str]) -> bool:
             text = c.sentence.search + " " + for_search(c.clause.heading).lower()
-            return self._coverage(words, text, parts=qv.parts) >= share and all(
+            return self._coverage(words, text, parts=qv.parts, weights=self.weights_of(c.clause.doc_id)) >= share and all(
                 self._states(k, c.sentence, c.clause, qv) for k in ask_kinds.checked(kinds))
 
         out = list(chosen)

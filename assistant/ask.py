@@ -97,6 +97,7 @@ class AskPipeline:
         self.clauses_by_id = store.clauses  # read per document on first use
         self.extractive = ExtractiveAnswerer(self.clauses_by_id, self.retriever.plans,
                                              similarity=store.similarities, term_stats=store.term_stats(),
+                                             doc_term_stats=store.term_stats,
                                              bridge=self.retriever.bridge)
         self.extractive.warm_up()
         if self.settings.answerer == "llm":

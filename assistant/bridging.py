@@ -124,12 +124,13 @@ class TermBridge:
         self._memo[key] = out
         return out
 
-    def bridged(self, words: Sequence[str], min_similarity: float | None = None
-                ) -> Mapping[str, list[tuple[str, float]]]:
-        """``{word: [(corpus term, similarity), …]}`` for the words that have neighbours."""
+    def bridged(self, words: Sequence[str], min_similarity: float | None = None,
+                keep: Callable[[str], bool] | None = None) -> Mapping[str, list[tuple[str, float]]]:
+        """``{word: [(corpus term, similarity), …]}`` for the words that have neighbours
+        (among the terms ``keep`` accepts, when given)."""
         out = {}
         for w in words:
-            n = self.neighbours(w, min_similarity)
+            n = self.neighbours(w, min_similarity, keep)
             if n:
                 out[w] = n
         return out

@@ -65,8 +65,8 @@ class LexicalIndex(Protocol):
         """BM25 of each document taken whole (each ``[start, end)`` of ``docs`` one
         document), weighted with the statistics of the documents given."""
 
-    def document_frequency(self, token: str) -> int:
-        """In how many chunks ``token`` occurs."""
+    def document_frequency(self, token: str, ranges: Ranges | None = None) -> int:
+        """In how many chunks ``token`` occurs (of ``ranges`` when given)."""
 
 
 @dataclass
@@ -320,9 +320,13 @@ class BM25Index:
         tid = self.vocab.get(token)
         return tid is not None and bool(self._slices(tid, ranges))
 
-    def document_frequency(self, token: str) -> int:
+    def document_frequency(self, token: str, ranges: Ranges | None = None) -> int:
         tid = self.vocab.get(token)
-        return 0 if tid is None else int(self.indptr[tid + 1] - self.indptr[tid])
+        if tid is None:
+            return 0
+        if ranges is None:
+            return int(self.indptr[tid + 1] - self.indptr[tid])
+        return sum(b - a for a, b in self._slices(tid, ranges))
 
 
 def idf(df: int, n: int) -> float:

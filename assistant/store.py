@@ -215,10 +215,14 @@ class IndexStore:
         """{"ord", "path", "head"} of a document's clauses, without reading its artefact."""
         return self.docs.clause_table()[self.docs.index_of[doc_id]]
 
-    def term_stats(self) -> tuple[int, Callable[[str], int]]:
-        """(chunks, in how many chunks a token occurs): the corpus statistics the
-        answerer weighs keywords by, read from the BM25 index."""
-        return self.n_chunks, self.lexical.document_frequency
+    def term_stats(self, docs: Iterable[str] | None = None) -> tuple[int, Callable[[str], int]]:
+        """(chunks, in how many chunks a token occurs): the statistics the answerer
+        weighs keywords by, read from the BM25 index; within the documents ``docs``
+        when given (a family of documents, ``term_weights``), else over the whole index."""
+        ranges = self.chunk_ranges(docs)
+        if ranges is None:
+            return self.n_chunks, self.lexical.document_frequency
+        return sum(b - a for a, b in ranges), lambda token: self.lexical.document_frequency(token, ranges)
 
     # -- BM25 --------------------------------------------------------------------------
     def bm25_search(self, query_text: str, k: int, docs: Iterable[str] | None = None) -> list[tuple[int, float]]:

@@ -482,7 +482,7 @@ def test_focus_words_leave_out_asking_words_and_words_the_documents_never_use(pi
     kws = a.view("专利侵权纠纷最晚要在多长时间内办结？").keywords
     focus = a._focus_words("最晚要在多长时间内办结？", kws)
     assert "最晚" not in focus and "多长时间" not in focus
-    assert all(a._df_of(t) > 0 for t in focus)
+    assert all(a.weights_of("haimen").used(t) for t in focus)
 
 
 def test_chosen_sentences_of_a_clause_close_together_are_quoted_as_one_span(pipeline, corpus_norm):

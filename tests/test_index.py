@@ -198,6 +198,26 @@ def test_term_used_within_documents(store):
     assert not everywhere("zzqxv")
 
 
+def test_term_stats_within_documents(store):
+    """The answerer's keyword statistics within the documents a question searches: their
+    chunk count and, per token, how many of their chunks hold it (counted here from the
+    chunks' own tokens), not the whole index's."""
+    docs = ["haimen", "shaoxing"]
+    allowed = [i for i in range(store.n_chunks) if store.chunks[i].doc_id in docs]
+    df: dict[str, int] = {}
+    for i in allowed:
+        for t in set(tokenize(store.chunk_text(i))):
+            df[t] = df.get(t, 0) + 1
+    n, df_of = store.term_stats(docs)
+    assert n == len(allowed) < store.n_chunks
+    whole_n, whole_df = store.term_stats()
+    assert whole_n == store.n_chunks
+    common = sorted(df, key=lambda t: (-df[t], t))[:20]
+    assert [df_of(t) for t in common] == [df[t] for t in common]
+    assert any(whole_df(t) > df_of(t) for t in common)
+    assert df_of("zzqxv") == 0
+
+
 def test_bm25_scores_are_bm25s_lucene_scores(store):
     """The hand-assembled index scores exactly as bm25s (method lucene, k1 1.5, b 0.75)
     does over the same tokens: built from one list of counts, and as a build makes it,

@@ -8,7 +8,7 @@ legal terms among a word's nearest neighbours, and a plan question's answer move
 
 So a sentence is weighed with the statistics of its own document's **family**: the
 documents of the index whose kinds are written alike (``lexicons/doc_families.toml``:
-policy documents — plans, schemes, opinions, notices — and legal ones). A plan's sentence
+policy documents — plans, schemes, opinions — and legal ones). A plan's sentence
 is judged as among the plans, a law's as among the laws. Kinds in no family, and every
 document when the whole index is of one family, use the whole index's statistics: on an
 index of the five plans nothing changes.

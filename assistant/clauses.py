@@ -24,9 +24,11 @@ repeats; the gap or repeat is reported (``ParseResult.gaps``/``repeats``).
 Paths are what a reader cites: ``第三章 第十四条（二）``, ``第十四条第二款``,
 ``三、（三）6.``, ``五、（三）专栏6``, ``附件 第13项``.
 
-No clause is longer than ``MAX_CLAUSE_CHARS``: a longer node is split at its
-paragraphs (``第N款`` inside an article, ``第N段`` elsewhere) and a paragraph still
-too long at sentence ends (``（续N）``), with a warning saying so. Every step is
+No clause is longer than ``MAX_CLAUSE_CHARS``: a longer node is split between its
+paragraphs, consecutive paragraphs packed up to that length (a piece is
+``第N款`` inside an article, ``第N段`` elsewhere, ``第四款至第六款`` when it holds several;
+the node itself keeps the first ones), and a paragraph still too long alone at
+sentence ends (``（续N）``), with a warning saying so. Every step is
 linear in the text (a 30-million-character line parses in seconds).
 
 Plain text and tables flattened one cell per line (a ``序号`` header row, then
@@ -228,13 +230,15 @@ class ClauseParser:
             if not pieces:
                 continue
             word = "款" if n.level == "article" else "段"
-            para_no, frag_no = 1, 1
+            frag_no = 1
             holder, own_pieces = n, []
-            for pos, is_para in pieces:
-                if is_para:
-                    para_no, frag_no = para_no + 1, 1
-                    piece = _Node("paragraph", "paragraph", f"第{int_to_cn(para_no)}{word}", para_no, pos,
-                                  single_para=n.single_para)
+            for pos, first, last in pieces:
+                if first:
+                    frag_no = 1
+                    label = f"第{int_to_cn(first)}{word}"
+                    if last > first:  # packed paragraphs: 第四款至第六款 (lookup reads the range)
+                        label += f"至第{int_to_cn(last)}{word}"
+                    piece = _Node("paragraph", "paragraph", label, first, pos, single_para=n.single_para)
                     piece.parent = n
                     own_pieces.append(piece)
                     holder = piece
@@ -842,40 +846,52 @@ def _path_of(n: _Node) -> str:
     return path
 
 
-def _split_points(text: str, start: int, end: int, limit: int) -> list[tuple[int, bool]]:
-    """Where to cut ``text[start:end]`` so no piece is over ``limit``: at every
-    paragraph start (True), and inside a paragraph still too long at sentence ends,
-    else every ``limit`` characters (False)."""
-    out: list[tuple[int, bool]] = []
-    para_starts = [start] + [m.end() for m in re.finditer(r"\n+", text[start:end]) if start + m.end() < end]
-    para_starts = [start] + [start + m.end() for m in re.finditer(r"\n+", text[start:end]) if start + m.end() < end]
-    para_starts = sorted(set(para_starts))
-    for k, ps in enumerate(para_starts):
-        pe = para_starts[k + 1] if k + 1 < len(para_starts) else end
+def _split_points(text: str, start: int, end: int, limit: int) -> list[tuple[int, int, int]]:
+    """Where to cut ``text[start:end]`` so no piece is over ``limit``: consecutive
+    paragraphs packed into pieces of at most ``limit`` characters, each such piece's
+    start given with the numbers of its first and last paragraph (1 is the first of
+    the text); a paragraph still too long alone is cut inside at sentence ends, else
+    every ``limit`` characters (those cuts given with paragraph numbers 0, 0)."""
+    starts = sorted({start} | {start + m.end() for m in re.finditer(r"\n+", text[start:end]) if start + m.end() < end})
+    bounds = list(zip(starts, starts[1:] + [end]))
+    out: list[tuple[int, int, int]] = []
+    k = 0
+    while k < len(bounds):
+        last = k  # the paragraphs k..last fit in one piece
+        while last + 1 < len(bounds) and bounds[last + 1][1] - bounds[k][0] <= limit:
+            last += 1
         if k:
-            out.append((ps, True))
-        if pe - ps <= limit:
-            continue
-        piece_start = ps
-        last_cut = ps
-        for m in re.finditer(r"[。；！？;!?]+[”’」』）)]*", text[ps:pe]):
-            cut = ps + m.end()
-            if cut - piece_start > limit:
-                if last_cut > piece_start:
-                    out.append((last_cut, False))
-                    piece_start = last_cut
-                while cut - piece_start > limit:
-                    piece_start += limit
-                    out.append((piece_start, False))
-            last_cut = cut
-        while pe - piece_start > limit:
-            if last_cut > piece_start and pe - last_cut <= limit and last_cut < pe:
-                out.append((last_cut, False))
-                piece_start = last_cut
-                continue
-            piece_start += limit
-            out.append((piece_start, False))
+            out.append((bounds[k][0], k + 1, last + 1))
+        ps, pe = bounds[k][0], bounds[last][1]
+        if pe - ps > limit:
+            out += [(cut, 0, 0) for cut in _sentence_cuts(text, ps, pe, limit)]
+        k = last + 1
     return [p for p in out if start < p[0] < end]
+
+
+def _sentence_cuts(text: str, ps: int, pe: int, limit: int) -> list[int]:
+    """Cuts inside one paragraph ``text[ps:pe]`` longer than ``limit``: at sentence ends
+    so that no piece is over ``limit``, else every ``limit`` characters."""
+    out: list[int] = []
+    piece_start = last_cut = ps
+    for m in re.finditer(r"[。；！？;!?]+[”’」』）)]*", text[ps:pe]):
+        cut = ps + m.end()
+        if cut - piece_start > limit:
+            if last_cut > piece_start:
+                out.append(last_cut)
+                piece_start = last_cut
+            while cut - piece_start > limit:
+                piece_start += limit
+                out.append(piece_start)
+        last_cut = cut
+    while pe - piece_start > limit:
+        if last_cut > piece_start and pe - last_cut <= limit and last_cut < pe:
+            out.append(last_cut)
+            piece_start = last_cut
+            continue
+        piece_start += limit
+        out.append(piece_start)
+    return out
 
 
 # --------------------------------------------------------------------------- headings

@@ -13,8 +13,10 @@ there) on the loose equivalents of ``query.ClauseRef``, and then the clause alon
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sequence
 
+from .numerals import cn_to_int
 from .query import ClauseRef, match_steps, path_steps
 
 # what a sub-clause's path continues its parent's path with: a bracket, a 第…款/条, a
@@ -28,6 +30,22 @@ def is_sub_path(path: str, parent: str) -> bool:
     return len(path) > len(parent) and path.startswith(parent) and path[len(parent)] in _CHILD_STEP_START
 
 
+# a piece of packed paragraphs: 第四款至第六款 (clauses.ClauseParser splits a long clause so)
+_RANGE_RE = re.compile(r"第([零〇一二两三四五六七八九十百千]+|\d+)(款|段)至第([零〇一二两三四五六七八九十百千]+|\d+)\2")
+
+
+def path_alternatives(path: str) -> list[tuple[tuple[str, int], ...]]:
+    """The steps of ``path``, and for a piece holding a range of paragraphs
+    (第十四条第四款至第六款) those of each paragraph it holds (第十四条第五款 …)."""
+    m = _RANGE_RE.search(path)
+    if not m:
+        return [path_steps(path)]
+    first, last = (int(g) if g.isdigit() else cn_to_int(g) for g in (m.group(1), m.group(3)))
+    if first is None or last is None or not 0 < first <= last:
+        return [path_steps(path)]
+    return [path_steps(f"{path[:m.start()]}第{n}{m.group(2)}{path[m.end():]}") for n in range(first, last + 1)]
+
+
 def find_clauses(refs: Sequence[ClauseRef], tables: Iterable[tuple[str, Sequence[int], Sequence[str]]]
                  ) -> list[list[str]]:
     """For each clause the references name, in documents given as (doc id, clause
@@ -39,15 +57,16 @@ def find_clauses(refs: Sequence[ClauseRef], tables: Iterable[tuple[str, Sequence
     if not refs:
         return groups
     for doc, ords, paths in tables:
-        steps = [path_steps(p) for p in paths]
-        styles = {s for st in steps for s, _ in st}
+        steps = [path_alternatives(p) for p in paths]
+        styles = {s for alts in steps for st in alts for s, _ in st}
         exact_at: dict[int, bool] = {}
         for ref in refs:
             # 第十四条第二款 where the article's paragraphs are one clause: the article
             want = ref.steps
             while want:
                 loose = want[-1][0] not in styles
-                found = [i for i, st in enumerate(steps) if match_steps(want, st, ref.anchored, loose)]
+                found = [i for i, alts in enumerate(steps)
+                         if any(match_steps(want, st, ref.anchored, loose) for st in alts)]
                 if found:
                     break
                 want = want[:-1]

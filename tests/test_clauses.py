@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from assistant.clauses import MAX_CLAUSE_CHARS, ClauseParser
+from assistant.cleaning import Cleaner
 from assistant.ingest import parse_document
 from assistant.loaders import load_file, markdown_to_text
 from assistant.models import PlanMeta
@@ -241,9 +242,34 @@ def test_long_article_is_split_at_paragraphs_and_said_so():
     para = "当事人应当按照约定履行义务。" * 70  # 980 characters
     text = "第一条 " + "\n".join([para] * 5) + "\n第二条 本条例自公布之日起施行。"
     r = parse_text(text)
-    assert [c.path for c in r.clauses] == ["第一条", "第一条第二款", "第一条第三款", "第一条第四款", "第一条第五款", "第二条"]
+    # paragraphs packed up to the limit: the article keeps 款 1-3, one piece holds 款 4-5
+    assert [c.path for c in r.clauses] == ["第一条", "第一条第四款至第五款", "第二条"]
     assert all(len(c.text) <= MAX_CLAUSE_CHARS for c in r.clauses)
-    assert r.split == ["第一条"] and any("split into 5 pieces" in w for w in r.warnings)
+    assert r.split == ["第一条"] and any("split into 2 pieces" in w for w in r.warnings)
+
+
+def test_long_article_pieces_are_packed_paragraphs_a_lookup_finds():
+    """A real article of seven paragraphs kept as one clause (商标法实施条例 第十三条, 488
+    characters) parsed with a limit of 200: each piece holds as many whole paragraphs as
+    fit and says which (第三款至第四款), nothing is lost, and a paragraph asked for by
+    number is found in the piece that holds it."""
+    from assistant.lookup import find_clauses
+    from assistant.query import parse_clause_refs
+
+    path = LAWS / "商标法实施条例(2014-04-29).md"
+    meta = PlanMeta(id="tm", file=path.name)
+    whole = by_path(parse_document(load_file(path), meta))["第二章 第十三条"].text
+    text = Cleaner().run(load_file(path).text, "tm").text
+    pieces = [c for c in ClauseParser(max_clause_chars=200).parse(text, meta) if c.path.startswith("第二章 第十三条")]
+    assert [c.path for c in pieces] == ["第二章 第十三条", "第二章 第十三条第三款至第四款",
+                                        "第二章 第十三条第五款至第六款", "第二章 第十三条第七款"]
+    assert pieces[1].text.startswith("以三维标志申请商标注册的") and pieces[3].text == "商标为外文或者包含外文的，应当说明含义。"
+    assert all(len(c.text) <= 200 for c in pieces) and "\n".join(c.text for c in pieces) == whole
+    table = [("tm", [c.ordinal for c in pieces], [c.path for c in pieces])]
+    assert find_clauses(parse_clause_refs("第十三条第四款"), table) == [[f"tm#{pieces[1].ordinal}"]]
+    assert find_clauses(parse_clause_refs("第十三条第七款"), table) == [[f"tm#{pieces[3].ordinal}"]]
+    # the article itself: with every piece under it
+    assert find_clauses(parse_clause_refs("第十三条"), table) == [[f"tm#{c.ordinal}" for c in pieces]]
 
 
 def test_one_huge_line_is_cut_into_bounded_pieces_without_losing_text():

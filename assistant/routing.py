@@ -219,7 +219,8 @@ class DocIndex:
             # that other titles of the kind use (知识产权 before 保护和促进条例) means the
             # question names a title that none of these is
             before = [w for w in words[:len(words) - taken] if w != "的"]
-            if before and any(before[-1] in d.title for d in docs):
+            if before and before[-1] not in _scope_rules().title_prepositions and any(
+                    before[-1] in d.title for d in docs):
                 continue
             if len(found) <= min(KEY_MAX_DOCS, len(docs) * KEY_MAX_SHARE):
                 out += [d for d in found if d not in out]
@@ -441,6 +442,7 @@ class _ScopeRules:
     demonstratives: tuple[str, ...]
     locatives: tuple[str, ...]
     making: re.Pattern[str]  # a verb of making and its modifiers, at the end of a text
+    title_prepositions: frozenset[str]  # words that introduce a document named after them (按照, 根据)
     before: tuple[str, ...]  # destination and comparison markers before a place
     open: tuple[str, ...]
     close: tuple[str, ...]
@@ -462,6 +464,7 @@ def _scope_rules() -> _ScopeRules:
     return _ScopeRules(
         type_words=tuple(sorted(words, key=lambda x: -len(x[0]))),
         demonstratives=by_len(ctx["demonstratives"]), locatives=by_len(ctx["locatives"]), making=making,
+        title_prepositions=frozenset(ctx["title_prepositions"]),
         before=by_len(aside["destination_before"] + aside["compared_before"]),
         open=by_len(aside["compared_open"]), close=by_len(aside["compared_close"]),
         joiner=re.compile(rf"\s*(?:{_alt(aside['list_joiners'])})?\s*"))

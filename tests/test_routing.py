@@ -454,6 +454,9 @@ def _named_titles(index, question: str) -> list[str]:
     ("洗钱刑事案件的司法解释怎么认定明知？", "最高人民法院、最高人民检察院关于办理洗钱刑事案件适用法律若干问题的解释"),
     ("商业秘密司法解释对保密措施怎么认定？", "最高人民法院关于审理侵犯商业秘密民事案件适用法律若干问题的规定"),
     ("计算机网络域名纠纷的司法解释怎么认定恶意？", "最高人民法院关于审理涉及计算机网络域名民事纠纷案件适用法律若干问题的解释"),
+    # a preposition of basis before the key words is not a word of the title (按照 is in other 规定 titles)
+    ("按照商业秘密规定，员工离职后还要保密吗？", "最高人民法院关于审理侵犯商业秘密民事案件适用法律若干问题的规定"),
+    ("依据植物新品种的司法解释，侵权赔偿怎么算？", "最高人民法院关于审理侵害植物新品种权纠纷案件具体应用法律问题的若干规定"),
 ])
 def test_a_long_title_is_named_by_its_key_words_and_kind(all_titles, question, title):
     """Key words said right before a word of the document's kind name it, with the few other

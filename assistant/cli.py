@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-cv", action="store_true", help="in-sample figures only (no cross-validation)")
     c.add_argument("--check-floors", action="store_true", help="exit 1 if a metric is below eval/floors.json")
     c.add_argument("--out", help="report directory (default eval/)")
+    c.add_argument("--strategies", nargs="?", const="all", metavar="NAMES",
+                   help="instead: out-of-fold figures of the tuning suites under each selection rule "
+                        "(comma-separated names of eval_run.STRATEGIES; default all); writes strategies.md/json")
 
     sub.add_parser("train", help="choose the tuned constants on all gold questions; write assistant/tuned.json")
 

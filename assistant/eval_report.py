@@ -283,3 +283,44 @@ def _json_safe(o: Any) -> Any:
     if hasattr(o, "__dict__") and not isinstance(o, type):
         return _json_safe(vars(o))
     return o
+
+
+# ---------------------------------------------------------------------------
+# selection rules compared (eval --strategies)
+# ---------------------------------------------------------------------------
+def strategies_table(result: dict[str, Any]) -> list[list[str]]:
+    """One row per (rule, split): out-of-fold answer and retrieval figures, and how many
+    fold choices differ from the folds' most frequent value."""
+    rows = [["rule", "split", "fact recall", "citation support", "abstention", "false abst.", "paraphrase FR",
+             "clause FR", "chars p50", "MRR", "folds off", "CPU s"]]
+    for name, r in result["strategies"].items():
+        chosen = r["chosen_per_fold"]
+        off = sum(_folds_off(t, chosen) for t in (chosen[0] if chosen else {}))
+        for split, f in r["figures"].items():
+            a = f["answers"]
+            rows.append([name, split, fmt(a["overall"].get("fact_recall")), fmt(a["overall"].get("citation_support")),
+                         fmt(a.get("unanswerable", {}).get("abstention")), fmt(a["overall"].get("false_abstention")),
+                         fmt(a.get("paraphrase", {}).get("fact_recall")), fmt(a.get("clause", {}).get("fact_recall")),
+                         _whole(a["overall"].get("chars_p50")), fmt(f["retrieval"].get("overall", {}).get("mrr")),
+                         str(off), _whole(r.get("cpu_seconds"))])
+    return rows
+
+
+def _whole(v: Any) -> str:
+    return "—" if v is None or v != v else f"{v:.0f}"
+
+
+def write_strategies(result: dict[str, Any], out_dir: Path) -> str:
+    """``strategies.json`` and ``strategies.md`` in ``out_dir``; returns the table as text."""
+    (out_dir / "strategies.json").write_text(json.dumps(_json_safe(result), ensure_ascii=False, indent=1),
+                                             encoding="utf-8")
+    rows = strategies_table(result)
+    cv = result["cv"]
+    rules = "\n".join(f"- `{n}`: {', '.join(f'{k} = {v:g}' for k, v in r['rule'].items())}"
+                      for n, r in result["strategies"].items())
+    (out_dir / "strategies.md").write_text(
+        f"# Selection rules out of fold\n\ncommit `{result['git_commit'][:12]}` · {cv['k']} folds, seed {cv['seed']} "
+        "(the folds of `eval`) · `python -m assistant eval --strategies`\n\nEach rule decides, inside each fold's "
+        "search (`tuning.choose`), when a tunable's best grid value replaces the current one; every figure is out "
+        f"of fold.\n\n{rules}\n\n" + md_table(rows) + "\n", encoding="utf-8")
+    return text_table(rows)

@@ -41,8 +41,8 @@ from .evaluation import (
 from .settings import PROJECT_ROOT, Settings
 from .suites import SUITES, Suite, get_suite, suite_for_gold
 from .tuning import (
-    DEFAULT_K, DEFAULT_SEED, MIN_GAIN_QUESTIONS, TUNABLES, TUNED_FILE, Config, choose, cross_validate, freeze,
-    shipped_config, stage_fields, tuned_digest, write_tuned,
+    DEFAULT_K, DEFAULT_SEED, MIN_GAIN_QUESTIONS, MIN_GAIN_SE, TUNABLES, TUNED_FILE, Config, choose, cross_validate,
+    freeze, shipped_config, stage_fields, tuned_digest, write_tuned,
 )
 
 
@@ -403,6 +403,54 @@ def _load_average() -> list[float]:
 
 
 # ---------------------------------------------------------------------------
+# selection rules compared out of fold (eval --strategies)
+# ---------------------------------------------------------------------------
+# How a fold's search decides that a tunable's best grid value replaces the current one
+# (``tuning.choose``): the shipped rule first, then the alternatives measured against it.
+STRATEGIES: dict[str, dict[str, float]] = {
+    "shipped": {"min_gain_questions": MIN_GAIN_QUESTIONS, "min_gain_se": MIN_GAIN_SE},
+    "margin-1q": {"min_gain_questions": 1.0, "min_gain_se": 0.0},  # gain more than one question
+    "paired-1se": {"min_gain_questions": 0.0, "min_gain_se": 1.0},  # gain more than 1 s.e. of per-question gains
+}
+
+
+def run_strategies(base: Settings, names: Sequence[str], suites: Sequence[Suite] | None = None,
+                   k: int = DEFAULT_K, seed: int = DEFAULT_SEED, progress: bool = True,
+                   declared: Sequence[Any] = TUNABLES) -> dict[str, Any]:
+    """Out-of-fold figures of the tuning suites under each selection rule of ``names``
+    (``STRATEGIES``), on the same folds, in one process: answers are memoised per
+    (question, values), so a rule costs only the values its searches try that others did not."""
+    unknown = [n for n in names if n not in STRATEGIES]
+    if unknown:
+        raise ValueError(f"unknown strategy {', '.join(unknown)}; known: {', '.join(STRATEGIES)}")
+    runners = []
+    for suite in suites or [s for s in SUITES.values() if s.tune]:
+        runner = SuiteRunner(suite, base, progress).warm_up()
+        runner.timed_pass(shipped_config())  # switches to memoised searches
+        runners.append(runner)
+    harness = Harness(runners)
+    uids = list(harness.by_uid)
+    out: dict[str, Any] = {"git_commit": _git_commit(), "cv": {"k": k, "seed": seed}, "strategies": {}}
+    for name in names:
+        t0, c0 = time.perf_counter(), time.process_time()
+        cv = cross_validate(uids, harness.strata(), harness.objectives(), k=k, seed=seed, declared=declared,
+                            learners=harness.learners(), **STRATEGIES[name])
+        figures = {}
+        for runner in runners:
+            for split in _per_split(runner):
+                qs = [q for q in runner.questions if split == "all" or q["_split"] == split]
+                figures[f"{runner.suite.name}/{split}"] = {
+                    "answers": summarise_answers([runner.answer_row(q, cv.oof_config[q["_uid"]]) for q in qs],
+                                                 runner.metrics),
+                    "retrieval": summarise_retrieval([runner.retrieval_row(q, cv.oof_config[q["_uid"]]) for q in qs
+                                                      if is_answerable(q) and q["evidence"]])}
+        out["strategies"][name] = {"rule": STRATEGIES[name], "chosen_per_fold": cv.chosen, "figures": figures,
+                                   "seconds": round(time.perf_counter() - t0, 1),
+                                   "cpu_seconds": round(time.process_time() - c0, 1), "load_average": _load_average()}
+    return out
+
+
+# ---------------------------------------------------------------------------
 # train
 # ---------------------------------------------------------------------------
 def train(base: Settings, suites: Sequence[Suite] | None = None, progress: bool = True,
@@ -453,6 +501,8 @@ def run_cli(args, settings: Settings) -> int:
         return 0
     from .eval_report import print_summary, write_reports
 
+    if getattr(args, "strategies", None):
+        return _strategies_cli(args, settings)
     opts = EvalOptions(_selected_suites(args, settings), answers=not args.retrieval_only,
                        cv=not getattr(args, "no_cv", False))
     report = run_eval(settings, opts)
@@ -482,4 +532,21 @@ def run_cli(args, settings: Settings) -> int:
             print("floors not met:\n  " + "\n  ".join(failures), file=sys.stderr)
             return 1
         print("all floors met")
+    return 0
+
+
+def _strategies_cli(args, settings: Settings) -> int:
+    from .eval_report import write_strategies
+
+    names = list(STRATEGIES) if args.strategies == "all" else [n.strip() for n in args.strategies.split(",")]
+    try:
+        result = run_strategies(settings, names, progress=True)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out_dir = Path(args.out or settings.eval_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = write_strategies(result, out_dir)
+    print(text)
+    print(f"\nwrote {out_dir / 'strategies.md'}, strategies.json")
     return 0

@@ -190,6 +190,27 @@ def test_choose_moves_off_the_start_only_for_a_gain_above_the_margin():
     assert choose(ids, {"answer": answer}, declared, min_gain_questions=4.0) == {"answer.small": 0, "answer.big": 0}
 
 
+def test_a_gain_must_be_clear_of_its_per_question_spread_when_asked():
+    """Over 10 questions, "churn" gains 5 and loses 3 (mean +0.2, but no clearer than its
+    spread), "clean" gains 2 and loses none (mean +0.2, clear at one standard error)."""
+    from assistant.tuning import Tunable, choose, clear_gain
+
+    ids = [f"q{i}" for i in range(10)]
+    declared = (Tunable("answer.churn", (0, 1), 0), Tunable("answer.clean", (0, 1), 0))
+    churn = {u: (1.0 if i < 5 else -1.0 if i < 8 else 0.0) for i, u in enumerate(ids)}
+    clean = {u: (1.0 if i < 2 else 0.0) for i, u in enumerate(ids)}
+
+    def answer(cfg, qs):
+        return sum(churn[u] * cfg["answer.churn"] + clean[u] * cfg["answer.clean"] for u in qs) / len(qs)
+
+    start = {"answer.churn": 0, "answer.clean": 0}
+    assert not clear_gain(answer, start, {**start, "answer.churn": 1}, ids, 1.0)
+    assert clear_gain(answer, start, {**start, "answer.clean": 1}, ids, 1.0)
+    assert choose(ids, {"answer": answer}, declared, min_gain_se=1.0) == {"answer.churn": 0, "answer.clean": 1}
+    assert choose(ids, {"answer": answer}, declared, min_gain_se=0.0) == {"answer.churn": 1, "answer.clean": 1}
+    assert not clear_gain(answer, start, start, ids, 0.0)  # no gain is never a clear one
+
+
 def test_cross_validation_scores_each_question_with_values_chosen_without_it():
     """A tunable that can only memorise: every question prefers its own value. In
     sample it looks useful; out of fold it is worth nothing, and no fold's choice is
@@ -308,6 +329,34 @@ def test_run_eval_reports_in_sample_out_of_fold_and_held_out(index_settings, tmp
     t = report["tuning"]
     assert len(t["chosen_per_fold"]) == 2 and set(t["chosen_on_all"]) == {d.name for d in declared}
     assert [s["name"] for s in t["sweep"]] == [d.name for d in declared]
+
+
+def test_strategies_compare_selection_rules_on_the_folds_of_eval(index_settings, tmp_path, project_root):
+    """eval --strategies: the shipped rule's out-of-fold rows are exactly those of eval's own
+    cross-validation on the same folds; each rule gets a row per split in strategies.md."""
+    from assistant.eval_report import _json_safe, write_strategies
+    from assistant.eval_run import EvalOptions, run_eval, run_strategies
+    from assistant.suites import Suite
+    from assistant.tuning import Tunable
+
+    a = _write_gold(tmp_path / "a.jsonl", _pick(project_root, "dev.jsonl", ("numeric", "unanswerable"), 5))
+    b = _write_gold(tmp_path / "b.jsonl", _pick(project_root, "dev-extra.jsonl", ("numeric", "unanswerable"), 5))
+    suite = Suite("t", (str(a), str(b)), own_index=False)
+    declared = (Tunable("answer.min_coverage", (0.0, 0.05, 0.5), 0.05), Tunable("answer.fact_max", (1, 2, 3), 2))
+    result = run_strategies(index_settings, ["shipped", "paired-1se"], [suite], k=2, progress=False,
+                            declared=declared)
+    report = run_eval(index_settings, EvalOptions([suite], k=2, progress=False, tunables=declared))
+    shipped = result["strategies"]["shipped"]
+    assert shipped["chosen_per_fold"] == report["tuning"]["chosen_per_fold"]
+    for split in ("a", "b", "all"):
+        assert _json_safe(shipped["figures"][f"t/{split}"]["answers"]) == _json_safe(
+            report["figures"]["t"][split]["answers"]["oof"])
+    with pytest.raises(ValueError, match="unknown strategy"):
+        run_strategies(index_settings, ["no-such-rule"], [suite], k=2, progress=False, declared=declared)
+    text = write_strategies(result, tmp_path)
+    md = (tmp_path / "strategies.md").read_text(encoding="utf-8")
+    assert "paired-1se" in text and md.count("| paired-1se | t/") == 3
+    assert json.loads((tmp_path / "strategies.json").read_text(encoding="utf-8"))["strategies"]["shipped"]
 
 
 def test_eval_cli_writes_reports_and_checks_floors(index_settings, tmp_path, project_root):

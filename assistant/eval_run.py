@@ -402,6 +402,17 @@ def _load_average() -> list[float]:
         return []
 
 
+def _tuning_runners(base: Settings, suites: Sequence[Suite] | None, progress: bool) -> list[SuiteRunner]:
+    """The tuning suites (or ``suites``), warmed up and answered once with the shipped values
+    (which switches them to memoised searches)."""
+    runners = []
+    for suite in suites or [s for s in SUITES.values() if s.tune]:
+        runner = SuiteRunner(suite, base, progress).warm_up()
+        runner.timed_pass(shipped_config())
+        runners.append(runner)
+    return runners
+
+
 # ---------------------------------------------------------------------------
 # selection rules compared out of fold (eval --strategies)
 # ---------------------------------------------------------------------------
@@ -423,11 +434,7 @@ def run_strategies(base: Settings, names: Sequence[str], suites: Sequence[Suite]
     unknown = [n for n in names if n not in STRATEGIES]
     if unknown:
         raise ValueError(f"unknown strategy {', '.join(unknown)}; known: {', '.join(STRATEGIES)}")
-    runners = []
-    for suite in suites or [s for s in SUITES.values() if s.tune]:
-        runner = SuiteRunner(suite, base, progress).warm_up()
-        runner.timed_pass(shipped_config())  # switches to memoised searches
-        runners.append(runner)
+    runners = _tuning_runners(base, suites, progress)
     harness = Harness(runners)
     uids = list(harness.by_uid)
     out: dict[str, Any] = {"git_commit": _git_commit(), "cv": {"k": k, "seed": seed}, "strategies": {}}
@@ -456,11 +463,7 @@ def run_strategies(base: Settings, names: Sequence[str], suites: Sequence[Suite]
 def train(base: Settings, suites: Sequence[Suite] | None = None, progress: bool = True,
           path: Path = TUNED_FILE) -> Config:
     """Choose every tunable on all questions of the tuning suites; write ``path``."""
-    runners = []
-    for suite in suites or [s for s in SUITES.values() if s.tune]:
-        runner = SuiteRunner(suite, base, progress).warm_up()
-        runner.timed_pass(shipped_config())  # switches to memoised searches
-        runners.append(runner)
+    runners = _tuning_runners(base, suites, progress)
     harness = Harness(runners)
     uids = list(harness.by_uid)
     config = choose(uids, harness.objectives(), TUNABLES, learners=harness.learners())

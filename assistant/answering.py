@@ -358,8 +358,17 @@ class ExtractiveAnswerer:
         )
 
     def _place_names(self, doc_ids: Sequence[str]) -> set[str]:
-        """The distinct places of these documents (two laws of one province are one place)."""
-        return {getattr(self.plans.get(d), "place", "") or d for d in doc_ids}
+        """The distinct places of these documents (two laws of one province are one place).
+        A district's document counts as its city's when a document of that city is among
+        them (嘉兴's plan and its regulations, one of them about 南湖, are one place)."""
+        metas = [self.plans.get(d) for d in doc_ids]
+        by_code = {m.place_code: m.place for m in metas if m is not None and m.place_code and m.place}
+        names = set()
+        for d, m in zip(doc_ids, metas):
+            code = getattr(m, "place_code", "") or ""
+            city = code[:4] + "00" if len(code) == 6 and not code.endswith("00") else ""
+            names.add(by_code.get(city) or getattr(m, "place", "") or d)
+        return names
 
     def _focus_words(self, window: str, keywords: Sequence[str]) -> list[str]:
         """What an asking window names: the question's keywords inside it (for English,

@@ -77,16 +77,38 @@ def corpus_norm(index_settings) -> dict[str, str]:
     return {d["meta"]["id"]: for_compare(d["text"]) for d in read_documents(index_settings.index_dir)}
 
 
+def built_index(corpus: Path, base: Path) -> Settings:
+    """Settings for a real index (USE vectors, FAISS, BM25) of ``corpus``, built in ``base``."""
+    from assistant.index import IndexBuilder
+
+    s = Settings.load(config_file=base / "none.toml", env={})
+    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
+    IndexBuilder(s).build(progress=False)
+    return s
+
+
+def plans_and(files, base: Path) -> Settings:
+    """A real index of the five plans and these files (copied into ``base`` beside them)."""
+    corpus = base / "corpus"
+    shutil.copytree(PROJECT_ROOT / "corpus", corpus)
+    for f in files:
+        shutil.copy(f, corpus / Path(f).name)
+    return built_index(corpus, base)
+
+
 def pipeline_over(files, base: Path):
     """An ask pipeline over a real index of just these files (copied into ``base``)."""
     from assistant.ask import AskPipeline
-    from assistant.index import IndexBuilder
 
     corpus = base / "corpus"
     corpus.mkdir()
     for f in files:
         shutil.copy(f, corpus / Path(f).name)
-    s = Settings.load(config_file=base / "none.toml", env={})
-    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
-    IndexBuilder(s).build(progress=False)
-    return AskPipeline(s).warm_up()
+    return AskPipeline(built_index(corpus, base)).warm_up()
+
+
+def pipeline_over_plans_and(files, base: Path):
+    """An ask pipeline over a real index of the five plans and these files, warmed up."""
+    from assistant.ask import AskPipeline
+
+    return AskPipeline(plans_and(files, base)).warm_up()

@@ -7,31 +7,19 @@ Real documents in a real index (USE vectors, FAISS, BM25): the five plans and tw
 The question is not a gold question."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "laws"
 LAWS = ("嘉兴市南湖保护条例.md", "嘉兴市文明行为促进条例(2019-10-09).md")
 
 
 @pytest.fixture(scope="module")
 def jiaxing_and_nanhu(tmp_path_factory):
-    from assistant.ask import AskPipeline
-    from assistant.index import IndexBuilder
-    from assistant.settings import Settings
+    from conftest import pipeline_over_plans_and
 
-    base = tmp_path_factory.mktemp("nanhu")
-    corpus = base / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    for name in LAWS:
-        shutil.copy(DATA / name, corpus / name)
-    s = Settings.load(config_file=base / "none.toml", env={})
-    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
-    IndexBuilder(s).build(progress=False)
-    return AskPipeline(s).warm_up()
+    return pipeline_over_plans_and([DATA / name for name in LAWS], tmp_path_factory.mktemp("nanhu"))
 
 
 @pytest.mark.slow

@@ -8,7 +8,6 @@ a gold question."""
 from __future__ import annotations
 
 import math
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 from assistant.lexical import B, K1
 from assistant.tokens import tokenize
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "laws"
 JIAXING_LAWS = ("嘉兴市住宅物业管理条例(2021-12-07).md", "嘉兴市文明行为促进条例(2019-10-09).md",
                 "嘉兴市生活垃圾分类管理条例(2021-10-13).md", "嘉兴市餐饮业油烟管理办法(2020-04-10).md")
@@ -26,18 +24,12 @@ JIAXING_LAWS = ("嘉兴市住宅物业管理条例(2021-12-07).md", "嘉兴市�
 @pytest.fixture(scope="module")
 def jiaxing(tmp_path_factory):
     """The five plans and four 嘉兴 regulations in a real index (USE vectors, FAISS, BM25)."""
-    from assistant.index import IndexBuilder, IndexStore
-    from assistant.retrieval import HybridRetriever
-    from assistant.settings import Settings
+    from conftest import plans_and
 
-    base = tmp_path_factory.mktemp("jiaxing")
-    corpus = base / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    for name in JIAXING_LAWS:
-        shutil.copy(DATA / name, corpus / name)
-    s = Settings.load(config_file=base / "none.toml", env={})
-    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
-    IndexBuilder(s).build(progress=False)
+    from assistant.index import IndexStore
+    from assistant.retrieval import HybridRetriever
+
+    s = plans_and([DATA / name for name in JIAXING_LAWS], tmp_path_factory.mktemp("jiaxing"))
     store = IndexStore.load(s)
     return s, store, HybridRetriever(s, store=store).warm_up()
 

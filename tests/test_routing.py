@@ -5,7 +5,6 @@ tests/data/laws/: 宁波市专利管理条例, a second 宁波 document beside i
 嘉兴's 餐饮业油烟管理办法 and 生活垃圾分类管理条例 beside its 规划)."""
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -319,19 +318,10 @@ def test_sub_paths(path, parent, under):
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
     """The five plans plus four real laws, built into a real index (USE vectors, FAISS, BM25)."""
-    from assistant.ask import AskPipeline
-    from assistant.index import IndexBuilder
-    from assistant.settings import Settings
+    from conftest import pipeline_over_plans_and
 
-    base = tmp_path_factory.mktemp("mixed")
-    corpus = base / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    for key in ("guangdong", "agency", "shandong", "ningbo_patent"):
-        shutil.copy(LAW_FILES[key], corpus / LAW_FILES[key].name)
-    s = Settings.load(config_file=base / "none.toml", env={})
-    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
-    IndexBuilder(s).build(progress=False)
-    return AskPipeline(s).warm_up()
+    keys = ("guangdong", "agency", "shandong", "ningbo_patent")
+    return pipeline_over_plans_and([LAW_FILES[k] for k in keys], tmp_path_factory.mktemp("mixed"))
 
 
 def _doc_title(pipe, doc_id: str) -> str:

@@ -6,7 +6,6 @@ Real documents in a real index (USE vectors, FAISS, BM25): the five plans and si
 copied verbatim from eval/corpora/laws-ip. None of the questions is a gold question."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,19 +24,9 @@ PLAN_QUESTIONS = ("嘉兴对知识产权严重失信主体采取什么惩戒？"
 @pytest.fixture(scope="module")
 def with_laws(tmp_path_factory):
     """The ask pipeline over the five plans and six IP laws."""
-    from assistant.ask import AskPipeline
-    from assistant.index import IndexBuilder
-    from assistant.settings import Settings
+    from conftest import pipeline_over_plans_and
 
-    base = tmp_path_factory.mktemp("plans-and-laws")
-    corpus = base / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    for name in SIX_LAWS:
-        shutil.copy(LAWS / name, corpus / name)
-    s = Settings.load(config_file=base / "none.toml", env={})
-    s.corpus_dir, s.index_dir = str(corpus), str(base / "index")
-    IndexBuilder(s).build(progress=False)
-    return AskPipeline(s).warm_up()
+    return pipeline_over_plans_and([LAWS / name for name in SIX_LAWS], tmp_path_factory.mktemp("plans-and-laws"))
 
 
 def test_on_the_plans_alone_every_sentence_is_weighed_by_the_whole_index(pipeline):

@@ -58,7 +58,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 
 from . import lexicons
 from .models import PlanMeta
@@ -441,6 +441,7 @@ class _ScopeRules:
     type_words: tuple[tuple[str, str, bool], ...]  # (word, doc type, ambiguous), longest first
     demonstratives: tuple[str, ...]
     locatives: tuple[str, ...]
+    after_place: frozenset[str]  # ambiguous type words a place before them makes a document's kind
     making: re.Pattern[str]  # a verb of making and its modifiers, at the end of a text
     title_prepositions: frozenset[str]  # words that introduce a document named after them (按照, 根据)
     before: tuple[str, ...]  # destination and comparison markers before a place
@@ -463,7 +464,8 @@ def _scope_rules() -> _ScopeRules:
     by_len = lambda ws: tuple(sorted(ws, key=len, reverse=True))  # noqa: E731
     return _ScopeRules(
         type_words=tuple(sorted(words, key=lambda x: -len(x[0]))),
-        demonstratives=by_len(ctx["demonstratives"]), locatives=by_len(ctx["locatives"]), making=making,
+        demonstratives=by_len(ctx["demonstratives"]), locatives=by_len(ctx["locatives"]),
+        after_place=frozenset(ctx["after_place"]), making=making,
         title_prepositions=frozenset(ctx["title_prepositions"]),
         before=by_len(aside["destination_before"] + aside["compared_before"]),
         open=by_len(aside["compared_open"]), close=by_len(aside["compared_close"]),
@@ -482,11 +484,13 @@ class _Bounds:
         return i in self._bounds
 
 
-def types_named(text: str, bounds: _Bounds | None = None) -> list[str]:
+def types_named(text: str, bounds: _Bounds | None = None, place_ends: Collection[int] = ()) -> list[str]:
     """The kinds of document (``doc_type`` codes) a question names as what it asks
     about: a type word standing as a word of its own (方案 in 解决方案 is not one), an
-    ambiguous one only after a demonstrative or before a locative, and none that is the
-    object of a verb of making (出台相关办法: a document still to be made)."""
+    ambiguous one only after a demonstrative or before a locative, or, if a noun
+    (``after_place``), right after a place named (绍兴方案: the place as a determiner;
+    ``place_ends``, where the place names end), and none that is the object of a verb
+    of making (出台相关办法: a document still to be made)."""
     rules = _scope_rules()
     bounds = bounds or _Bounds(text)
     taken: list[tuple[int, int]] = []
@@ -500,7 +504,8 @@ def types_named(text: str, bounds: _Bounds | None = None) -> list[str]:
             if a not in bounds or b not in bounds:
                 continue
             before, after = text[:a].rstrip(), text[b:].lstrip()
-            if ambiguous and not (before.endswith(rules.demonstratives) or after.startswith(rules.locatives)):
+            if ambiguous and not (before.endswith(rules.demonstratives) or after.startswith(rules.locatives)
+                                  or (a in place_ends and word in rules.after_place)):
                 continue
             made = rules.making.search(before)
             if made and made.start() in bounds:
@@ -558,7 +563,8 @@ def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_C
             r.unknown_places.append(hit.name)
     # a kind word inside a title in 《》 names that document, not a kind of the place's
     unquoted = _QUOTED_TITLE_RE.sub(lambda m: " " * len(m.group()), t)
-    r.doc_types = types_named(unquoted, bounds) if any(len(h.docs) > 1 for h in scoped) else []
+    r.doc_types = (types_named(unquoted, bounds, {h.end for h in hits})
+                   if any(len(h.docs) > 1 for h in scoped) else [])
     for hit in scoped:
         # 嘉兴这份规划: 嘉兴's plans, not its other regulations; a place with no
         # document of the kind named keeps all of its own

@@ -117,6 +117,11 @@ def test_the_documents_of_a_place_have_their_kinds(docs):
     # an everyday word that is also a kind (办法 = a way) names one only as a document
     ("嘉兴的企业商标被人抢注了有什么办法？", JIAXING),
     ("嘉兴的办法里对餐饮油烟有什么要求？", {"jiaxing_fumes"}),
+    # a noun among those words right after the place: the place's document of that kind
+    ("嘉兴办法对餐饮油烟有什么要求？", {"jiaxing_fumes"}),
+    ("宁波意见第（六）条对专利导航提了什么要求？", {"ningbo"}),
+    # a verb after the place (宁波规定…, 嘉兴计划…) names no kind
+    ("宁波规定了哪些专利纠纷的处理程序？", NINGBO),
     # a document still to be made is not the one asked about
     ("嘉兴打算制定专门的条例来保护商业秘密吗？", JIAXING),
     ("嘉兴会出台相关办法吗？", JIAXING),

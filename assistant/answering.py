@@ -325,8 +325,11 @@ class ExtractiveAnswerer:
         all_toks = self._tokenize(search)
         # cut_for_search gives a word and its pieces (大规模, 大规, 规模): a dropped word's pieces go too
         dropped = [t for t in all_toks if t in self._stopwords and len(t) > 2]
+        # a place named only as a destination (放到上海) is a word of what is asked, even
+        # when a document of the index is of that place
+        aside = {for_search(n).lower() for n in getattr(info, "aside_places", None) or ()}
         for t in all_toks:
-            if t in self._stopwords or t in self._place_words or t.isascii() and not t.isdigit():
+            if t in self._stopwords or (t in self._place_words and t not in aside) or t.isascii() and not t.isdigit():
                 continue
             if any(t in d for d in dropped):
                 continue

@@ -305,6 +305,9 @@ class QueryInfo:
     documents: list[str] = field(default_factory=list)  # doc ids named by their title
     place_names: list[str] = field(default_factory=list)  # places named, as written
     unknown_places: list[str] = field(default_factory=list)  # places named that no document covers
+    # places named only as where something goes or what is compared with, outside the scope
+    # (嘉兴的企业…放到上海): part of what is asked, not whose documents answer
+    aside_places: list[str] = field(default_factory=list)
     clause_refs: list[ClauseRef] = field(default_factory=list)
     # documents that have a clause the question names by number, best first (set by the
     # retriever's lookup: they may be more than the hits it returns)
@@ -533,6 +536,7 @@ def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str
         documents=r.named,
         place_names=r.place_names,
         unknown_places=r.unknown_places,
+        aside_places=r.outside_scope,
         clause_refs=parse_clause_refs(ref_text),
         lang=lang,
         intent=detect_intent(base),

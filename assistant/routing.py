@@ -357,6 +357,8 @@ class Route:
     place_names: list[str] = field(default_factory=list)  # places as the question writes them
     unknown_places: list[str] = field(default_factory=list)  # places named that no document covers
     aside_places: list[str] = field(default_factory=list)  # places named as destinations or compared with
+    # those of them left out of the scope (other places give it): words of what is asked (放到上海)
+    outside_scope: list[str] = field(default_factory=list)
     doc_types: list[str] = field(default_factory=list)  # kinds of document named (这份规划 → plan)
     # the scope's documents place by place, when the places give the scope (no title named)
     place_groups: list[list[str]] = field(default_factory=list)
@@ -555,6 +557,7 @@ def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_C
     scoped = [h for h, a in zip(hits, aside) if not a]
     if not any(h.docs for h in scoped):
         scoped = hits
+    r.outside_scope = [h.name for h in hits if all(h is not o for o in scoped)]
     for hit, is_aside in zip(hits, aside):
         r.place_names.append(hit.name)
         if is_aside:

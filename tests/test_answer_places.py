@@ -2,9 +2,12 @@
 documents: a city's plan and its regulations are one place, even when the metadata puts
 one of them in a district of that city (嘉兴市南湖保护条例: its title names 南湖).
 
+A place named only as a destination (…迁到上海) is a word of what is asked, not a place
+word, though a document of the index is of that place.
+
 Real documents in a real index (USE vectors, FAISS, BM25): the five plans and two of
-嘉兴's local regulations copied verbatim from the laws collection (tests/data/laws).
-The question is not a gold question."""
+嘉兴's local regulations copied verbatim from the laws collection (tests/data/laws), or
+上海市专利保护条例 (eval/corpora/laws-ip). The questions are not gold questions."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,3 +41,30 @@ def test_a_city_and_a_district_document_of_it_are_one_place(jiaxing_and_nanhu):
     assert "jiaxing" in r.places and len(r.places) == 3
     assert not a.view(r.query, r.info, r.places).cross
     assert "份文件涉及" not in p.ask(q)["answer"]
+
+
+@pytest.fixture(scope="module")
+def plans_and_shanghai(tmp_path_factory):
+    """The five plans and a regulation of 上海 (eval/corpora/laws-ip, verbatim)."""
+    from conftest import PROJECT_ROOT, pipeline_over_plans_and
+
+    law = PROJECT_ROOT / "eval" / "corpora" / "laws-ip" / "上海市专利保护条例.md"
+    return pipeline_over_plans_and([law], tmp_path_factory.mktemp("shanghai"))
+
+
+@pytest.mark.slow
+def test_a_destination_place_is_a_word_of_the_question_though_a_document_is_of_it(plans_and_shanghai, pipeline):
+    """嘉兴's firm moving its lab to 上海 asks 嘉兴's plan about 上海: with a 上海 regulation in
+    the index 上海 is a document's place, but here it is what the question is about, not
+    its scope, and the answerer keeps it among the question's words (it dropped it as a
+    place word, as it does 嘉兴); the plans alone keep it too."""
+    q = "嘉兴的企业想把研发中心迁到上海，规划有什么支持？"
+    for p in (plans_and_shanghai, pipeline):
+        info = p.retriever.analyse(q)
+        assert info.places == ["jiaxing"] and info.aside_places == ["上海"]
+        keywords = p.extractive.view(q, info, info.places).keywords
+        assert "上海" in keywords and "嘉兴" not in keywords
+    # a place that is the scope stays a place word
+    info = plans_and_shanghai.retriever.analyse("上海对专利侵权有什么规定？")
+    assert info.aside_places == [] and "上海" not in plans_and_shanghai.extractive.view(
+        "上海对专利侵权有什么规定？", info, info.places).keywords

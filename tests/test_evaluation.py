@@ -308,7 +308,8 @@ def test_run_eval_reports_in_sample_out_of_fold_and_held_out(index_settings, tmp
     a = _write_gold(tmp_path / "a.jsonl", _pick(project_root, "dev.jsonl", ("numeric", "unanswerable"), 6))
     b = _write_gold(tmp_path / "b.jsonl", _pick(project_root, "dev-extra.jsonl", ("numeric", "unanswerable"), 6))
     register_metric(AnswerMetric("cites_something", lambda q, reply, ctx: bool(reply.get("citations"))))
-    suite = Suite("t", (str(a), str(b)), own_index=False, metrics=("cites_something",), heldout=(("a", "b"),))
+    suite = Suite("t", (str(a), str(b)), own_index=False, metrics=("cites_something",),
+                  heldout=(("a", "b"), ("b", "a")))
     (tmp_path / "empty").mkdir()
     broken = Suite("broken", (str(a),), corpus=str(tmp_path / "empty"))
     declared = (Tunable("answer.min_coverage", (0.0, 0.05, 0.5), 0.05),
@@ -326,9 +327,19 @@ def test_run_eval_reports_in_sample_out_of_fold_and_held_out(index_settings, tmp
         assert set(figs[split]["retrieval"]["in_sample"]) == {"bm25", "dense", "hybrid", "hybrid+qu"}
         assert "hybrid+qu" in figs[split]["retrieval"]["oof"]
     assert figs["b"]["heldout"]["from_a"]["answers"]["overall"]["n"] == 6
+    assert figs["a"]["heldout"]["from_b"]["answers"]["overall"]["n"] == 6  # and the reverse
+    assert set(report["tuning"]["heldout_choices"]) == {"t:a->b", "t:b->a"}
     t = report["tuning"]
     assert len(t["chosen_per_fold"]) == 2 and set(t["chosen_on_all"]) == {d.name for d in declared}
     assert [s["name"] for s in t["sweep"]] == [d.name for d in declared]
+
+
+def test_the_plans_suite_holds_out_each_gold_file_in_turn():
+    """Values chosen on dev.jsonl alone are scored on dev-extra.jsonl, and the reverse:
+    a constant that fits one file's wording shows in the other's figures."""
+    from assistant.suites import SUITES
+
+    assert set(SUITES["plans"].heldout) == {("dev", "dev-extra"), ("dev-extra", "dev")}
 
 
 def test_strategies_compare_selection_rules_on_the_folds_of_eval(index_settings, tmp_path, project_root):

@@ -255,7 +255,7 @@ _DATE_EVENTS = (("amended", ("修正", "修订", "修改")), ("effective", ("施
 _ISSUER_LINE_RE = re.compile(
     r"^([\u4e00-\u9fff]{2,30}(?:人民政府|人民政府办公室|人民政府辦公室|办公室|辦公室|办公厅|委员会|人民代表大会常务委员会|"
     r"知识产权局|市场监督管理局|人民法院|人民检察院))\s*$", re.M)
-_ORGAN_CLEAN_RE = re.compile(rf"第{_NUM}(?:届|次)|(?:常务|全体|部务|局务|委务|署务|行务|主任|部长办公|办公)会议|会议|全体|令|公告|第{_NUM}号|中华人民共和国(?=国务院|中央军事委员会)")
+_ORGAN_CLEAN_RE = re.compile(rf"第?{_NUM}(?:届|次)(?:全体会议|会议)?|(?:常务|全体|部务|局务|委务|署务|行务|主任|部长办公|办公)会议|会议|全体|令|公告|第{_NUM}号|中华人民共和国(?=国务院|中央军事委员会)")
 
 
 def _iso(y: str, m: str, d: str) -> str:
@@ -269,9 +269,13 @@ def infer_dates(text: str) -> tuple[dict, str]:
     promulgated, 施行 effective (the latest of each); a date alone is when it is dated."""
     dates: dict = {}
     issuer = ""
+    revisers: list[str] = []  # bodies of amending lines: the maker when no line says who adopted it
     for line in text[:4000].split("\n")[:40]:
         for iso, rest in _dated_events(line):
             issuer = _add_date(dates, iso, rest, issuer)
+            if re.search(r"修正|修订|修改", rest) and (organ := _organ(rest)):
+                revisers.append(organ)
+    issuer = issuer or next(iter(revisers), "")
     if "effective" not in dates:
         m = _BODY_EFFECTIVE_RE.search(text)
         if m:
@@ -279,27 +283,40 @@ def infer_dates(text: str) -> tuple[dict, str]:
     return dates, issuer
 
 
+_EVENT_WORD_RE = re.compile(r"通过|批准|公布|发布|印发|颁布|修正|修订|修改|施行|实施")
 _EVENT_END_RE = re.compile(r"(?:通过|批准|公布|发布|修正|修订|修改|施行|实施)[）)]?$")
 
 
 def _dated_events(line: str) -> list[tuple[str, str]]:
     """(iso date, what follows it) of a header line that starts with a date; a line
     holding several (“2010年7月23日 …第一次修订  2022年3月29日…第二次修订）”) gives each
-    date after a space or an event word (…批准2011年9月29日…公布) its own event. A line
+    date after an event (…批准2011年9月29日…公布, …通过根据2020年…修正) its own event;
+    a date inside a 《》 title is none. A line
     that is a sentence of the body, not ending with an event (“2000年3月17日…发布的《…》
     同时废止。”), gives none."""
     s = line.strip()
     m = _DATE_LINE_RE.match(s)
     if not m or ("。" in s and not _EVENT_END_RE.search(s.rstrip("。，,；; "))):
         return []
-    starts = [0] + [d.start() for d in _DATE_ANY_RE.finditer(s, m.end(3))
-                    if s[d.start() - 1].isspace() or _EVENT_END_RE.search(s, 0, d.start())]
+    starts = [0]
+    for d in _DATE_ANY_RE.finditer(s, m.end(3)):
+        # a date starts an event of its own once the text before it, since the last
+        # start, told one (…通过根据2020年…修正; …批准；2019年…); bodies listed with
+        # their meetings' dates (…第1331次会议、2004年11月11日…通过) share one event
+        if not _inside_title(s, d.start()) and _EVENT_WORD_RE.search(s, starts[-1], d.start()):
+            starts.append(d.start())
     out = []
     for a, b in zip(starts, starts[1:] + [len(s)]):
         d = _DATE_LINE_RE.match(s[a:b].strip())
         if d:
             out.append((_iso(*d.groups()[:3]), d.group(4).strip()))
     return out
+
+
+def _inside_title(s: str, pos: int) -> bool:
+    """Is ``pos`` inside a 《》 or 〈〉 title (《…2019年…决定》 dates no event of this text)?"""
+    head = s[:pos]
+    return head.count("《") > head.count("》") or head.count("〈") > head.count("〉")
 
 
 def _add_date(dates: dict, iso: str, rest: str, issuer: str) -> str:
@@ -330,8 +347,8 @@ def _add_date(dates: dict, iso: str, rest: str, issuer: str) -> str:
 
 def _organ(rest: str) -> str:
     """The body in “第七届全国人民代表大会常务委员会第十五次会议通过”: 全国人民代表大会常务委员会."""
-    s = re.split(r"[《〈<]|通过|公布|发布|印发|批准|颁布", rest, maxsplit=1)[0]
-    s = re.sub(r"^经", "", _ORGAN_CLEAN_RE.sub("", s).strip(" ，,、"))  # 经…会议通过: passed by
+    s = re.split(r"[《〈<（(]|通过|公布|发布|印发|批准|颁布|修正|修订|修改|根据", rest, maxsplit=1)[0]
+    s = re.sub(r"^[经由]", "", _ORGAN_CLEAN_RE.sub("", s).strip(" ，,、"))  # 经/由…会议通过: passed by
     s = re.sub(r"(审判委员会|检察委员会)$", "", s) if re.match(r"最高人民(?:法院|检察院)", s) else s
     return s if 2 <= len(s) <= 40 and re.fullmatch(r"[\u4e00-\u9fff、]+", s) else ""
 
@@ -345,23 +362,23 @@ def main_date(dates: dict) -> str:
 
 
 def infer_place(title: str, issuer: str, gaz: Gazetteer | None = None) -> tuple[str, str, str, str]:
-    """(place, place_level, province, place_code) from a title, else from the issuer;
+    """(place, place_level, province, place_code) of the body that issued a document
+    when its issuer names a division (嘉兴市南湖保护条例, made by 嘉兴市's people's
+    congress, is 嘉兴市's, not 南湖区's), else from its title, else a national issuer;
     a national body gives ("全国", "national", "", "")."""
     gaz = gaz or Gazetteer.default()
     t = re.sub(r"^关于印发", "", to_simplified((title or "").strip("《》 ")))
-    for source in (t, to_simplified(issuer or "")):
-        if is_national_body(source):
-            return "全国", "national", "", ""
-        chain = gaz.place_chain(source)
-        if chain:
-            inner = chain[-1]
-            # the place as the text writes it (南通市海门区: the district's current name),
-            # when it ends like a division's name; else the division's full name
-            written = source[:gaz.find(source)[len(chain) - 1].end]
-            if not written.endswith(_DIVISION_ENDINGS):
-                written = inner.name
-            province = gaz.province_of(inner)
-            return written, place_level(inner), province.name, inner.code
+    iss = to_simplified(issuer or "")
+    by_issuer = None if is_national_body(iss) else _place_of(iss, gaz)
+    by_title = None if is_national_body(t) else _place_of(t, gaz)
+    if is_national_body(t):
+        return "全国", "national", "", ""
+    if by_issuer and not (by_title and by_title[3] == by_issuer[3]):
+        return by_issuer  # the title's own writing of the same place is kept (南通市海门区)
+    if by_title:
+        return by_title
+    if is_national_body(iss):
+        return "全国", "national", "", ""
     # a division the gazetteer does not know (renamed or new since its data): a title
     # that starts with a name ending like one (…市, …区, …县)
     m = _UNKNOWN_PLACE_RE.match(t)
@@ -370,6 +387,34 @@ def infer_place(title: str, issuer: str, gaz: Gazetteer | None = None) -> tuple[
         level = "province" if suffix in ("省", "自治区") else "city" if suffix in ("市", "自治州", "州", "盟") else "district"
         return m.group(1), level, "", ""
     return "", "", "", ""
+
+
+def _place_of(source: str, gaz: Gazetteer) -> tuple[str, str, str, str] | None:
+    """The division a title or issuer starts with, as its place tuple, or None."""
+    chain = gaz.place_chain(source)
+    if not chain:
+        return None
+    inner = chain[-1]
+    # the place as the text writes it (南通市海门区: the district's current name),
+    # when it ends like a division's name; else the division's full name
+    written = source[:gaz.find(source)[len(chain) - 1].end]
+    if not written.endswith(_DIVISION_ENDINGS):
+        written = inner.name
+    return written, place_level(inner), gaz.province_of(inner).name, inner.code
+
+
+def qualified_issuer(issuer: str, title: str, gaz: Gazetteer | None = None) -> str:
+    """An issuer that names its level only (市十二届人大常委会 → 市人大常委会, as a city's
+    header writes its own congress) with the place of the title at that level
+    (杭州市人大常委会); any other issuer as it is."""
+    m = re.match(r"^(省|自治区|自治州|市|州|自治县|县|区)(?=人大|人民|政府)", issuer or "")
+    if not m:
+        return issuer
+    gaz = gaz or Gazetteer.default()
+    for p in reversed(gaz.place_chain(to_simplified(title or ""))):
+        if p.name.endswith(m.group(1)):
+            return p.name + issuer[len(m.group(1)):]
+    return issuer
 
 
 _DIVISION_ENDINGS = ("省", "市", "区", "县", "州", "盟", "旗")
@@ -393,7 +438,7 @@ def infer_meta(meta: PlanMeta, text: str, title_hint: str = "", file_date: bool 
         if not issuer and is_national_body(meta.title):
             issuer = national_issuer(meta.title)
         if issuer:
-            meta.issuer = issuer
+            meta.issuer = qualified_issuer(issuer, meta.title)
             inferred.append("issuer")
     if not meta.doc_type:
         meta.doc_type = doc_type_of(meta.title, meta.issuer)

@@ -1,6 +1,7 @@
 """How many places a question is about, for the answerer, when a place has several
-documents: a city's plan and its regulations are one place, even when the metadata puts
-one of them in a district of that city (嘉兴市南湖保护条例: its title names 南湖).
+documents: a city's plan and its regulations are one place, and a district's document
+counts as its city's when the city's own are in scope. (嘉兴市南湖保护条例, about a lake
+whose name is also a district's, 南湖区, is placed in the city by its issuer.)
 
 A place named only as a destination (…迁到上海) is a word of what is asked, not a place
 word, though a document of the index is of that place.

@@ -143,6 +143,27 @@ HEADERS = {
         "２０１２年１２月３日 公安部部长办公会议通过\n\n２０１２年１２月１９日 中华人民共和国公安部令第１２５号发布，\n\n"
         "２０１３年１月１日 施行\n\n２０１４年６月２９日 中华人民共和国公安部令第１３２号《公安部关于修改部分部门规章的决定》第一次修正\n\n"
         "２０１８年１１月２５日 公安部令第１４９号《公安部关于修改〈公安机关办理行政案件程序规定〉的决定》第二次修正。"),
+    # an amendment glued to the adopting line (…通过根据2020年…修正)
+    "浙江省工伤保险条例": (
+        "2017年9月30日 浙江省第十二届人民代表大会常务委员会第四十四次会议通过根据2020年9月24日浙江省第十三届"
+        "人民代表大会常务委员会第二十四次会议《关于修改〈浙江省社会救助条例〉等六件地方性法规的决定》修正\n\n## 第一章 总则"),
+    # an autonomous county's regulation revised and approved again after a ；
+    "彭水苗族土家族自治县旅游条例": (
+        "2015年7月7日 彭水苗族土家族自治县第十六届人民代表大会第七次会议通过\n\n"
+        "2015年7月30日 重庆市第四届人民代表大会常务委员会第十九次会议批准；2019年2月23日彭水苗族土家族自治县"
+        "第十七届人民代表大会第四次会议修改，2019年3月28日重庆市第五届人民代表大会常务委员会第九次会议批准）\n\n## 第一章 总则"),
+    # only a revision line: the body that revised it made this version
+    "重庆市邮政条例": "2012年11月29日 重庆市第三届人民代表大会常务委员会第三十八次会议修订）\n\n## 第一章 总则",
+    # a city congress naming itself by its level only (市十二届人大常委会)
+    "杭州市科学技术普及条例": (
+        "2014年10月28日 市十二届人大常委会第二十二次会议通过\n\n2015年3月27日 省十二届人大常委会第十八次会议批准\n\n"
+        "2015年4月16日 杭州市第十二届人民代表大会常务委员会公告第42号公布\n\n2015年5月1日 施行\n\n## 第一章　总则"),
+    # passed 由 (by) the court's committee
+    "最高人民法院关于上海金融法院案件管辖的规定": (
+        "2018年7月31日 由最高人民法院审判委员会第1746次会议通过\n\n2021年3月1日 最高人民法院审判委员会第1833次会议通过\n\n"
+        "2021年4月22日 施行\n\n第一条 上海金融法院管辖上海市辖区内应由中级人民法院受理的下列第一审金融民商事案件："),
+    # a ministry since merged (交通部), promulgating what the State Council approved
+    "海上交通事故调查处理条例": "1990年1月11日 国务院批准　\n\n1990年3月3日 交通部令第14号发布　\n\n## 第一章 总则",
     # a body sentence that starts with a date is not a header line
     "关于职工全年月平均工作时间和工资折算问题的通知": (
         "劳社部发[2008]3号\n\n各省、自治区、直辖市劳动和社会保障厅（局）：\n\n"
@@ -164,10 +185,43 @@ HEADERS = {
      {"adopted": "2012-12-03", "promulgated": "2012-12-19", "effective": "2013-01-01",
       "amended": ["2014-06-29", "2018-11-25"]}, "公安部", "national"),
     ("关于职工全年月平均工作时间和工资折算问题的通知", "", {}, "", ""),
+    ("浙江省工伤保险条例", "2020-09-24", {"adopted": "2017-09-30", "amended": ["2020-09-24"]},
+     "浙江省人民代表大会常务委员会", "province"),
+    ("彭水苗族土家族自治县旅游条例", "2019-03-28",
+     {"adopted": "2015-07-07", "approved": "2019-03-28", "amended": ["2019-02-23"]},
+     "彭水苗族土家族自治县人民代表大会", "district"),
+    ("重庆市邮政条例", "2012-11-29", {"amended": ["2012-11-29"]}, "重庆市人民代表大会常务委员会", "province"),
+    ("杭州市科学技术普及条例", "2015-04-16",
+     {"adopted": "2014-10-28", "approved": "2015-03-27", "promulgated": "2015-04-16", "effective": "2015-05-01"},
+     "杭州市人大常委会", "city"),
+    ("最高人民法院关于上海金融法院案件管辖的规定", "2021-03-01",
+     {"adopted": "2018-07-31", "amended": ["2021-03-01"], "effective": "2021-04-22"}, "最高人民法院", "national"),
+    ("海上交通事故调查处理条例", "1990-03-03", {"approved": "1990-01-11", "promulgated": "1990-03-03"}, "交通部", "national"),
 ])
 def test_header_dates_and_issuer_of_documents_nobody_tuned_for(title, date, dates, issuer, level):
     m = infer_meta(PlanMeta(id="x", file="x.md"), f"{title}\n\n{HEADERS[title]}", title)
     assert (m.date, m.dates, m.issuer, m.place_level) == (date, dates, issuer, level)
+
+
+def test_a_document_is_placed_where_its_issuer_is_not_where_its_title_points():
+    # 嘉兴市南湖保护条例 (tests/data/laws, verbatim): made by 嘉兴市's people's congress about
+    # a lake whose name is also a district's (南湖区); the regulation is the city's
+    loaded = load_file(ROOT / "tests" / "data" / "laws" / "嘉兴市南湖保护条例.md")
+    m = parse_document(loaded, PlanMeta(id="doc", file="nanhu.md")).meta
+    assert m.issuer == "嘉兴市人民代表大会常务委员会"
+    assert (m.place, m.place_level, m.place_code, m.province) == ("嘉兴市", "city", "330400", "浙江省")
+    # the issuer's place wins over the title's; the title's writing of the same place is kept
+    m = infer_meta(PlanMeta(id="w", file="w.md"), "温州市民间融资管理条例\n\n"
+                   "2013年11月22日 浙江省第十二届人民代表大会常务委员会第六次会议通过\n\n第一条 为了规范民间融资", "")
+    assert (m.place, m.place_level) == ("浙江省", "province")
+    m = infer_meta(PlanMeta(id="y", file="y.txt"), "南通市海门区知识产权保护规定\n海门区人民政府\n2023年4月3日")
+    assert (m.place, m.place_code) == ("南通市海门区", "320684")
+
+
+def test_joint_issuers_listed_with_their_meetings_dates_stay_one_issuer():
+    # 最高人民法院审判委员会第1331次会议、2004年11月11日最高人民检察院…通过: one adoption by both
+    m = meta_of("最高人民法院、最高人民检察院关于办理侵犯知识产权刑事案件具体应用法律若干问题的解释(2004-12-08).md")
+    assert m.issuer == "最高人民法院、最高人民检察院" and m.dates["adopted"] == "2004-11-02"
 
 
 def test_what_cannot_be_inferred_is_missing_not_inferred():

@@ -15,8 +15,13 @@ is started:
   chat (skipped with ``--no-browser`` or when Debian's chromium is missing);
 
 wall seconds, and the server's CPU seconds (user + system, from /proc) at the port and at
-the UI steps, since wall time on a shared machine says as much about the neighbours. Prints
+the UI steps, since wall time on a shared machine says as much about the neighbours, and at
+"UI usable" also the CPU seconds of the server with its answer worker processes. Prints
 the median of each beside the baseline's, with the load average.
+
+``--baseline-tree DIR`` makes the baseline another checkout of the project (e.g. ``main``
+before a change: ``git worktree add DIR main``) serving the same index and corpus, so a
+change is measured before → after in one run, its starts alternated with the baseline's.
 """
 from __future__ import annotations
 
@@ -44,7 +49,8 @@ ANSWER_MARK = "200亿"  # in 嘉兴's answer to QUESTION
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 ROWS = {"port": "port open (wall)", "port cpu": "port open (server CPU)", "API": "first API answer (wall)",
         "UI": "UI served (wall)", "UI cpu": "UI served (server CPU)",
-        "usable": "UI usable (wall)", "usable cpu": "UI usable (server CPU)"}
+        "usable": "UI usable (wall)", "usable cpu": "UI usable (server CPU)",
+        "usable tree cpu": "UI usable (+ workers CPU)"}
 
 
 def _free_port() -> int:
@@ -65,14 +71,26 @@ def _get(url: str, body: dict | None = None) -> tuple[int, str]:
         return 0, ""
 
 
-def one_start(env_extra: dict[str, str], config: str | None, browser=None, timeout_s: float = 300) -> dict[str, float]:
-    """Seconds from process start to each step, and the server's CPU seconds at port and UI."""
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and of its running child processes (the answer workers)."""
+    total = _cpu_seconds(pid)
+    with contextlib.suppress(OSError):
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                total += _cpu_seconds(int(child))
+    return round(total, 2)
+
+
+def one_start(env_extra: dict[str, str], config: str | None, browser=None, timeout_s: float = 300,
+              cwd: Path = PROJECT_ROOT) -> dict[str, float]:
+    """Seconds from process start to each step, and the server's CPU seconds at port and UI
+    (``cwd``: the checkout whose ``python -m assistant serve`` runs)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **env_extra}
     cmd = [sys.executable, "-m", "assistant", *(["--config", config] if config else []), "serve", "--port", str(port)]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out: dict[str, float] = {}
 
     def alive() -> None:
@@ -102,6 +120,7 @@ def one_start(env_extra: dict[str, str], config: str | None, browser=None, timeo
         if browser is not None:
             _ask_in_the_page(browser, url)
             out["usable"], out["usable cpu"] = time.perf_counter() - t0, _cpu_seconds(proc.pid)
+            out["usable tree cpu"] = _tree_cpu_seconds(proc.pid)
         return out
     finally:
         stop_process(proc)
@@ -153,21 +172,39 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", default="ASSISTANT_UI_IN_BACKGROUND=false", metavar="NAME=VALUE",
                    help="the environment variable set for the baseline's starts "
                         "(default ASSISTANT_UI_IN_BACKGROUND=false: the UI built before the port opens)")
+    p.add_argument("--baseline-tree", metavar="DIR",
+                   help="the baseline is this checkout of the project (same index and corpus), not --baseline")
     p.add_argument("--no-browser", action="store_true", help="skip 'UI usable' (a question asked in Chromium)")
     args = p.parse_args([a for a in (argv or []) if a != "--start"])
-    name, _, value = args.baseline.partition("=")
-    kinds = {"as configured": {}, args.baseline: {name: value}}
+    kinds = {"as configured": ({}, PROJECT_ROOT), **_baseline(args)}
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
     load0 = os.getloadavg()
     with _chromium(not args.no_browser) as browser:
         for _ in range(max(args.reps, 1)):
-            for kind, env in kinds.items():
-                runs[kind].append(one_start(env, args.config, browser))
+            for kind, (env, cwd) in kinds.items():
+                runs[kind].append(one_start(env, args.config, browser, cwd=cwd))
     load1 = os.getloadavg()
     print(f"app start, median of {args.reps} (load average {load0[0]:.1f} -> {load1[0]:.1f}); seconds from process start")
-    print(f"{'':<28}{'as configured':>18}{args.baseline:>36}")
+    baseline = list(kinds)[1]
+    print(f"{'':<28}{'as configured':>18}{baseline:>36}")
     for key, label in ROWS.items():
         if all(key in r for rs in runs.values() for r in rs):
             row = [statistics.median(r[key] for r in runs[k]) for k in kinds]
             print(f"{label:<28}{row[0]:>18.2f}{row[1]:>36.2f}")
     return 0
+
+
+def _baseline(args) -> dict[str, tuple[dict[str, str], Path]]:
+    """The baseline's name, environment and checkout: ``--baseline-tree`` serving this
+    checkout's index and corpus (its own defaults would be its own folders), else this
+    checkout with ``--baseline``'s variable set."""
+    if args.baseline_tree:
+        from .settings import Settings
+
+        settings = Settings.load(args.config)
+        tree = Path(args.baseline_tree).resolve()
+        env = {"ASSISTANT_INDEX_DIR": str(Path(settings.index_dir).resolve()),
+               "ASSISTANT_CORPUS_DIR": str(Path(settings.corpus_dir).resolve())}
+        return {f"tree {tree.name}": (env, tree)}
+    name, _, value = args.baseline.partition("=")
+    return {args.baseline: ({name: value}, PROJECT_ROOT)}

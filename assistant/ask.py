@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,12 +73,26 @@ class AskPipeline:
         self.retriever = retriever
         self.extractive: ExtractiveAnswerer | None = None
         self._ready = False
+        # one warm-up at a time: a server warms up in the background while its first
+        # questions may already call warm_up (they wait for it instead of doing it twice)
+        self._warming = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        """Whether ``warm_up`` has finished (a question now waits on nothing)."""
+        return self._ready
 
     # -- setup ---------------------------------------------------------------------
     def warm_up(self) -> "AskPipeline":
         """Load the index (building it first when missing or stale), the clauses and the answerer."""
         if self._ready:
             return self
+        with self._warming:
+            if not self._ready:
+                self._warm_up()
+        return self
+
+    def _warm_up(self) -> None:
         from .retrieval import HybridRetriever
 
         if self.retriever is None:
@@ -103,7 +118,6 @@ class AskPipeline:
         if self.settings.answerer == "llm":
             self.warm_up_llm()
         self._ready = True
-        return self
 
     def warm_up_llm(self) -> bool:
         """Build the LLM answerer now, when one is configured (a server whose users may

@@ -15,10 +15,16 @@
 * ``POST /v1/search`` — ranked clauses for a query;
 * ``/`` — the Gradio app (chat, documents, knowledge base).
 
-``python -m assistant serve`` opens its port as soon as the index is loaded: the API
-answers at once, and the Gradio app (whose import alone costs about 5 CPU seconds) is
-built in the background (``ui_in_background``); until it is mounted, ``/`` is a plain
-page that reloads itself every second, and ``/healthz`` says ``"ui": "starting"``.
+``python -m assistant serve`` opens its port as soon as the index is loaded and checked
+(built or repaired first when it must be), before the retriever is warm: the warm-up
+(BM25 tables, the encoder, the tokenizer, the word bridge) runs in the background
+(``/healthz`` says ``"index": "loading"`` until it is done), and a question asked
+meanwhile waits for it (``AskPipeline.warm_up`` is done once). With answer worker
+processes (``answer_processes``), which warm up their own pipelines on their own cores,
+a question waits for them instead, and the server's warm-up (for ``/v1/search``, and
+answers should the workers fail) waits until they are ready and the UI is built. The Gradio app is built in the background too
+(``ui_in_background``); until it is mounted, ``/`` is a plain page that reloads itself
+every second, and ``/healthz`` says ``"ui": "starting"``.
 
 With ``api_key`` set, ``/v1/*`` wants ``Authorization: Bearer <api_key>``.
 Everything goes through ``LiveIndex``, so a document added in the app is answered
@@ -37,6 +43,7 @@ from typing import Any, AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from starlette.routing import Mount
 from pydantic import BaseModel, Field
 
 from .ask import _pieces  # the answer threads stream an extractive answer in these pieces
@@ -175,13 +182,16 @@ def create_server(live, settings, blocks=None, ui_in_background: bool = False, l
         # extractive answers in worker processes while the server runs (answerprocs.py)
         live.start_answer_processes(settings.answer_processes)
         building = asyncio.create_task(late.start(True)) if ui_in_background else None
+        # the retriever warms up while the port is open (a no-op when it already is warm)
+        warming = asyncio.create_task(_warm_up_in_turn(live, building, log))
         try:
             if building is None:
                 await late.start(False)
             yield
         finally:
-            if building is not None and not building.done():
-                building.cancel()
+            for task in (building, warming):
+                if task is not None and not task.done():
+                    task.cancel()
             await late.close()
             live.close()
 
@@ -212,6 +222,8 @@ def create_server(live, settings, blocks=None, ui_in_background: bool = False, l
                 "embedding_model": settings.embedding_model,
                 # worker processes computing extractive answers (0 while they start)
                 "answer_processes": len(procs.pids()) if procs is not None else 0,
+                # the retriever's warm-up: loading until done (questions wait for it meanwhile)
+                "index": "ready" if live.pipeline.ready else "loading",
                 "ui": late.state}  # the Gradio app at /: starting | ready | failed
 
     @api.get("/v1/models", dependencies=[Depends(check_key)])
@@ -224,6 +236,7 @@ def create_server(live, settings, blocks=None, ui_in_background: bool = False, l
         snap = live.snapshot()
         titles = snap.library.titles
         try:
+            snap.pipeline.warm_up()  # waits for the start's warm-up when it is still running
             hits = snap.pipeline.retriever.search(req.query, k=req.k, places=req.documents or None)
         except AssistantError as e:
             raise APIError(400, redactor(e)) from None
@@ -279,16 +292,37 @@ def _gradio_app(live, settings, blocks, upload_max: int) -> FastAPI:
     from .sessions import lean_sessions
     from .ui import build_app, page_assets
 
-    if blocks is None:
-        blocks = build_app(live, settings)
-    blocks.queue(default_concurrency_limit=4, status_update_rate=STATUS_UPDATE_S)
+    with _one_gradio_app():
+        if blocks is None:
+            blocks = build_app(live, settings)
+        blocks.queue(default_concurrency_limit=4, status_update_rate=STATUS_UPDATE_S)
     blocks.state_session_capacity = settings.max_sessions
     ui = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     gr.mount_gradio_app(ui, blocks, path="", show_error=False, max_file_size=max(upload_max, 1),
                         footer_links=["api"], enable_monitoring=False, **page_assets())
+    # the Blocks' app is the one served, as launch() makes it (the queue answers events through it)
+    blocks.app = next(r.app for r in ui.routes if isinstance(r, Mount))
     lean_sessions(blocks)
     lean_queue(blocks)
     return ui
+
+
+@contextlib.contextmanager
+def _one_gradio_app():
+    """Gradio makes an ASGI app of the Blocks (``App.create_app``: about 80 routes, each
+    signature analysed by FastAPI) when ``gr.Blocks()`` is made, when its ``with`` ends
+    and at ``queue()``, each replacing the last, before ``mount_gradio_app`` makes the one
+    that is served: 3 of the 4 are thrown away (0.28 of the 0.43 CPU s that building and
+    mounting the page took). They are not made while the Blocks are built and queued here
+    (one build at a time: a server builds its page once)."""
+    from gradio.routes import App
+
+    made = App.__dict__["create_app"]
+    App.create_app = staticmethod(lambda *_args, **_kwargs: None)
+    try:
+        yield
+    finally:
+        App.create_app = made
 
 
 async def _sse(first: Any, rest: AsyncIterator[Any], cid: str, created: int, model: str,
@@ -347,22 +381,56 @@ def run(live, settings, host: str, port: int, log=print) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def prepare_pipeline(settings, log=print):
-    """A warmed-up AskPipeline, building the index first when it is missing or stale,
-    and rebuilding (repairing) it when a file of it is damaged."""
-    from .ask import AskPipeline
+def prepare_pipeline(settings, log=print, warm: bool = True):
+    """An AskPipeline over the index, building the index first when it is missing or
+    stale, and rebuilding (repairing) it when a file of it is damaged. Warmed up, or
+    with ``warm=False`` only loaded and checked (``IndexStore.load``): the caller warms
+    it up later (``warm_up``)."""
     from .index import IndexBuilder
 
-    pipeline = AskPipeline(settings)
     try:
-        pipeline.warm_up()
+        return _loaded_pipeline(settings, warm)
     except (IndexMissingError, IndexMismatchError, IndexCorruptError) as e:
         log(f"{e}\nBuilding the index now (unchanged documents are reused)…")
         summary = IndexBuilder(settings).build(progress=True)
         log(f"index built: {summary.chunks} chunks from {summary.documents} documents")
-        pipeline = AskPipeline(settings)
+        return _loaded_pipeline(settings, warm)
+
+
+def _loaded_pipeline(settings, warm: bool):
+    from .ask import AskPipeline
+    from .index import IndexStore
+    from .retrieval import HybridRetriever
+
+    if warm:
+        return AskPipeline(settings).warm_up()
+    return AskPipeline(settings, retriever=HybridRetriever(settings, store=IndexStore.load(settings)))
+
+
+async def _warm_up_in_turn(live, building: asyncio.Task | None, log=print) -> None:
+    """The server's own warm-up, at once when it answers questions itself; when worker
+    processes answer them (``answer_processes``), only once they are ready and the UI is
+    built: until then it would only do their work twice and slow the UI's build (one GIL).
+    Its pipeline serves ``/v1/search`` and answers when no worker is ready; meanwhile a
+    question waits for the workers (``answer_in_process``), and a search warms it up at
+    once (``AskPipeline.warm_up`` is done once)."""
+    from .workers import WORKERS_START_WAIT_S
+
+    procs = live.snapshot().processes
+    if procs is not None:
+        await asyncio.to_thread(procs.wait_ready, WORKERS_START_WAIT_S)
+        if building is not None:
+            await asyncio.wait([building])
+    await asyncio.to_thread(warm_up, live.pipeline, log)
+
+
+def warm_up(pipeline, log=print) -> None:
+    """``pipeline.warm_up()`` on a server's background thread: a failure is logged (each
+    question then says what went wrong), never raised into the server's event loop."""
+    try:
         pipeline.warm_up()
-    return pipeline
+    except Exception as e:  # noqa: BLE001 - the server goes on; questions report the error
+        log(f"the index could not be warmed up: {e!r}")
 
 
 def run_cli(args, settings) -> int:
@@ -374,6 +442,7 @@ def run_cli(args, settings) -> int:
     host = getattr(args, "host", None) or settings.server_name
     port = int(getattr(args, "port", None) or settings.server_port)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-    live = LiveIndex(prepare_pipeline(settings, log=log), settings, make_library)
+    # the port opens before the retriever is warm (create_server's lifespan warms it up)
+    live = LiveIndex(prepare_pipeline(settings, log=log, warm=False), settings, make_library)
     run(live, settings, host, port, log=log)
     return 0

@@ -56,6 +56,10 @@ MAX_TURNS = 20
 # Retrieved clauses shown as "related" under an answer that found nothing.
 RELATED_SHOWN = 5
 EMPTY_QUESTION = "请输入问题。"
+# in the answer's place while it is computed; the second while the server's start-up
+# warm-up (index, encoder, tokenizer) is still running and the question waits for it
+SEARCHING = "正在检索相关条款…"
+LOADING_INDEX = "正在加载检索索引（服务刚启动），加载完成后即回答…"
 
 # Example questions, one group per kind of user.
 EXAMPLES: dict[str, list[str]] = {
@@ -809,6 +813,10 @@ def build_app(pipeline, settings) -> gr.Blocks:
                 out.append((f"[{c.get('n')}] {c.get('place', '')} {c.get('path', '')}".strip(), cid))
         return out
 
+    def waiting_notice() -> str:
+        warm = live.pipeline.ready or live.answer_processes() is not None
+        return SEARCHING if warm else LOADING_INDEX
+
     def chat_view(turns: Sequence[dict[str, Any]], simplified: bool) -> tuple[list, str]:
         """The chat's messages and the citation cards, in the display script chosen."""
         script = _to_simplified if simplified else _same
@@ -826,7 +834,7 @@ def build_app(pipeline, settings) -> gr.Blocks:
         history = _history(turns)
         msgs = chat_view(turns, simplified)[0] + [
             {"role": "user", "content": render_user_message(question)},
-            {"role": "assistant", "content": '<span class="muted">正在检索相关条款…</span>'},
+            {"role": "assistant", "content": f'<span class="muted">{waiting_notice()}</span>'},
         ]
         yield ("", msgs, turns, gr.update(), gr.update(), gr.update(), gr.update(), "")
         final: dict[str, Any] | None = None

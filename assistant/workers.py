@@ -72,14 +72,25 @@ class AnswerWorkers:
             stopped.set()
 
 
+# how long a question (and the server's own warm-up) waits for the worker processes to start
+WORKERS_START_WAIT_S = 120.0
+
+
 async def answer_in_process(live, question: str, args: dict[str, Any]) -> dict[str, Any] | None:
     """The extractive answer from one of ``live``'s worker processes, or None when it has
-    none ready (or one died: new ones are started) and the caller must answer itself."""
+    none ready (or one died: new ones are started) and the caller must answer itself.
+    While they start and this process is not warmed up either (a server's first seconds:
+    ``server``), the question waits for them: they warm up on their own cores, where
+    this process would warm up beside the building of its page."""
     from .answerprocs import BrokenProcessPool
 
     procs = live.answer_processes()
     if procs is None:
-        return None
+        procs = live.snapshot().processes
+        if procs is None or live.pipeline.ready:
+            return None
+        if not await asyncio.to_thread(procs.wait_ready, WORKERS_START_WAIT_S):
+            return None  # they failed to start (or are slow beyond reason): answer here
     try:
         return await procs.ask(question=question, **args)
     except BrokenProcessPool:

@@ -152,3 +152,35 @@ def test_a_killed_server_leaves_no_worker_behind(index_settings, tmp_path):
         assert all(_gone(p) for p in children), [p for p in children if not _gone(p)]
     finally:
         server.stop()
+
+
+def test_a_question_at_start_waits_for_the_workers_not_for_the_servers_warm_up(tmp_path, monkeypatch):
+    """The port opens before anything is warm (``prepare_pipeline(warm=False)``); with worker
+    processes, a question asked then is answered by a worker once it has started, on its own
+    core, not by the server warming up beside its page's build: here the server's warm-up is
+    held by its lock the whole time, and the answer comes all the same."""
+    import httpx
+
+    from app_harness import served_app
+    from assistant import workers
+    from assistant.live import LiveIndex
+    from assistant.server import create_server, prepare_pipeline
+    from assistant.ui import _library
+
+    monkeypatch.setattr(workers, "WORKERS_START_WAIT_S", START_S)  # a busy machine starts them slowly
+    served = served_app()
+    settings = dataclasses.replace(served.settings, answer_processes=1,
+                                   conversations_db=str(tmp_path / "conversations.db"))
+    pipeline = prepare_pipeline(settings, warm=False)
+    live = LiveIndex(pipeline, settings, _library)
+    held = pipeline._warming  # noqa: SLF001 - the server's warm-up waits on this lock
+    held.acquire()
+    server = UvicornServer(create_server(live, settings, ui_in_background=True))
+    try:
+        r = httpx.post(server.url + "/v1/chat/completions", timeout=START_S + 60, json={
+            "model": "ip-assistant", "messages": [{"role": "user", "content": QUESTIONS[0]}]})
+        assert r.status_code == 200 and "200亿" in r.json()["choices"][0]["message"]["content"]
+        assert not pipeline.ready and live.answer_processes() is not None
+    finally:
+        held.release()
+        server.stop()

@@ -148,3 +148,100 @@ def test_the_api_answers_and_a_browser_opened_at_once_gets_the_app(serving):
         WebDriverWait(driver, 120).until(
             lambda d: any("200亿" in b.text for b in d.find_elements(By.CSS_SELECTOR, "#chatbot .msg")))
     assert json.loads(http(serving + "/healthz")[2])["ui"] == "ready"
+
+
+@needs_chromium
+def test_a_question_asked_while_the_index_warms_up_is_answered_when_it_is_warm(tmp_path):
+    """The port opens before the retriever is warm (``prepare_pipeline(warm=False)``, warmed
+    up by the server's lifespan): a question asked in the page meanwhile says the index is
+    loading, is answered once the warm-up ends, and is not lost; ``/healthz`` says
+    ``"index": "loading"`` until then. The warm-up is held by its own lock, so the test
+    asks while it is surely running (no worker process: one could answer first)."""
+    import dataclasses
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from assistant.live import LiveIndex
+    from assistant.server import create_server, prepare_pipeline
+    from assistant.ui import LOADING_INDEX, _library
+
+    served = served_app()
+    settings = dataclasses.replace(served.settings, answer_processes=0,
+                                   conversations_db=str(tmp_path / "conversations.db"))
+    pipeline = prepare_pipeline(settings, warm=False)
+    assert not pipeline.ready
+    live = LiveIndex(pipeline, settings, _library)
+    held = pipeline._warming  # noqa: SLF001 - the lifespan's warm-up waits on this lock until released
+    held.acquire()
+    server = UvicornServer(create_server(live, settings, ui_in_background=True))
+    try:
+        assert json.loads(http(server.url + "/healthz")[2])["index"] == "loading"
+        with chromium() as driver:
+            emulate(driver, width=1440)
+            driver.get(server.url + "/")
+            box = WebDriverWait(driver, 180).until(
+                EC.element_to_be_clickable((By.CSS_SELECTOR, "#question textarea")))
+            box.send_keys(QUESTION)
+            box.send_keys(Keys.ENTER)
+            chat = lambda d: d.find_element(By.CSS_SELECTOR, "#chatbot").text  # noqa: E731
+            WebDriverWait(driver, 180).until(lambda d: LOADING_INDEX in chat(d))
+            assert "200亿" not in chat(driver) and not pipeline.ready
+            held.release()
+            held = None
+            WebDriverWait(driver, 180).until(lambda d: "200亿" in chat(d))
+            assert LOADING_INDEX not in chat(driver) and QUESTION in chat(driver)
+        assert json.loads(http(server.url + "/healthz")[2])["index"] == "ready"
+    finally:
+        if held is not None:
+            held.release()
+        server.stop()
+
+
+ONE_APP_SCRIPT = """
+import json
+
+from assistant.library import make_library
+from assistant.live import LiveIndex
+from assistant.server import _gradio_app, prepare_pipeline
+from assistant.settings import Settings
+from gradio.routes import App
+from starlette.routing import Mount
+
+settings = Settings.load()
+live = LiveIndex(prepare_pipeline(settings, warm=False), settings, make_library)
+made = []
+create_app = App.__dict__["create_app"]
+
+
+def counted(*args, **kwargs):
+    made.append(create_app.__func__(*args, **kwargs))
+    return made[-1]
+
+
+App.create_app = staticmethod(counted)
+ui = _gradio_app(live, settings, None, 0)
+mounted = [r.app for r in ui.routes if isinstance(r, Mount)]
+print(json.dumps({"made": len(made), "mounted": mounted == made,
+                  "blocks_app": bool(made) and made[-1].get_blocks().app is made[-1]}))
+"""
+
+
+def test_the_page_becomes_one_asgi_app_the_one_served(tmp_path):
+    """Gradio made an ASGI app of the page four times (``gr.Blocks()``, the end of its
+    ``with``, ``queue()``, ``mount_gradio_app``), three thrown away; the server's page is
+    made into one, and it is the Blocks' app, through which the queue answers events.
+    In a fresh interpreter over the test index (it counts calls of gradio's own
+    ``App.create_app``, which must not outlive the check in this process)."""
+    import os
+
+    served = served_app()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "ASSISTANT_INDEX_DIR": served.settings.index_dir,
+           "ASSISTANT_CORPUS_DIR": served.settings.corpus_dir,
+           "ASSISTANT_CONVERSATIONS_DB": str(tmp_path / "conversations.db")}
+    run = subprocess.run([sys.executable, "-c", ONE_APP_SCRIPT], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == {"made": 1, "mounted": True, "blocks_app": True}

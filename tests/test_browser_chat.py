@@ -589,7 +589,9 @@ def test_phone_examples_feedback_reader_and_settings(browser):
 
     # settings: one clause to answer from, and a traditional-script plan's quotes in simplified
     open_accordion(browser, "设置")
-    topk = browser.find_element(By.CSS_SELECTOR, "#settings-topk input[type=number]")
+    # the accordion renders its content after the click: looked up at once, it was sometimes not there yet
+    topk = wait(browser, 30).until(
+        lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, "#settings-topk input[type=number]")), None))
     topk.clear()
     topk.send_keys("1")
     topk.send_keys("\t")

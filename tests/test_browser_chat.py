@@ -602,7 +602,8 @@ def test_phone_examples_feedback_reader_and_settings(browser):
     tick(browser, "#settings-simplified", "简体显示")
     ask(browser, EXAMPLES["条款查询"][1])  # 运城's plan is written in traditional script
     open_accordion(browser, "本次检索到的条款")
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#retrieved .retrieved")) == 1
+    retrieved = wait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#retrieved .retrieved"))
+    assert len(retrieved) == 1  # top-k 1: one clause retrieved
     card = browser.find_element(By.CSS_SELECTOR, "#cards .cite-card")
     shown = card.find_element(By.CSS_SELECTOR, ".cite-clause").get_attribute("textContent")
     copied = card.find_element(By.CSS_SELECTOR, ".cite-copytext").get_attribute("textContent")

@@ -189,6 +189,18 @@ class ExtractiveAnswer:
     missing: list[str] = field(default_factory=list)  # asked kinds the documents do not state
 
 
+
+def _enclosing_code(code: str) -> str:
+    """The division code a district or county lies in, from the gazetteer (a municipality's
+    counties lie in it directly: 500243 彭水 → 500000 重庆市); for a code the gazetteer does
+    not know, its city by the code's digits (330402 → 330400); "" for a city or province."""
+    from .places import Gazetteer
+
+    if len(code) != 6 or code.endswith("00"):
+        return ""
+    place = Gazetteer.default().by_code.get(code)
+    return place.parent if place is not None else code[:4] + "00"
+
 class ExtractiveAnswerer:
     """Answers by quoting the best sentences of the retrieved clauses (module docstring)."""
 
@@ -362,16 +374,13 @@ class ExtractiveAnswerer:
 
     def _place_names(self, doc_ids: Sequence[str]) -> set[str]:
         """The distinct places of these documents (two laws of one province are one place).
-        A district's document counts as its city's when a document of that city is among
-        them (嘉兴's plan and its regulations, one of them about 南湖, are one place)."""
+        A district's or county's document counts as the place it lies in when a document of
+        that place is among them: its city (a 嘉兴 district beside 嘉兴's plan), or the
+        municipality a county lies in directly (彭水 beside 重庆市's regulations)."""
         metas = [self.plans.get(d) for d in doc_ids]
         by_code = {m.place_code: m.place for m in metas if m is not None and m.place_code and m.place}
-        names = set()
-        for d, m in zip(doc_ids, metas):
-            code = getattr(m, "place_code", "") or ""
-            city = code[:4] + "00" if len(code) == 6 and not code.endswith("00") else ""
-            names.add(by_code.get(city) or getattr(m, "place", "") or d)
-        return names
+        return {by_code.get(_enclosing_code(getattr(m, "place_code", "") or "")) or getattr(m, "place", "") or d
+                for d, m in zip(doc_ids, metas)}
 
     def _focus_words(self, window: str, keywords: Sequence[str]) -> list[str]:
         """What an asking window names: the question's keywords inside it (for English,

@@ -16,14 +16,31 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).resolve().parent / "data" / "laws"
-LAWS = ("嘉兴市南湖保护条例.md", "嘉兴市文明行为促进条例(2019-10-09).md")
+LAWS = ("嘉兴市南湖保护条例.md", "嘉兴市文明行为促进条例(2019-10-09).md", "彭水苗族土家族自治县旅游条例(2019-04-19).md")
+CHONGQING = Path(__file__).resolve().parent.parent / "eval" / "corpora" / "laws-ip" / "重庆市专利促进与保护条例(2011-11-29).md"
 
 
 @pytest.fixture(scope="module")
 def jiaxing_and_nanhu(tmp_path_factory):
+    """The plans, two 嘉兴 regulations, and a county of 重庆 beside a 重庆市 regulation."""
     from conftest import pipeline_over_plans_and
 
-    return pipeline_over_plans_and([DATA / name for name in LAWS], tmp_path_factory.mktemp("nanhu"))
+    return pipeline_over_plans_and([*(DATA / name for name in LAWS), CHONGQING], tmp_path_factory.mktemp("nanhu"))
+
+
+@pytest.mark.slow
+def test_a_county_of_a_municipality_and_the_municipality_are_one_place(jiaxing_and_nanhu):
+    """A county lies directly in its municipality (彭水 500243 in 重庆市 500000): its document
+    counts as 重庆's beside 重庆市's regulation (the city taken from the code's digits,
+    500200, is no division, so they counted as two places)."""
+    a = jiaxing_and_nanhu.extractive
+    meta = {m.id: m for m in jiaxing_and_nanhu.retriever.plans}
+    county = next(d for d in meta if meta[d].title.startswith("彭水"))
+    city = next(d for d in meta if meta[d].title.startswith("重庆市"))
+    assert (meta[county].place_code, meta[city].place_code) == ("500243", "500000")
+    assert a._place_names([county, city]) == {meta[city].place}
+    assert len(a._place_names([county, "jiaxing"])) == 2
+    assert a._place_names([county]) == {meta[county].place}  # alone, it is its own place
 
 
 @pytest.mark.slow

@@ -42,6 +42,7 @@ from .citations import sentence_bounds
 from .clauses import SPANNED_COLUMNS_JOIN
 from .lexicons import words
 from .models import Clause, Hit, PlanMeta
+from .places import Gazetteer
 from .retrieval import BACKGROUND_SECTION_RE, PAST_RE, TARGET_SECTION_RE
 from .sentence_scoring import HAND_SCORER, LinearScorer
 from .term_weights import FamilyWeights, TermStats, TermWeights
@@ -189,17 +190,15 @@ class ExtractiveAnswer:
     missing: list[str] = field(default_factory=list)  # asked kinds the documents do not state
 
 
-
 def _enclosing_code(code: str) -> str:
     """The division code a district or county lies in, from the gazetteer (a municipality's
     counties lie in it directly: 500243 彭水 → 500000 重庆市); for a code the gazetteer does
     not know, its city by the code's digits (330402 → 330400); "" for a city or province."""
-    from .places import Gazetteer
-
     if len(code) != 6 or code.endswith("00"):
         return ""
     place = Gazetteer.default().by_code.get(code)
     return place.parent if place is not None else code[:4] + "00"
+
 
 class ExtractiveAnswerer:
     """Answers by quoting the best sentences of the retrieved clauses (module docstring)."""

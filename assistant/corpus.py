@@ -368,16 +368,17 @@ def infer_place(title: str, issuer: str, gaz: Gazetteer | None = None) -> tuple[
     a national body gives ("全国", "national", "", "")."""
     gaz = gaz or Gazetteer.default()
     t = re.sub(r"^关于印发", "", to_simplified((title or "").strip("《》 ")))
-    iss = to_simplified(issuer or "")
-    by_issuer = None if is_national_body(iss) else _place_of(iss, gaz)
-    by_title = None if is_national_body(t) else _place_of(t, gaz)
     if is_national_body(t):
         return "全国", "national", "", ""
+    iss = to_simplified(issuer or "")
+    national_issuer = is_national_body(iss)
+    by_issuer = None if national_issuer else _place_of(iss, gaz)
+    by_title = _place_of(t, gaz)
     if by_issuer and not (by_title and by_title[3] == by_issuer[3]):
         return by_issuer  # the title's own writing of the same place is kept (南通市海门区)
     if by_title:
         return by_title
-    if is_national_body(iss):
+    if national_issuer:
         return "全国", "national", "", ""
     # a division the gazetteer does not know (renamed or new since its data): a title
     # that starts with a name ending like one (…市, …区, …县)

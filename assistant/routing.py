@@ -557,7 +557,8 @@ def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_C
     scoped = [h for h, a in zip(hits, aside) if not a]
     if not any(h.docs for h in scoped):
         scoped = hits
-    r.outside_scope = [h.name for h in hits if all(h is not o for o in scoped)]
+    # the aside places, when the other places give the scope (else every place does)
+    r.outside_scope = [h.name for h, a in zip(hits, aside) if a] if scoped is not hits else []
     for hit, is_aside in zip(hits, aside):
         r.place_names.append(hit.name)
         if is_aside:

@@ -22,9 +22,10 @@
 meanwhile waits for it (``AskPipeline.warm_up`` is done once). With answer worker
 processes (``answer_processes``), which warm up their own pipelines on their own cores,
 a question waits for them instead, and the server's warm-up (for ``/v1/search``, and
-answers should the workers fail) waits until they are ready and the UI is built. The Gradio app is built in the background too
-(``ui_in_background``); until it is mounted, ``/`` is a plain page that reloads itself
-every second, and ``/healthz`` says ``"ui": "starting"``.
+answers should the workers fail) waits until they are ready and the UI is built. The
+Gradio app is built in the background too (``ui_in_background``); until it is mounted,
+``/`` is a plain page that reloads itself every second, and ``/healthz`` says
+``"ui": "starting"``.
 
 With ``api_key`` set, ``/v1/*`` wants ``Authorization: Bearer <api_key>``.
 Everything goes through ``LiveIndex``, so a document added in the app is answered

@@ -196,9 +196,9 @@ def create_server(live, settings, blocks=None, ui_in_background: bool = False, l
             await late.close()
             live.close()
 
+    guard = Middleware(WebGuard, upload_max_bytes=upload_max, allowed_hosts=settings.allowed_hosts)
     api = FastAPI(title="知识产权规划问答助手 API", docs_url="/v1/docs", openapi_url="/v1/openapi.json",
-                  redoc_url=None, lifespan=serving, middleware=[Middleware(WebGuard, upload_max_bytes=upload_max),
-                                              Middleware(PageLanguage)])
+                  redoc_url=None, lifespan=serving, middleware=[guard, Middleware(PageLanguage)])
     redactor = Redactor.for_settings(settings)
 
     @api.exception_handler(APIError)

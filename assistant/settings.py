@@ -90,6 +90,9 @@ class Settings:
     # app
     server_name: str = "127.0.0.1"
     server_port: int = 7860
+    # host names the server answers to besides IP addresses and localhost (against DNS
+    # rebinding): comma-separated, "*.example.org" for a domain's names, "*" for any
+    allowed_hosts: str = ""
     # worker processes that compute the app's extractive answers (each loads the index: about
     # 280 MB); 0: the server answers on its own threads, sharing one GIL with its event loop
     answer_processes: int = 1

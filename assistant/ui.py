@@ -784,6 +784,9 @@ SCROLL_TO_FOCUS_JS = """
 
 def build_app(pipeline, settings) -> gr.Blocks:
     """The whole UI around a warmed-up ``AskPipeline`` (shared, read-only)."""
+    from .webguard import refuse_url_downloads
+
+    refuse_url_downloads()  # no event input makes the server fetch a URL
     live = pipeline if isinstance(pipeline, LiveIndex) else LiveIndex(pipeline, settings, make_library)
     pipeline = live.pipeline
     feedback = FeedbackLog(settings.eval_dir)
@@ -1158,7 +1161,8 @@ def launch_app(app: gr.Blocks, host: str, port: int, prevent_thread_lock: bool =
     settings = settings or Settings.load()
     app.queue(default_concurrency_limit=EVENT_CONCURRENCY, status_update_rate=STATUS_UPDATE_S)
     # the knowledge base's upload is the only one, and no larger than a document may be
-    guard = launch_kwargs(upload_max_bytes=int(settings.max_file_mb * 1024 * 1024) if settings.kb_upload else 0)
+    guard = launch_kwargs(upload_max_bytes=int(settings.max_file_mb * 1024 * 1024) if settings.kb_upload else 0,
+                          allowed_hosts=settings.allowed_hosts)
     guard["app_kwargs"]["middleware"].append(Middleware(PageLanguage))
     launched = app.launch(
         server_name=host,

@@ -25,7 +25,8 @@ needs_chromium = pytest.mark.skipif(
 
 
 @contextlib.contextmanager
-def chromium(network_log: bool = False, lang: str = "zh-CN") -> Iterator:
+def chromium(network_log: bool = False, lang: str = "zh-CN", args: tuple[str, ...] = ()) -> Iterator:
+    """``args``: more command-line flags (e.g. ``--host-resolver-rules=MAP name 127.0.0.1``)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -34,7 +35,8 @@ def chromium(network_log: bool = False, lang: str = "zh-CN") -> Iterator:
     opts.binary_location = str(CHROMIUM)
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", f"--user-data-dir={profile}", "--window-size=1440,1250", f"--lang={lang}"):
+                 "--no-first-run", f"--user-data-dir={profile}", "--window-size=1440,1250", f"--lang={lang}",
+                 *args):
         opts.add_argument(flag)
     if network_log:
         opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})

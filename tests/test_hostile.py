@@ -903,3 +903,145 @@ def test_ingest_reports_the_bomb_as_a_failed_file(tmp_settings, tmp_path):
     out = proc.stdout.decode() + proc.stderr.decode()
     assert "zz_bomb.docx" in out and "decompression bomb" in out, out
     assert "1 files failed" in out, out
+
+
+# ---------------------------------------------------------------------------
+# other origins and other hosts: DNS rebinding, cross-origin writes, URLs to fetch
+# ---------------------------------------------------------------------------
+REBOUND_NAME = "rebound.example"  # a name an attacker's DNS points at 127.0.0.1
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_a_site_whose_name_points_at_loopback_is_not_served_the_app():
+    """DNS rebinding: a page of an attacker's site, its name re-pointed at 127.0.0.1, is
+    the same origin as the app to the browser and could use it (read answers, delete the
+    knowledge base's documents). Chromium resolves the name to 127.0.0.1 as that DNS
+    would; the app answers only to IP addresses, localhost and allowed names."""
+    import http.client
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    served = served_app()
+    port = urlsplit(served.url).port
+    with chromium(args=(f"--host-resolver-rules=MAP {REBOUND_NAME} 127.0.0.1",)) as browser:
+        wait = WebDriverWait(browser, 120)
+
+        def shown(d):
+            boxes = d.find_elements(By.CSS_SELECTOR, "#question textarea")
+            body = d.find_element(By.TAG_NAME, "body").text
+            return "app" if boxes else ("refused" if "not served here" in body else False)
+
+        browser.get(f"http://{REBOUND_NAME}:{port}/")
+        rebound = wait.until(shown)
+        for name in ("127.0.0.1", "localhost"):  # the app itself, by address and by localhost
+            browser.get(f"http://{name}:{port}/")
+            assert wait.until(shown) == "app", name
+    assert rebound == "refused"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/config", headers={"Host": f"{REBOUND_NAME}:{port}"})
+    assert conn.getresponse().status == 400
+
+
+def test_allowed_host_names_are_served():
+    from assistant.webguard import WebGuard
+
+    guard = WebGuard(None, allowed_hosts="assistant.corp.example, *.lab.example")
+    assert [guard.host_allowed(h) for h in ("assistant.corp.example", "a.lab.example", "lab.example",
+                                            "10.1.2.3", "::1", "localhost", "evil.example", "corp.example")] \
+        == [True, True, True, True, True, True, False, False]
+    assert WebGuard(None, allowed_hosts="*").host_allowed("anything.example")
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_a_page_of_another_origin_cannot_post_a_file_to_the_app():
+    """A page elsewhere (another local app on 127.0.0.2, or any site) may send the app a
+    form without asking (a "simple" cross-origin request: multipart, no preflight): Gradio
+    stored the file it posted. The app's own page still uploads."""
+    import uuid
+
+    from gradio.utils import get_upload_folder
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    served = served_app()
+    upload_js = """
+        const fd = new FormData();
+        fd.append("files", new Blob(["测试市知识产权"], {type: "text/plain"}), "%s");
+        fetch("%sgradio_api/upload", {method: "POST", mode: "no-cors", body: fd})
+          .then(() => window.posted = "posted", e => window.posted = "failed " + e);"""
+    theirs, ours = (f"cross-origin-{uuid.uuid4().hex}.txt" for _ in range(2))
+    hostile = RecordingServer("127.0.0.2", page=f"<script>{upload_js % (theirs, served.url)}</script>")
+
+    def stored(name: str) -> list[Path]:
+        return list(Path(get_upload_folder()).rglob(name))
+
+    def posted(d) -> str | None:
+        return d.execute_script("return window.posted || null")
+
+    with chromium() as browser:
+        wait = WebDriverWait(browser, 120)
+        browser.get(served.url)  # the control: the app's own page posts the same form
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#question textarea"))
+        browser.execute_script(upload_js % (ours, served.url))
+        assert wait.until(posted) == "posted"
+        assert stored(ours), "the app's own upload was not stored: this test could not see one"
+        browser.get(hostile.base + "/")
+        assert wait.until(posted) == "posted"  # a refusal is an opaque response too
+    assert hostile.requests  # the hostile page was served
+    assert stored(theirs) == []
+    for path in stored(ours):
+        path.unlink()
+
+
+def _run_event(url: str, fn_index: int, data: list, session: str, timeout: float = 120) -> dict:
+    """One event over Gradio's queue protocol, as a script (not the page) sends it: its
+    "process_completed" message."""
+    import httpx
+
+    with httpx.Client(timeout=timeout) as client:
+        joined = client.post(url + "gradio_api/queue/join", json={
+            "data": data, "event_data": None, "fn_index": fn_index, "trigger_id": None, "session_hash": session})
+        assert joined.status_code == 200, joined.text
+        with client.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session}) as events:
+            for line in events.iter_lines():
+                if line.startswith("data:"):
+                    msg = json.loads(line[5:])
+                    if msg.get("msg") == "process_completed":
+                        return msg
+    raise AssertionError("the event never completed")
+
+
+@pytest.mark.slow
+def test_an_event_naming_a_url_makes_the_server_fetch_nothing(monkeypatch):
+    """Any event input may be a file reference ({"path": URL, "meta": {"_type":
+    "gradio.FileData"}}), the question box's included: Gradio downloaded the URL before
+    the event ran (no size limit; a private address was refused only after asking
+    Google's DNS-over-HTTPS about it). The recording server on 127.0.0.2 plays a public
+    host here: it is put on Gradio's list of hosts fetched without that check."""
+    import httpx
+    from gradio import processing_utils
+
+    served = served_app()
+    outside = served.outside
+    monkeypatch.setattr(processing_utils, "PUBLIC_HOSTNAME_WHITELIST",
+                        [*processing_utils.PUBLIC_HOSTNAME_WHITELIST, urlsplit(outside.base).hostname])
+    config = httpx.get(served.url + "config", timeout=60).json()
+    elem = {c["id"]: c["props"].get("elem_id") for c in config["components"]}
+    fns = {elem.get(d["targets"][0][0]) if d["targets"] else None: i for i, d in enumerate(config["dependencies"])}
+    ask = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "ask")
+    # the question, the conversation (a state: not sent), places, LLM, top-k, simplified script
+    ask_inputs = [None, [], False, 5, False]
+
+    def file_ref(name: str) -> dict:
+        return {"path": f"{outside.base}/{name}", "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+    outside.requests.clear()
+    kb = _run_event(served.url, fns["kb-add"], [file_ref("kb-file.txt"), False], "url-kb")
+    question = _run_event(served.url, ask, [file_ref("question.txt"), *ask_inputs], "url-question")
+    assert outside.requests == []
+    for msg in (kb, question):
+        assert not msg["success"]
+        assert "本服务不下载网址" in (msg["output"].get("error") or ""), msg

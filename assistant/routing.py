@@ -184,8 +184,10 @@ class DocIndex:
             cov = sum(self.idf[g] for g in common) / self.mass[d.id]
             if cov >= min_coverage:
                 hits.append((d, frozenset(common), cov))
-        # a title whose matched bigrams another named title's strictly contain is not named
-        kept = [h[0] for h in hits if not any(h[1] < o[1] for o in hits)]
+        hits, whole = self._not_inside_whole_titles(hits, q, min_coverage)
+        # a title whose matched bigrams another named title's strictly contain is not named,
+        # unless the question says it whole on its own (专利法实施细则和专利法)
+        kept = [h[0] for h in hits if h[0].title in whole or not any(h[1] < o[1] for o in hits)]
         by_key, key_grams = self.keyword_named(question)
         if by_key and not any(d in by_key for d in kept):
             # key words name documents the whole title did not (a title that does, 解释（二）,
@@ -194,6 +196,27 @@ class DocIndex:
             matched = {h[0].id: h[1] for h in hits}
             kept = [d for d in kept if not matched[d.id] <= key_grams] + by_key
         return self._versions(kept, question)
+
+    def _not_inside_whole_titles(self, hits: list[tuple[_Doc, frozenset[str], float]], q: str, min_coverage: float
+                                 ) -> tuple[list[tuple[_Doc, frozenset[str], float]], set[str]]:
+        """When the (folded) question holds a named title whole, a title it names only by
+        that title's words is not named: …的解释 said whole names neither its sequel
+        …的解释（二） nor …的若干规定 that shares its middle, and 著作权法和专利法 does not
+        name 著作权法实施条例. Whole titles are taken longest first; one inside a longer
+        one's words (专利法 of 专利法实施细则) is not whole on its own. A title not said
+        whole stays named by what the question says outside the whole ones. Also gives
+        the titles said whole."""
+        whole: set[str] = set()
+        masked = q
+        for title in sorted({d.title for d, _, _ in hits}, key=len, reverse=True):
+            if len(title) >= 2 and title in masked:
+                whole.add(title)
+                masked = masked.replace(title, "|")
+        if not whole:
+            return hits, whole
+        rest = _bigrams(masked)
+        return [h for h in hits if h[0].title in whole
+                or sum(self.idf[g] for g in h[0].grams & rest) / self.mass[h[0].id] >= min_coverage], whole
 
     def keyword_named(self, question: str) -> tuple[list[_Doc], set[str]]:
         """The documents a question names by key words of their title right before a

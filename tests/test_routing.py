@@ -507,3 +507,22 @@ def test_two_places_named_are_each_answered_from_one_search(mixed, monkeypatch):
     assert len(calls) == 1
     titles = {_doc_title(mixed, h.doc_id) for h in r.answer_hits}
     assert any("嘉兴" in t for t in titles) and any("绍兴" in t for t in titles), titles
+
+
+@pytest.mark.parametrize("question, titles", [
+    # a title said whole names neither its numbered sequel nor a title sharing its middle words
+    ("最高人民法院关于审理侵犯专利权纠纷案件应用法律若干问题的解释第十一条规定了什么？",
+     ["最高人民法院关于审理侵犯专利权纠纷案件应用法律若干问题的解释"]),
+    ("《最高人民法院关于诉前停止侵犯注册商标专用权行为和保全证据适用法律问题的解释》第十二条规定了什么？",
+     ["最高人民法院关于诉前停止侵犯注册商标专用权行为和保全证据适用法律问题的解释"]),
+    ("《最高人民法院、最高人民检察院关于办理侵犯知识产权刑事案件具体应用法律若干问题的解释》第五条规定了什么？",
+     ["最高人民法院、最高人民检察院关于办理侵犯知识产权刑事案件具体应用法律若干问题的解释"]),
+    # two titles said whole are both named, a third sharing their words is not
+    ("著作权法和专利法有什么不同？", ["中华人民共和国专利法", "中华人民共和国著作权法"]),
+    # a short title said on its own beside a longer one that holds it
+    ("专利法实施细则和专利法对于强制许可的规定有什么不同？",
+     ["中华人民共和国专利法", "中华人民共和国专利法实施细则"]),
+    ("专利法实施细则第十条", ["中华人民共和国专利法实施细则"]),
+])
+def test_a_title_said_whole_names_that_document_alone(all_titles, question, titles):
+    assert sorted(_named_titles(all_titles, question)) == sorted(titles)

@@ -55,6 +55,15 @@ EVENT_CONCURRENCY = 4
 MAX_TURNS = 20
 # Retrieved clauses shown as "related" under an answer that found nothing.
 RELATED_SHOWN = 5
+# a citation of an answer made from an earlier index (a conversation restored after the
+# knowledge base changed), or of a file written since the index was built: what the card
+# says instead of presenting the quote as the file's current text (Library.citation_state)
+STALE_NOTES = {
+    "changed": "注意：此条款在回答之后已更改，引文与当前文件不符；请重新提问。",
+    "removed": "注意：此条款已不在当前知识库中（文件已删除或已更改）；请重新提问。",
+    "file_changed": "注意：此文件在建立索引后已被改动（索引尚未重建），引文可能与文件不符。",
+    "file_gone": "注意：此文件在建立索引后已被移走（索引尚未重建）。",
+}
 EMPTY_QUESTION = "请输入问题。"
 # in the answer's place while it is computed; the second while the server's start-up
 # warm-up (index, encoder, tokenizer) is still running and the question waits for it
@@ -208,9 +217,10 @@ def highlight_quote(text: str, quote: str, columns: Sequence[str] = (), tables: 
 
 
 def render_card(c: dict[str, Any], turn: int, clause_id: str | None, columns: Sequence[str] = (),
-                script: Callable[[str], str] = _same, tables: Sequence = ()) -> str:
+                script: Callable[[str], str] = _same, tables: Sequence = (), state: str = "") -> str:
     """One citation card; shown in ``script`` (the copied citation keeps the original words);
-    ``tables``: the laid-out tables of its document (corpus/tables.toml)."""
+    ``tables``: the laid-out tables of its document (corpus/tables.toml); ``state``: the
+    clause changed or removed since the answer (``Library.citation_state``)."""
     path = c.get("path") or ""
     original = c.get("clause_text") or c.get("quote") or ""
     clause_text = script(original)
@@ -227,7 +237,8 @@ def render_card(c: dict[str, Any], turn: int, clause_id: str | None, columns: Se
         f'<span class="cite-title">{esc(script(_with_brackets(c.get("title", ""))))}</span>'
         f'<span class="cite-place">{esc(script(c.get("place", "")))}</span></div>'
         f'<div class="cite-path">{esc(path)}{" · " + esc(heading) if heading else ""}</div>'
-        f'<div class="cite-clause">{highlight_quote(clause_text, script(c.get("quote", "")), columns, tables)}</div>{converted}'
+        + (f'<div class="notfound stale-note">{esc(STALE_NOTES[state])}</div>' if state in STALE_NOTES else "")
+        + f'<div class="cite-clause">{highlight_quote(clause_text, script(c.get("quote", "")), columns, tables)}</div>{converted}'
         f'<div class="cite-actions"><button type="button" class="copy-cite" data-cite="{esc(cite)}">复制引用</button>'
         f"{open_link}</div>"
         f'<div class="cite-copytext" title="可选中复制">{esc(cite)}</div>'
@@ -247,12 +258,14 @@ def render_related(answer: dict[str, Any], titles: dict[str, str], limit: int = 
 
 def render_cards(turns: Sequence[dict[str, Any]], resolve, titles: dict[str, str],
                  columns: Callable[[dict], Sequence[str]] = lambda c: (), script: Callable[[str], str] = _same,
-                 tables: Callable[[dict], Sequence] = lambda c: ()) -> str:
-    """Citation cards for every answer, newest first; older answers collapsed."""
+                 tables: Callable[[dict], Sequence] = lambda c: (), state: Callable[[dict], str] = lambda c: "") -> str:
+    """Citation cards for every answer, newest first; older answers collapsed; ``state``
+    says of a citation whether its clause changed or went since (``Library.citation_state``)."""
     blocks = []
     answered = [(i, t) for i, t in enumerate(turns) if not t.get("error")]
     for rank, (i, t) in enumerate(reversed(answered)):
-        cards = "".join(render_card(c, i, resolve(c), columns(c), script, tables(c)) for c in t.get("citations") or [])
+        cards = "".join(render_card(c, i, resolve(c), columns(c), script, tables(c), state(c))
+                        for c in t.get("citations") or [])
         body = ""
         if t.get("not_found"):
             # the related clauses: the answer's own citations when it gives some, else the retrieved ones
@@ -824,7 +837,8 @@ def build_app(pipeline, settings) -> gr.Blocks:
         """The chat's messages and the citation cards, in the display script chosen."""
         script = _to_simplified if simplified else _same
         return (_chat_messages(turns, live.lib.columns, script, live.lib.tables),
-                render_cards(turns, live.lib.resolve, live.lib.titles, live.lib.columns, script, live.lib.tables))
+                render_cards(turns, live.lib.resolve, live.lib.titles, live.lib.columns, script, live.lib.tables,
+                             live.lib.citation_state))
 
     async def respond(question: str, turns: list, places: list[str], use_llm: bool, top_k: float | None = None,
                       simplified: bool = False) -> AsyncIterator[tuple]:

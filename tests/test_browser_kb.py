@@ -110,8 +110,8 @@ def test_upload_ask_delete_while_serving(tmp_path):
 
 
 class OwnApp:
-    def __init__(self, url: str, app):
-        self.url, self.app = url, app
+    def __init__(self, url: str, app, live=None, settings=None):
+        self.url, self.app, self.live, self.settings = url, app, live, settings
 
 
 def own_app(tmp_path) -> OwnApp:
@@ -122,6 +122,8 @@ def own_app(tmp_path) -> OwnApp:
 
     from app_harness import free_port
     from assistant.ask import AskPipeline
+    from assistant.library import make_library
+    from assistant.live import LiveIndex
     from assistant.ui import build_app, launch_app
 
     shared = served_app()
@@ -129,7 +131,70 @@ def own_app(tmp_path) -> OwnApp:
     shutil.copytree(shared.settings.index_dir, tmp_path / "index")
     settings = dataclasses.replace(shared.settings, corpus_dir=str(tmp_path / "corpus"),
                                    index_dir=str(tmp_path / "index"), conversations_db=str(tmp_path / "chats.db"))
-    app = build_app(AskPipeline(settings).warm_up(), settings)
+    live = LiveIndex(AskPipeline(settings).warm_up(), settings, make_library)
+    app = build_app(live, settings)
     port = free_port()
     launch_app(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True, settings=settings)
-    return OwnApp(f"http://127.0.0.1:{port}/", app)
+    return OwnApp(f"http://127.0.0.1:{port}/", app, live, settings)
+
+
+BACKUP_Q = "测试市知识产权数据多久备份一次？"
+
+
+def test_a_kept_answer_says_when_its_clause_changed_or_went(tmp_path):
+    """Stale answers: a conversation is kept (SQLite) and shown again on the next visit with
+    its citation cards, each quoting its clause as it was answered from. When the file was
+    written since the index was built (no rebuild yet), or the knowledge base changed the
+    clause since (the document replaced with other words, then deleted), the card
+    presented the old quote as the document's text; now it says the file changed, the
+    clause changed or is gone. A fresh answer's cards say nothing of the kind."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from app_harness import XSS_FILE
+    from assistant.knowledge import KnowledgeBase
+
+    served = own_app(tmp_path)
+    kb = KnowledgeBase(served.settings)
+    text = (Path(served.settings.corpus_dir) / XSS_FILE).read_text(encoding="utf-8")
+    assert "每日备份一次" in text
+
+    def notes(d) -> list[str]:
+        return [n.text for n in d.find_elements(By.CSS_SELECTOR, "#cards .stale-note")]
+
+    def restored_notes(d) -> list[str] | None:
+        cards = d.find_elements(By.CSS_SELECTOR, "#cards .cite-card")
+        return notes(d) if cards else None
+
+    try:
+        with chromium() as browser:
+            wait = WebDriverWait(browser, 240)
+            browser.get(served.url)
+            box = wait.until(lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, "#question textarea")), None))
+            box.send_keys(BACKUP_Q)
+            box.send_keys(Keys.ENTER)
+            card = wait.until(lambda d: next((c for c in d.find_elements(By.CSS_SELECTOR, "#cards .cite-card")
+                                              if "每日备份一次" in c.text), None))
+            assert "数据备份" in card.text and notes(browser) == []  # a fresh answer: nothing to say
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#chat-list label"))  # the chat is saved
+
+            # the file written in corpus/ behind the app's back: the index still holds the old text
+            (Path(served.settings.corpus_dir) / XSS_FILE).write_text(text.replace("每日备份一次", "每月备份一次"),
+                                                                     encoding="utf-8")
+            browser.refresh()
+            edited = wait.until(restored_notes)
+            kb.add(text.replace("每日备份一次", "每周备份一次").encode("utf-8"), XSS_FILE, replace=True)
+            served.live.reload()
+            browser.refresh()
+            changed = wait.until(restored_notes)
+            doc_id = next(d["doc_id"] for d in kb.documents() if d["file"] == XSS_FILE)
+            kb.remove(doc_id)
+            served.live.reload()
+            browser.refresh()
+            removed = wait.until(restored_notes)
+    finally:
+        served.app.close()
+    assert edited and all("已被改动" in n for n in edited), edited
+    assert len(changed) == 1 and "已更改" in changed[0], changed
+    assert removed and all("已不在当前知识库" in n for n in removed), removed

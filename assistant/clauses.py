@@ -66,6 +66,10 @@ _LINE_PREFIX_RE = re.compile(r"#{0,6}[ \t\u3000]*")
 # where they are marks (followed by a space, as MD_HEADING_RE takes them): the 「#」 of
 # 「#0（二）」 is text
 _TEXT_START_RE = re.compile(r"(?:#{1,6}[ \t\u3000]+(?=\S))?[ \t\u3000]*")
+# the rank of an article (条): ranked nodes above it are containers (编, 章, 节)
+ARTICLE_RANK = 40
+# what a reader calls a text's table of contents
+CONTENTS_LABEL = "目录"
 # nodes that hold no other node: a box or table closes at the next marker
 INSET_LEVELS = ("box", "table", "table_row")
 _NUM_RE_SRC = f"[{CN_NUMERAL_CHARS}]{{1,8}}"
@@ -89,12 +93,13 @@ class MarkerStyle:
     kind: str = "numbered"
     sequence: str = ""
     inline: str = ""
+    lost_markers: bool = False
     order: int = 0
 
     def value(self, m: re.Match[str]) -> int | None:
         raw = m.group("n") if "n" in m.re.groupindex else ""
-        if self.kind == "attachment":
-            return 0
+        if self.kind == "attachment":  # 附件 (0) or, where the text numbers them, 附件2 (2)
+            return int(raw) if raw and raw.isdigit() else 0
         if self.numerals == "arabic":
             return int(raw) if raw and raw.isdigit() else None
         return cn_to_int(raw)
@@ -125,7 +130,8 @@ def load_styles(path: str | Path = NUMBERING_FILE) -> tuple[MarkerStyle, ...]:
             name=s["name"], regex=re.compile(pattern), numerals=s.get("numerals", "cn"), level=s["level"],
             path=s["path"], join=s.get("join", ""), rank=s.get("rank"), where=s.get("where", "sentence"),
             strong=s.get("strong", False), run_on=s.get("run_on", False), kind=s.get("kind", "numbered"),
-            sequence=s.get("sequence", ""), inline=s.get("inline", ""), order=i,
+            sequence=s.get("sequence", ""), inline=s.get("inline", ""), lost_markers=s.get("lost_markers", False),
+            order=i,
         ))
     return tuple(out)
 
@@ -532,17 +538,62 @@ class _TreeBuilder:
                 seq = style.name
         top_i = self._top_index()
         oi = self._open_index(seq, top_i)
+        if oi is not None and c.value == 1 and any(n.rank is not None for n in self.stack[oi + 1:top_i + 1]):
+            # a list above an article (三、（一）担保合同… then 第四十五条): the article's own
+            # items start a list of their own
+            oi = None
         parent_i = oi - 1 if oi is not None else top_i
         expected = {(self.stack[oi].value + 1, 0)} if oi is not None else self._expected_first(style, seq)
         if (c.value, 0) not in expected:
             if not md_depth:
+                if style.lost_markers and at_line and self._restore_lost_items(c, style, seq):
+                    return self._open_relative(c, at_line, after_sentence)
                 return False
             prev = self._prev_sibling_value(seq, parent_i)
+            if prev is not None and c.value == 1 and self._fold_contents(seq, parent_i, c.pos):
+                prev = None
             if prev is not None:
                 self._note_irregular(style, prev, (c.value, 0), True)
         elif not (at_line or after_sentence or md_depth) and not self._inline_ok(c, style, oi is None, parent_i):
             return False
         self._place(self._make(c, style, seq, md_depth), parent_i)
+        return True
+
+    def _restore_lost_items(self, c: _Cand, style: MarkerStyle, seq: str) -> bool:
+        """An article's list whose first items (or some in its middle) lost their
+        markers: （二） at a line start right after one unmarked item line that
+        follows the lead-in “…下列职责：”, or （五） after （二） and two unmarked
+        lines. When the unmarked lines, each ending a sentence (；。), are exactly as
+        many as the numbers missing, they are those items: nodes of the list, so
+        that the marked ones after them are taken in their article."""
+        ai = self._article_index()
+        if ai is None:
+            return False
+        article = self.stack[ai]
+        last = next((ch for ch in reversed(article.children) if ch.kind != "paragraph"), None)
+        if last is not None and last.seq != seq:
+            return False
+        if last is None:
+            start, first = _after_lead_in(self.masked, article.marker_end, self._line_start(c.pos)), 1
+            if start < 0:
+                return False
+        else:  # after the last item's own lines (one broken inside runs to a sentence end)
+            start, first = _after_unit(self.masked, last.marker_end, c.pos), last.value + 1
+            if start < 0:
+                return False
+        units = _unmarked_items(self.masked, start, self._line_start(c.pos))
+        if units is None or len(units) != c.value - first or not units:
+            return False
+        # the lines were counted as the article's paragraphs (款), after items as nodes
+        end = self._line_start(c.pos)
+        article.paras -= sum(1 for line in self.masked[start:end].split("\n") if line.strip())
+        for n in [ch for ch in article.children if ch.kind == "paragraph" and ch.start >= start]:
+            article.children.remove(n)
+            self.nodes.remove(n)
+        for value, (line_start, text_start) in enumerate(units, start=first):
+            node = _Node(style.name, style.level, style.step(value), value, text_start, cut=line_start,
+                         marker_end=text_start, join=style.join, seq=seq)
+            self._place(node, ai)
         return True
 
     def _inline_ok(self, c: _Cand, style: MarkerStyle, opens_level: bool, parent_i: int) -> bool:
@@ -582,6 +633,8 @@ class _TreeBuilder:
             prev = self.last_global[seq]
             expected |= _next_of(prev)
         got = (c.value, c.sub)
+        if got == (1, 0) and prev is not None and (at_line or md_depth) and self._fold_contents(seq, parent_i, c.pos):
+            prev, expected = None, {(1, 0)}
         if got in expected:
             ok = at_line or after_sentence or md_depth > 0
         elif (at_line and style.strong) or md_depth:
@@ -592,6 +645,36 @@ class _TreeBuilder:
             return False
         node = self._make(c, style, seq, md_depth)
         self._place(node, parent_i)
+        return True
+
+    def _fold_contents(self, seq: str, parent_i: int, pos: int) -> bool:
+        """Headings (编/章/节, or Markdown headings ## 一、管辖) each alone on its line
+        with no text under them, then their numbering starting over: the first run
+        was the text's table of contents. It becomes one node, 目录, so that no
+        chapter has two paths."""
+        parent = self.stack[parent_i]
+        first = next((ch for ch in parent.children if ch.seq == seq), None)
+        if first is None:
+            return False
+        k = next(i for i in range(len(self.nodes) - 1, -1, -1) if self.nodes[i] is first)
+        entries = self.nodes[k:]
+        if any(n.rank >= ARTICLE_RANK if n.rank is not None else not n.md_depth for n in entries):
+            return False  # only containers (编/章/节) or Markdown headings (## 二、回避)
+        ends = [n.cut for n in entries[1:]] + [self._line_start(pos)]
+        if any("\n" in self.masked[n.marker_end:end].strip() for n, end in zip(entries, ends)):
+            return False
+        for n in entries:
+            n.parent.children.remove(n)
+        del self.nodes[k:]
+        del self.stack[parent_i + 1:]
+        toc = _Node("heading", "heading", CONTENTS_LABEL, 0, first.start, cut=first.cut, heading=CONTENTS_LABEL)
+        # its text: the headings as listed, without their Markdown marks
+        toc.text_override = "\n".join(_TEXT_START_RE.sub("", line, count=1).strip()
+                                      for line in self.text[first.start:self._line_start(pos)].split("\n")
+                                      if line.strip())
+        self._push(toc, parent)
+        for n in entries:
+            self.last_global.pop(n.seq, None)
         return True
 
     def _starts_own_text(self, c: _Cand, parent_i: int) -> bool:
@@ -661,6 +744,11 @@ class _TreeBuilder:
     def _open_md_numbered(self, c: _Cand, md: tuple[int, int]) -> bool:
         line_start, depth = md
         keep = self._md_keep(depth)
+        if c.style.rank is not None:
+            # the ranks' order holds whatever the marks say: ## 第一节 under ### 第三章
+            # stays in its chapter
+            keep = max([keep, *(i for i in range(keep + 1, len(self.stack))
+                                if self.stack[i].rank is not None and self.stack[i].rank < c.style.rank)])
         saved = self.stack
         self.stack = self.stack[:keep + 1]
         ok = (self._open_ranked(c, True, True, md_depth=depth) if c.style.rank is not None
@@ -698,7 +786,8 @@ class _TreeBuilder:
     def _open_attachment(self, c: _Cand) -> bool:
         del self.stack[1:]
         self.last_global.clear()
-        node = _Node("attachment", "attachment", "附件", 0, c.pos)  # its heading is its own line
+        # its heading is its own line; 附件1, 附件2 … where the text numbers them
+        node = _Node("attachment", "attachment", c.style.step(c.value) if c.value else "附件", c.value, c.pos)
         self._push(node, self.root)
         return True
 
@@ -759,6 +848,58 @@ class _TreeBuilder:
         self.stack.append(node)
         self.nodes.append(node)
         self.last_accepted = node
+
+
+# a list's lead-in: a line ending in ： (a stray mark or two after it tolerated)
+_LIST_LEAD_IN_RE = re.compile(r"[：:][^\u4e00-\u9fff]{0,3}$")
+
+
+def _after_lead_in(text: str, start: int, end: int) -> int:
+    """Where the line after the last lead-in line of ``text[start:end]`` starts (only
+    the last ``MAX_CLAUSE_CHARS`` characters looked at), or -1 when there is none."""
+    lo = max(start, end - MAX_CLAUSE_CHARS)
+    line_end = end - 1 if end > lo and text[end - 1] == "\n" else end
+    while line_end > lo:
+        line_start = max(text.rfind("\n", lo, line_end) + 1, lo)
+        if _LIST_LEAD_IN_RE.search(text[line_start:line_end].rstrip()):
+            return line_end + 1
+        line_end = line_start - 1
+    return -1
+_MARKED_LINE_RE = re.compile(r"[（(]?[一二三四五六七八九十\d]{1,3}[、.．)）]|第[一二三四五六七八九十百]+[条款]")
+
+
+def _unmarked_items(text: str, start: int, end: int) -> list[tuple[int, int]] | None:
+    """(line start, text start) of each item in ``text[start:end]`` when it is a run of
+    unmarked items: lines grouped up to one that ends a sentence (；。; a line broken
+    inside an item continues it), none starting with a marker, the last one ended."""
+    units: list[tuple[int, int]] = []
+    open_unit = False
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        line_end = end if nl < 0 else nl
+        line = text[pos:line_end]
+        stripped = line.strip()
+        if stripped:
+            if _MARKED_LINE_RE.match(stripped):
+                return None
+            if not open_unit:
+                units.append((pos, pos + len(line) - len(line.lstrip())))
+            open_unit = not stripped.endswith(("；", ";", "。"))
+        pos = line_end + 1
+    return None if open_unit else units
+
+
+def _after_unit(text: str, pos: int, limit: int) -> int:
+    """Where the line after the one that ends the item starting at ``pos`` starts (the
+    first line end after a sentence end ；。), or -1 when that is not before ``limit``."""
+    while True:
+        nl = text.find("\n", pos, limit)
+        if nl < 0:
+            return -1
+        if text[pos:nl].rstrip().endswith(("；", ";", "。")):
+            return nl + 1
+        pos = nl + 1
 
 
 def _next_of(prev: tuple[int, int] | None) -> set[tuple[int, int]]:
@@ -839,8 +980,8 @@ def _path_of(n: _Node) -> str:
         elif node.kind == "table":
             path += "" if path.endswith(("、", "）", ".")) and not path.endswith("附件") else " "
             path += step
-        elif chain[i - 1].kind == "heading":
-            path += " " + step
+        elif chain[i - 1].kind == "heading" or chain[i - 1].kind == "attachment" and chain[i - 1].value:
+            path += " " + step  # 附件2 一、 (附件一、 where the attachment has no number)
         else:
             path += node.join + step
     return path

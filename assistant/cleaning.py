@@ -258,9 +258,17 @@ INNER_SPACE_RE = re.compile(rf"(?<={CJK})[ \t\u3000\xa0]+(?={CJK})")
 MARKER_SPACE_RE = re.compile(r"^((?:#{1,6} )?第[一二三四五六七八九十百千零〇\d]{1,8}(?:编|分编|章|节|条(?:之[一二三四五六七八九十]{1,3})?))[ \t\u3000\xa0]+")
 
 
+# an article printed after the sentence before it, spaced on both sides as a heading
+# is (“…制定本规则。 第二条 凡辖有…”): a text whose line breaks were lost. The space
+# before it was the line break; restored, the marker starts its line as printed.
+RUN_ON_MARKER_RE = re.compile(
+    r"(?<=[。；！？])[ \t\u3000\xa0]+(?=第[一二三四五六七八九十百千零〇]{1,8}条(?:之[一二三四五六七八九十]{1,3})?[ \t\u3000\xa0])")
+
+
 def rule_whitespace(text: str) -> tuple[str, int]:
-    """Trim lines, drop empty ones, remove stray spaces between Chinese characters."""
-    n = 0
+    """Trim lines, drop empty ones, remove stray spaces between Chinese characters
+    (a run-on article's space before it becomes the line break it was)."""
+    text, n = RUN_ON_MARKER_RE.subn("\n", text)
     lines = []
     for line in text.split("\n"):
         s = line.strip(" \t\u3000\xa0\ufeff")

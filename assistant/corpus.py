@@ -249,9 +249,33 @@ _NUM = "[一二三四五六七八九十百零〇\\d]+"
 _DATE_LINE_RE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(.*)$")
 _BODY_EFFECTIVE_RE = re.compile(r"自(\d{4})年(\d{1,2})月(\d{1,2})日起(?:施行|实施|生效|执行)")
 _DATE_ANY_RE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
-# what happened on a header date, by the last word of its line
-_DATE_EVENTS = (("amended", ("修正", "修订", "修改")), ("effective", ("施行", "实施", "生效")),
-                ("approved", ("批准",)), ("adopted", ("通过",)), ("promulgated", ("公布", "发布", "印发", "颁布")))
+
+
+@dataclass(frozen=True)
+class _HeaderEvents:
+    """``lexicons/header_events.toml``: what happened on a header date, by its words."""
+
+    events: tuple[tuple[str, tuple[str, ...]], ...]  # (event, its words), in the table's order
+    revision: tuple[str, ...]  # words that make a line an amendment whatever its last word
+    organ_stops: tuple[str, ...]
+
+    def words(self, *events: str) -> tuple[str, ...]:
+        """The words of the given events (all when none is given)."""
+        return tuple(w for name, ws in self.events if not events or name in events for w in ws)
+
+    def pattern(self, words: tuple[str, ...]) -> str:
+        return "|".join(re.escape(w) for w in words)
+
+
+@lru_cache(maxsize=1)
+def header_events() -> _HeaderEvents:
+    data = lexicons.table("header_events.toml")
+    return _HeaderEvents(tuple((k, tuple(v)) for k, v in data["events"].items()), tuple(data["revision"]),
+                         tuple(data["organ_stops"]))
+
+
+_EV = header_events()
+_ANY_EVENT = _EV.pattern(_EV.words())
 _ISSUER_LINE_RE = re.compile(
     r"^([\u4e00-\u9fff]{2,30}(?:人民政府|人民政府办公室|人民政府辦公室|办公室|辦公室|办公厅|委员会|人民代表大会常务委员会|"
     r"知识产权局|市场监督管理局|人民法院|人民检察院))\s*$", re.M)
@@ -273,7 +297,7 @@ def infer_dates(text: str) -> tuple[dict, str]:
     for line in text[:4000].split("\n")[:40]:
         for iso, rest in _dated_events(line):
             issuer = _add_date(dates, iso, rest, issuer)
-            if re.search(r"修正|修订|修改", rest) and (organ := _organ(rest)):
+            if _AMENDING_RE.search(rest) and (organ := _organ(rest)):
                 revisers.append(organ)
     issuer = issuer or next(iter(revisers), "")
     if "effective" not in dates:
@@ -283,8 +307,11 @@ def infer_dates(text: str) -> tuple[dict, str]:
     return dates, issuer
 
 
-_EVENT_WORD_RE = re.compile(r"通过|批准|公布|发布|印发|颁布|修正|修订|修改|施行|实施")
-_EVENT_END_RE = re.compile(r"(?:通过|批准|公布|发布|修正|修订|修改|施行|实施)[）)]?$")
+_EVENT_WORD_RE = re.compile(_ANY_EVENT)
+_EVENT_END_RE = re.compile(rf"(?:{_ANY_EVENT})[）)]?$")
+_AMENDING_RE = re.compile(_EV.pattern(_EV.words("amended")))
+_REVISION_RE = re.compile(_EV.pattern(_EV.revision))
+_ORGAN_END_RE = re.compile(rf"[《〈<（(]|{_EV.pattern(_EV.words('adopted', 'promulgated', 'approved', 'amended') + _EV.organ_stops)}")
 
 
 def _dated_events(line: str) -> list[tuple[str, str]]:
@@ -322,10 +349,10 @@ def _inside_title(s: str, pos: int) -> bool:
 def _add_date(dates: dict, iso: str, rest: str, issuer: str) -> str:
     """Record one header date by what happened on it; the issuer it names, if the
     first to name one."""
-    event = "amended" if re.search(r"修正|修订", rest) else ""
+    event = "amended" if _REVISION_RE.search(rest) else ""
     if not event:
         best = -1
-        for name, words in _DATE_EVENTS:
+        for name, words in _EV.events:
             for w in words:
                 pos = rest.rfind(w)
                 if pos > best:
@@ -347,7 +374,7 @@ def _add_date(dates: dict, iso: str, rest: str, issuer: str) -> str:
 
 def _organ(rest: str) -> str:
     """The body in “第七届全国人民代表大会常务委员会第十五次会议通过”: 全国人民代表大会常务委员会."""
-    s = re.split(r"[《〈<（(]|通过|公布|发布|印发|批准|颁布|修正|修订|修改|根据", rest, maxsplit=1)[0]
+    s = _ORGAN_END_RE.split(rest, maxsplit=1)[0]
     s = re.sub(r"^[经由]", "", _ORGAN_CLEAN_RE.sub("", s).strip(" ，,、"))  # 经/由…会议通过: passed by
     s = re.sub(r"(审判委员会|检察委员会)$", "", s) if re.match(r"最高人民(?:法院|检察院)", s) else s
     return s if 2 <= len(s) <= 40 and re.fullmatch(r"[\u4e00-\u9fff、]+", s) else ""

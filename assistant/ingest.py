@@ -35,7 +35,8 @@ from .models import Clause, LoadedText, PlanMeta
 from .parse_quality import ParseQuality, measure
 
 # the data files ingestion reads (query-time lexicons such as title_norm.toml are not)
-INGEST_LEXICONS = ("numbering.toml", "doc_types.toml", "gazetteer.tsv", "national_bodies.txt", "not_places.txt")
+INGEST_LEXICONS = ("numbering.toml", "doc_types.toml", "gazetteer.tsv", "national_bodies.txt", "not_places.txt",
+                   "header_events.toml")
 
 
 def _pipeline_version() -> str:

@@ -147,17 +147,24 @@ def test_toasts_and_screen_reader_labels_speak_chinese(browser, dark, width):
     def toast_titles(d) -> list[str]:
         return [t.get_attribute("textContent").strip() for t in d.find_elements(By.CSS_SELECTOR, ".toast-title")]
 
-    wait(browser, 30).until(lambda d: toast_titles(d))
-    browser.find_element(By.CSS_SELECTOR, "#question textarea").send_keys(Keys.ENTER)  # an empty question
     def toast_bodies(d) -> list[str]:
         return [t.get_attribute("textContent") for t in d.find_elements(By.CSS_SELECTOR, ".toast-body")]
 
-    # the warning's own words, not a count of toasts: two toasts can be up before it (the thanks
-    # and one still fading), and a toast's rendered text is empty while it slides in
+    def titles_once_chinese(d) -> list[str] | None:
+        """The toasts' titles once none is Gradio's English any more (the page script says
+        them in Chinese a moment after a toast appears), else None (keep waiting)."""
+        titles = toast_titles(d)
+        return titles if titles and not [t for t in titles if t in ("Info", "Warning", "Error", "")] else None
+
+    # each toast by its own words, not by a count of toasts: the thanks (checked while it is up:
+    # it fades after some seconds, which a loaded machine can spend before the next toast), then
+    # the empty question's warning (another toast may still be fading); a toast's rendered text
+    # is empty while it slides in
+    wait(browser, 30).until(lambda d: any("感谢" in b for b in toast_bodies(d)))
+    assert set(wait(browser, 30).until(titles_once_chinese)) <= {"提示", "注意", "出错了"}, toast_titles(browser)
+    browser.find_element(By.CSS_SELECTOR, "#question textarea").send_keys(Keys.ENTER)  # an empty question
     wait(browser, 30).until(lambda d: any("请输入问题" in b for b in toast_bodies(d)))
-    assert any("感谢" in b for b in toast_bodies(browser))
-    assert not [t for t in toast_titles(browser) if t in ("Info", "Warning", "Error")], toast_titles(browser)
-    assert set(toast_titles(browser)) <= {"提示", "注意", "出错了"}, toast_titles(browser)
+    assert set(wait(browser, 30).until(titles_once_chinese)) <= {"提示", "注意", "出错了"}, toast_titles(browser)
 
     assert browser.execute_script(ENGLISH_LABELS_JS, PRODUCT_NAMES) == []
     labels = [el.get_attribute("aria-label") or "" for el in browser.find_elements(By.CSS_SELECTOR, "#chatbot [aria-label]")]
@@ -226,7 +233,9 @@ def test_copy_gives_markdown_with_sources_and_retry_regenerates(browser):
         return len(buttons) == 1 and not buttons[-1].get_attribute("data-old")
 
     wait(browser).until(redone)
-    assert messages(browser) == 2 and "40亿" in browser.find_element(By.ID, "chatbot").text
+    # the question and its new answer, nothing more (the retried turn replaced, not added)
+    wait(browser).until(lambda d: "40亿" in d.find_element(By.ID, "chatbot").text)
+    assert messages(browser) == 2
 
 
 CONTRAST_JS = """
@@ -319,7 +328,9 @@ def test_conversations_survive_a_restart(browser, tmp_path):
         next(el for el in browser.find_elements(By.CSS_SELECTOR, "#chat-list label")
              if el.text == "宁波质押规模").click()
         wait(browser).until(lambda d: "40亿" in d.find_element(By.ID, "chatbot").text)
-        assert browser.find_elements(By.CSS_SELECTOR, "#cards .cite-card")
+        # its citation cards, of its own answer (the chat and the cards are separate components)
+        wait(browser).until(lambda d: [c for c in d.find_elements(By.CSS_SELECTOR, "#cards .turn-q")
+                                       if SHORT_Q in c.text] and d.find_elements(By.CSS_SELECTOR, "#cards .cite-card"))
         CHATS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         assert browser.save_screenshot(str(CHATS_SCREENSHOT))
         browser.find_element(By.ID, "chat-delete").click()
@@ -602,8 +613,14 @@ def test_phone_examples_feedback_reader_and_settings(browser):
     tick(browser, "#settings-simplified", "简体显示")
     ask(browser, EXAMPLES["条款查询"][1])  # 运城's plan is written in traditional script
     open_accordion(browser, "本次检索到的条款")
-    retrieved = wait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#retrieved .retrieved"))
-    assert len(retrieved) == 1  # top-k 1: one clause retrieved
+    # top-k 1: one clause retrieved, of this answer (its text is 运城's: the example before was
+    # answered with the default top-k, and its list must not be the one read)
+    def this_answers_clauses(d) -> list[str] | None:
+        texts = [r.get_attribute("textContent") for r in d.find_elements(By.CSS_SELECTOR, "#retrieved .retrieved")]
+        return texts if any("運城" in t or "运城" in t for t in texts) else None
+
+    retrieved = wait(browser, 30).until(this_answers_clauses)
+    assert len(retrieved) == 1, retrieved
     card = browser.find_element(By.CSS_SELECTOR, "#cards .cite-card")
     shown = card.find_element(By.CSS_SELECTOR, ".cite-clause").get_attribute("textContent")
     copied = card.find_element(By.CSS_SELECTOR, ".cite-copytext").get_attribute("textContent")
@@ -621,11 +638,12 @@ def test_feedback_status_shows_where_its_buttons_are(browser):
     row = browser.find_element(By.ID, "feedback-row")
     browser.execute_script("arguments[0].scrollIntoView({block: 'end'})", row)
     browser.find_element(By.ID, "fb-up").click()
-    status = browser.find_element(By.ID, "fb-status")
-    wait(browser, 30).until(lambda d: "感谢" in status.text)
+    # looked up each time: the status is drawn again when its text changes
+    wait(browser, 30).until(lambda d: "感谢" in d.find_element(By.ID, "fb-status").text)
 
     def confirmation_in_view(d) -> bool:
         toasts = d.find_elements(By.XPATH, "//*[contains(@class, 'toast')][contains(., '感谢')]")
-        return any(d.execute_script(IN_VIEW_JS, el) for el in [status, *toasts])
+        return any(d.execute_script(IN_VIEW_JS, el) for el in [d.find_element(By.ID, "fb-status"), *toasts])
 
-    wait(browser, 10).until(confirmation_in_view, f"no confirmation in view (the status is at {status.rect})")
+    wait(browser, 10).until(confirmation_in_view,
+                            f"no confirmation in view (the status is at {browser.find_element(By.ID, 'fb-status').rect})")

@@ -67,12 +67,12 @@ def test_upload_ask_delete_while_serving(tmp_path):
         assert "200亿" in other["answer"]["answer"]
         report = browser.find_element(By.ID, "kb-status").text
         assert TITLE in report and "条款数" in report
-        assert TITLE in browser.find_element(By.ID, "kb-table").text
+        wait.until(lambda d: TITLE in d.find_element(By.ID, "kb-table").text)  # the table drawn again
         browser.execute_script("window.scrollTo(0, 0)")
         assert browser.save_screenshot(str(KB_SCREENSHOT))
 
         tab("问答")
-        box = browser.find_element(By.CSS_SELECTOR, "#question textarea")
+        box = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#question textarea")))
         box.send_keys(NEW_Q)
         box.send_keys(Keys.ENTER)
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#chatbot .copy-answer"))
@@ -80,13 +80,13 @@ def test_upload_ask_delete_while_serving(tmp_path):
         assert TITLE in card.text and "六十" in card.text
 
         tab("知识库")
-        pick = browser.find_element(By.CSS_SELECTOR, "#kb-doc input")
+        pick = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#kb-doc input")))
         pick.click()
         pick.send_keys("示例市")
         pick.send_keys(Keys.ENTER)
         # correct its metadata: the fields show what was read, the corrected values are kept
-        title = browser.find_element(By.CSS_SELECTOR, "#kb-title input, #kb-title textarea")
-        wait.until(lambda d: title.get_attribute("value") == TITLE)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#kb-title input, #kb-title textarea")
+                   .get_attribute("value") == TITLE)
         place = browser.find_element(By.CSS_SELECTOR, "#kb-place input, #kb-place textarea")
         place.clear()
         place.send_keys("示例省示例市")
@@ -97,11 +97,13 @@ def test_upload_ask_delete_while_serving(tmp_path):
         kind.send_keys(Keys.ENTER)
         browser.find_element(By.ID, "kb-save").click()
         wait.until(EC.text_to_be_present_in_element((By.ID, "kb-status"), "已更正"))
-        row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#kb-table tr") if TITLE in r.text)
-        assert "示例省示例市" in row.text and "意见" in row.text
+        # the table's row of the document once it is drawn again, with the corrected fields
+        row = wait.until(lambda d: next((r.text for r in d.find_elements(By.CSS_SELECTOR, "#kb-table tr")
+                                         if TITLE in r.text and "示例省示例市" in r.text), None))
+        assert "意见" in row, row
         browser.find_element(By.ID, "kb-delete").click()
         wait.until(EC.text_to_be_present_in_element((By.ID, "kb-status"), "已删除"))
-        assert TITLE not in browser.find_element(By.ID, "kb-table").text
+        wait.until(lambda d: TITLE not in d.find_element(By.ID, "kb-table").text)
 
     # the same server, never restarted: the document is gone from its answers
     out = Client(served.url, verbose=False).predict(NEW_Q, [], False, api_name="/ask")

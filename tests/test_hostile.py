@@ -57,7 +57,9 @@ def test_no_request_leaves_loopback_from_plan_question_or_llm_markdown():
         browser.get(served.url)
         box = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#question textarea")))
         _open_accordion(browser, "设置")
-        llm_box = browser.find_element(By.XPATH, "//label[contains(., '使用大模型')]//input")
+        # the accordion draws its content after the click: looked up at once, it may not be there yet
+        llm_box = wait.until(lambda d: next(iter(d.find_elements(By.XPATH, "//label[contains(., '使用大模型')]//input")),
+                                            None))
         if not llm_box.is_selected():
             llm_box.click()
         box.send_keys(question)
@@ -69,6 +71,12 @@ def test_no_request_leaves_loopback_from_plan_question_or_llm_markdown():
         # the cited clause in the reader: the whole plan, its Markdown clause included
         browser.find_element(By.CSS_SELECTOR, "#cards .open-clause").click()
         wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#doc-body-box .clause.focus")))
+
+        def shown_text(d, sel: str) -> str:
+            return "".join(el.get_attribute("textContent") for el in d.find_elements(By.CSS_SELECTOR, sel))
+
+        # the accordions opened above draw their content after the click: every payload on the page
+        wait.until(lambda d: "/plan.png" in shown_text(d, "#retrieved") and "/llm.png" in shown_text(d, "#raw-json"))
         time.sleep(2)  # time for anything lazy to fetch
         urls = requested_urls(browser)
         page = {sel: browser.find_element(By.CSS_SELECTOR, sel) for sel in

@@ -48,6 +48,7 @@ from starlette.routing import Mount
 from pydantic import BaseModel, Field
 
 from .ask import _pieces  # the answer threads stream an extractive answer in these pieces
+from .ask import check_text
 from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from .export import answer_markdown
 from .redact import Redactor
@@ -237,6 +238,7 @@ def create_server(live, settings, blocks=None, ui_in_background: bool = False, l
         snap = live.snapshot()
         titles = snap.library.titles
         try:
+            check_text(req.query, "the query")  # a lone surrogate (JSON's "\ud800") reached the encoder: 500
             snap.pipeline.warm_up()  # waits for the start's warm-up when it is still running
             hits = snap.pipeline.retriever.search(req.query, k=req.k, places=req.documents or None)
         except AssistantError as e:

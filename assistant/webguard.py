@@ -18,6 +18,10 @@ streams pass through as they are sent):
   ``max_file_size=N``, Gradio's own streaming limit); the type of what arrives is
   then checked by the upload component (``gr.File(file_types=...)``, enforced by
   Gradio on the server) and by the loaders, which read a file by its content.
+* **Request bodies**: a request other than an upload may carry at most
+  ``MAX_REQUEST_BYTES`` (413 otherwise, by its ``Content-Length`` or, for a chunked
+  body, as soon as more has arrived): the API read a body of any size into memory
+  (180 MB of question took the server from 0.39 to 0.75 GB, kept).
 * **Host names** (against DNS rebinding: a site whose name an attacker points at
   127.0.0.1 would otherwise be served the app as its own origin, free to read and
   change it): a request is served only when its ``Host`` is an IP address,
@@ -68,6 +72,8 @@ SECURITY_HEADERS = [
 ]
 UPLOAD_PATH_SUFFIX = "/gradio_api/upload"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# a question, its history and any event of the page fit many times over (an upload has its own limit)
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
 URL_DOWNLOAD_REFUSED = "本服务不下载网址：请从本页上传文件。"
 
 
@@ -100,14 +106,27 @@ class WebGuard:
             if refusal is not None:
                 await _plain_response(send, *refusal)
                 return
+        else:
+            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+            if not length.isdigit() or int(length) > MAX_REQUEST_BYTES:
+                await _plain_response(send, 413, f"request body larger than {MAX_REQUEST_BYTES} bytes")
+                return
+            receive = _BodyLimit(receive, send, MAX_REQUEST_BYTES)
+        started = False
 
         async def send_with_headers(message: dict[str, Any]) -> None:
+            nonlocal started
+            if isinstance(receive, _BodyLimit) and receive.refused:
+                return  # the refusal has been sent; the app's own answer is dropped
             if message["type"] == "http.response.start":
+                started = True
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
                     (k, v) for k, v in SECURITY_HEADERS if k not in names]
             await send(message)
 
+        if isinstance(receive, _BodyLimit):
+            receive.response_started = lambda: started
         await self.app(scope, receive, send_with_headers)
 
     def _refuse_host_or_origin(self, scope: Scope) -> tuple[int, str] | None:
@@ -139,6 +158,31 @@ class WebGuard:
         if int(length) > self.upload_max_bytes:
             return 413, f"upload larger than the {self.upload_max_bytes} byte limit"
         return None
+
+
+class _BodyLimit:
+    """``receive`` for an app, refusing a body (one without ``Content-Length``: chunked)
+    once more than ``limit`` bytes of it have arrived: 413 is sent, unless the app has
+    begun its answer, and the app is told the client has gone."""
+
+    def __init__(self, receive: Receive, send: Send, limit: int):
+        self._receive, self._send, self.limit = receive, send, limit
+        self.seen = 0
+        self.refused = False
+        self.response_started: Callable[[], bool] = lambda: False
+
+    async def __call__(self) -> dict[str, Any]:
+        if self.refused:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.seen += len(message.get("body", b""))
+            if self.seen > self.limit:
+                if not self.response_started():
+                    await _plain_response(self._send, 413, f"request body larger than {self.limit} bytes")
+                self.refused = True
+                return {"type": "http.disconnect"}
+        return message
 
 
 def _hostname(host: str) -> str:

@@ -146,3 +146,44 @@ def test_closing_a_streamed_llm_answer_ends_the_llm_call(api_url):
         time.sleep(0.1)
     assert streamed[0].outcome == "client closed" and streamed[0].chunks_sent < 300
     served.llm.reset()
+
+
+def test_a_search_for_text_that_is_not_text_is_a_clear_400(api_url):
+    """JSON may carry a lone surrogate ("\\ud800"): /v1/chat/completions said so (400), /v1/search
+    handed it to the encoder and answered 500 Internal Server Error."""
+    import httpx
+
+    r = httpx.post(api_url + "/v1/search", content='{"query": "\\ud800嘉兴", "k": 3}',
+                   headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}, timeout=60)
+    assert r.status_code == 400 and "not valid text" in r.json()["error"]["message"], r.text
+
+
+def test_a_request_body_is_bounded(api_url):
+    """The API read a body of any size into memory (a 180 MB question took the server from
+    0.39 to 0.75 GB of memory, kept, and was answered): over MAX_REQUEST_BYTES it is refused,
+    by its Content-Length or, sent in chunks without one, once that much has arrived."""
+    import json
+
+    import httpx
+
+    from assistant.webguard import MAX_REQUEST_BYTES
+
+    big = json.dumps({"messages": [{"role": "user", "content": "嘉兴" * (MAX_REQUEST_BYTES // 6 + 1)}]}).encode()
+    assert len(big) > MAX_REQUEST_BYTES
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    r = httpx.post(api_url + "/v1/chat/completions", content=big, headers=headers, timeout=120)
+    assert r.status_code == 413, r.text[:200]
+
+    def chunks():
+        for i in range(0, len(big), 1 << 16):
+            yield big[i:i + (1 << 16)]
+
+    try:
+        r = httpx.post(api_url + "/v1/chat/completions", content=chunks(), headers=headers, timeout=120)
+        assert r.status_code == 413, r.text[:200]
+    except httpx.RemoteProtocolError:
+        pass  # the refusal came, and the connection closed, before all of the body was sent
+    # a request of ordinary size is answered as before
+    ok = httpx.post(api_url + "/v1/chat/completions", headers=headers, timeout=120,
+                    json={"messages": [{"role": "user", "content": QUESTION}]})
+    assert ok.status_code == 200 and "200亿" in ok.json()["choices"][0]["message"]["content"]

@@ -172,6 +172,7 @@ class _DocTypes:
     endings: tuple[tuple[str, str], ...]  # (ending, type), longest first
     judicial_issuers: tuple[str, ...]
     judicial_forms: tuple[str, ...]
+    parts: tuple[str, ...] = ()  # how the title of a part of a code ends (物权编, 总则)
 
 
 @lru_cache(maxsize=1)
@@ -180,7 +181,8 @@ def doc_types() -> _DocTypes:
     endings = [(e, t["type"]) for t in data["type"] for e in t["endings"]]
     endings.sort(key=lambda x: -len(x[0]))
     j = data.get("judicial", {})
-    return _DocTypes(tuple(endings), tuple(j.get("issuers", ())), tuple(j.get("forms", ())))
+    return _DocTypes(tuple(endings), tuple(j.get("issuers", ())), tuple(j.get("forms", ())),
+                     tuple(data.get("parts", {}).get("endings", ())))
 
 
 _BRACKET_TAIL = r"(?:\s*[(（][^()（）\n]{1,20}[)）])*"
@@ -194,9 +196,14 @@ def _title_end_re() -> re.Pattern[str]:
 
 def title_ending(title: str) -> str:
     """The word a title ends with that tells its kind (规划, 实施意见, 条例, 法 …), a
-    bracketed note after it aside; "" when none does."""
+    bracketed note after it aside; "" when none does. A part of a code (中华人民共和国民法典
+    物权编) has the code's."""
     t = re.sub(rf"{_BRACKET_TAIL}$", "", (title or "").strip("《》 "))
-    return next((e for e, _ in doc_types().endings if t.endswith(e)), "")
+    ending = next((e for e, _ in doc_types().endings if t.endswith(e)), "")
+    whole, _, part = t.rpartition(" ")
+    if not ending and whole.strip() and part.endswith(doc_types().parts):
+        return title_ending(whole)
+    return ending
 
 
 def doc_type_of(title: str, issuer: str = "") -> str:
@@ -294,12 +301,15 @@ def infer_dates(text: str) -> tuple[dict, str]:
     dates: dict = {}
     issuer = ""
     revisers: list[str] = []  # bodies of amending lines: the maker when no line says who adopted it
-    for line in text[:4000].split("\n")[:40]:
+    approvers: list[str] = []  # bodies of approving lines (国务院批准): the maker when no line names one
+    for line in _header_lines(text):
         for iso, rest in _dated_events(line):
             issuer = _add_date(dates, iso, rest, issuer)
             if _AMENDING_RE.search(rest) and (organ := _organ(rest)):
                 revisers.append(organ)
-    issuer = issuer or next(iter(revisers), "")
+            elif _APPROVING_RE.search(rest) and (organ := _organ(rest)):
+                approvers.append(organ)
+    issuer = issuer or next(iter(revisers + approvers), "")
     if "effective" not in dates:
         m = _BODY_EFFECTIVE_RE.search(text)
         if m:
@@ -311,7 +321,48 @@ _EVENT_WORD_RE = re.compile(_ANY_EVENT)
 _EVENT_END_RE = re.compile(rf"(?:{_ANY_EVENT})[）)]?$")
 _AMENDING_RE = re.compile(_EV.pattern(_EV.words("amended")))
 _REVISION_RE = re.compile(_EV.pattern(_EV.revision))
+_APPROVING_RE = re.compile(_EV.pattern(_EV.words("approved")))
+# a line that is not the rest of a header line: a heading, an article, a document number
+_NOT_CONTINUATION_RE = re.compile(r"#|第[一二三四五六七八九十百零〇\d]+[编章节条]|[（(〔［\[]")
 _ORGAN_END_RE = re.compile(rf"[《〈<（(]|{_EV.pattern(_EV.words('adopted', 'promulgated', 'approved', 'amended') + _EV.organ_stops)}")
+
+
+def _header_lines(text: str) -> list[str]:
+    """The first lines of a text, a dated header line broken across lines joined again:
+    a line that starts with a date and ends with no event word, followed by up to
+    three short lines with no date, no sentence end and no marker, the last of which
+    ends with an event word (“…《关于修改〈…〉〈…村民委” + “的决定》修正”; “1984年4月4日
+    国务院” + “中央军委发布”: two bodies, joined with 、; see ``_joiner``)."""
+    lines = [ln.strip() for ln in text[:4000].split("\n")[:40]]
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line, i = lines[i], i + 1
+        if _DATE_LINE_RE.match(line) and not _ends_with_event(line):
+            joined = line
+            for j in range(i, min(i + 3, len(lines))):
+                nxt = lines[j]
+                if not nxt or len(nxt) > 60 or _DATE_LINE_RE.match(nxt) or _NOT_CONTINUATION_RE.match(nxt) \
+                        or "。" in nxt:
+                    break
+                joined += _joiner(joined) + nxt
+                if _ends_with_event(joined):
+                    line, i = joined, j + 1
+                    break
+        out.append(line)
+    return out
+
+
+def _joiner(head: str) -> str:
+    """What a broken header line lost at its break: 、 after a body named whole
+    (国务院 | 中央军委发布), nothing inside a name or a title (…第二次 | 会议通过)."""
+    rest = _DATE_LINE_RE.match(head).group(4)
+    whole_body = is_national_body(rest) and not re.search(r"第|\d|会议", rest)
+    return "、" if whole_body and not _inside_title(head, len(head)) else ""
+
+
+def _ends_with_event(line: str) -> bool:
+    return _EVENT_END_RE.search(line.rstrip("。，,；; ")) is not None
 
 
 def _dated_events(line: str) -> list[tuple[str, str]]:
@@ -334,9 +385,12 @@ def _dated_events(line: str) -> list[tuple[str, str]]:
             starts.append(d.start())
     out = []
     for a, b in zip(starts, starts[1:] + [len(s)]):
-        d = _DATE_LINE_RE.match(s[a:b].strip())
+        seg = s[a:b].strip()
+        d = _DATE_LINE_RE.match(seg)
         if d:
-            out.append((_iso(*d.groups()[:3]), d.group(4).strip()))
+            # bodies listed with their meetings' dates adopted it when the last of them did
+            listed = [_iso(*x.groups()) for x in _DATE_ANY_RE.finditer(seg) if not _inside_title(seg, x.start())]
+            out.append((max([_iso(*d.groups()[:3]), *listed]), d.group(4).strip()))
     return out
 
 
@@ -401,6 +455,8 @@ def infer_place(title: str, issuer: str, gaz: Gazetteer | None = None) -> tuple[
     national_issuer = is_national_body(iss)
     by_issuer = None if national_issuer else _place_of(iss, gaz)
     by_title = _place_of(t, gaz)
+    if national_issuer and by_title and not _written_as_division(t, gaz):
+        by_title = None  # a national body's 汶川地震灾后恢复重建条例: an event's name, not 汶川县's
     if by_issuer and not (by_title and by_title[3] == by_issuer[3]):
         return by_issuer  # the title's own writing of the same place is kept (南通市海门区)
     if by_title:
@@ -415,6 +471,13 @@ def infer_place(title: str, issuer: str, gaz: Gazetteer | None = None) -> tuple[
         level = "province" if suffix in ("省", "自治区") else "city" if suffix in ("市", "自治州", "州", "盟") else "district"
         return m.group(1), level, "", ""
     return "", "", "", ""
+
+
+def _written_as_division(source: str, gaz: Gazetteer) -> bool:
+    """Does ``source`` start with a division written as one (汶川县…, 上海市…), not
+    only with its short name (汶川地震…)?"""
+    chain = gaz.place_chain(source)
+    return bool(chain) and source[:gaz.find(source)[len(chain) - 1].end].endswith(_DIVISION_ENDINGS)
 
 
 def _place_of(source: str, gaz: Gazetteer) -> tuple[str, str, str, str] | None:

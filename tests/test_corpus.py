@@ -219,9 +219,10 @@ def test_a_document_is_placed_where_its_issuer_is_not_where_its_title_points():
 
 
 def test_joint_issuers_listed_with_their_meetings_dates_stay_one_issuer():
-    # 最高人民法院审判委员会第1331次会议、2004年11月11日最高人民检察院…通过: one adoption by both
+    # 2004年11月2日 最高人民法院审判委员会第1331次会议、2004年11月11日最高人民检察院…通过: one
+    # adoption by both, done when the last of them adopted it
     m = meta_of("最高人民法院、最高人民检察院关于办理侵犯知识产权刑事案件具体应用法律若干问题的解释(2004-12-08).md")
-    assert m.issuer == "最高人民法院、最高人民检察院" and m.dates["adopted"] == "2004-11-02"
+    assert m.issuer == "最高人民法院、最高人民检察院" and m.dates["adopted"] == "2004-11-11"
 
 
 def test_what_cannot_be_inferred_is_missing_not_inferred():

@@ -26,8 +26,9 @@ clauses, no index). The truth each field is scored against comes from the archiv
   city's). Other folders → 全国 (national). Missing = empty.
 * **date**: the version's date as the raw file's header block (the lines before
   ``<!-- INFO END -->``) states it: the latest date of a line that is not only about
-  taking effect (施行/实施); with no such line, the file name's bracketed date (the
-  one LawRefBook lists, often the promulgation). Missing = empty; wrong = another.
+  taking effect (施行/实施/生效), a date a line says it takes effect on (自…起施行)
+  aside; with no such line, the file name's bracketed date (the one LawRefBook
+  lists, often the promulgation). Missing = empty; wrong = another.
 
 The folder README's ``ip/`` documents carry no folders, so on them title and date are
 scored from the file name, place from the adopting body, and kind/issuer on missing
@@ -102,6 +103,7 @@ def adopting_body_place(header: str, gaz: Gazetteer):
 
 
 _RAW_DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_TAKES_EFFECT_RE = re.compile(r"\s*起?\s*(?:施行|实施|生效)")
 
 
 def header_date(raw: str, file_date: str) -> str:
@@ -110,9 +112,11 @@ def header_date(raw: str, file_date: str) -> str:
     best = ""
     for line in (raw[:end] if end > 0 else "").split("\n")[1:]:
         s = line.strip()
-        if not _RAW_DATE_RE.match(s) or len(_RAW_DATE_RE.findall(s)) == 1 and re.search(r"(?:施行|实施)[）)]?$", s):
+        if not _RAW_DATE_RE.match(s) or len(_RAW_DATE_RE.findall(s)) == 1 and re.search(r"(?:施行|实施|生效)[）)]?$", s):
             continue
         for m in _RAW_DATE_RE.finditer(s):
+            if _TAKES_EFFECT_RE.match(s, m.end()) or s[:m.start()].endswith("自"):
+                continue  # …公布，自2014年1月1日起施行: when it takes effect, not the version's date
             iso = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
             best = max(best, iso)
     return best or file_date

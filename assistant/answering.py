@@ -66,6 +66,12 @@ QUOTED_PHRASE_RE = re.compile(r"[“\"「『]([^”\"」』]{4,40})[”\"」』]
 ASK_CROSS_RE = re.compile(r"哪些地方|哪些城市|哪几个城市|各地|这几份|这些文件|几份文件|分别|哪份文件|哪个文件|哪些文件|各个城市|which (?:cities|places|plans|documents)", re.I)
 QUESTION_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 YEAR_RE = re.compile(r"(?:19|20)\d\d")
+NO_PLACE = "地区未注明"  # a cross-document answer's label for a document whose place is not known
+
+
+def _in_place(c: Clause) -> str:
+    """「（宁波市）」 after a citation's title and path; nothing when its place is not known."""
+    return f"（{c.place}）" if c.place else ""
 
 
 @dataclass(frozen=True)
@@ -696,7 +702,7 @@ class ExtractiveAnswerer:
         for rank, c in enumerate(firsts):
             sents = [s for s in self._sentences.get(c.clause_id, []) if s.text.strip()][:1]
             quoted = self._cite_quotes(Picked(c, rank, sents, 0.0), cites) if sents else ""
-            lines.append(f"- {self._where(c)}（{c.place}）：{quoted}")
+            lines.append(f"- {self._where(c)}{_in_place(c)}：{quoted}")
         total = len(set(docs) | set(qv.clause_docs))
         shown = f"，以下是与问题最相关的{len(docs)}份" if total > len(docs) else ""
         answer = (f"问题没有指明文件，有{total}份文件都有这一条款{shown}，请指明是哪一份：\n" + "\n".join(lines))
@@ -917,8 +923,8 @@ class ExtractiveAnswerer:
             quoted = self._cite_quotes(pk, cites)
             summary = self._quotes_for(pk)[1]
             body = f"{summary}。原文：{quoted}" if summary else quoted
-            lines.append(f"- **{pk.clause.place}**（{self._where(pk.clause)}）：{body}")
-        places = "、".join(dict.fromkeys(pk.clause.place for pk in picked))
+            lines.append(f"- **{pk.clause.place or NO_PLACE}**（{self._where(pk.clause)}）：{body}")
+        places = "、".join(dict.fromkeys(pk.clause.place or NO_PLACE for pk in picked))
         head = f"共有{len(picked)}份文件涉及（{places}）：" if len(picked) > 1 else f"见{places}的文件："
         return ExtractiveAnswer(head + "\n" + "\n".join(lines), cites, False)
 
@@ -944,7 +950,7 @@ class ExtractiveAnswerer:
         related = self._group([c for c in cands if c.features["cov"] > 0][:2])
         lines, cites = [], []
         for pk in related:
-            lines.append(f"- {self._where(pk.clause)}（{pk.clause.place}）：{self._cite_quotes(pk, cites)}")
+            lines.append(f"- {self._where(pk.clause)}{_in_place(pk.clause)}：{self._cite_quotes(pk, cites)}")
         answer = message + "。"
         if lines:
             answer += "\n\n相关条款（它们提到了相近内容，但没有给出所问的内容）：\n" + "\n".join(lines)
@@ -1027,9 +1033,9 @@ class ExtractiveAnswerer:
             where = self._where(p.clause, with_parents=with_parents)
             summary = self._quotes_for(p)[1]
             if summary:
-                lines.append(f"{where}（{p.clause.place}）列明：{summary}。原文：{quoted}")
+                lines.append(f"{where}{_in_place(p.clause)}列明：{summary}。原文：{quoted}")
             else:
-                lines.append(f"{where}（{p.clause.place}）：{quoted}")
+                lines.append(f"{where}{_in_place(p.clause)}：{quoted}")
         if len(lines) == 1:
             answer = "据" + lines[0]
         else:

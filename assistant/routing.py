@@ -266,9 +266,9 @@ class DocIndex:
         return sorted(taken, key=lambda x: x[0])
 
     def _versions(self, docs: list[_Doc], question: str) -> list[str]:
-        """Of several versions of one document (same title, same place), the one in
-        force in the year the question names (“2023年修订的”, “2010年的”): the latest
-        whose version date is not after that year; with no year, the latest."""
+        """Of several versions of one document (same title, same place or a place not
+        known), the one in force in the year the question names (“2023年修订的”, “2010年的”):
+        the latest whose version date is not after that year; with no year, the latest."""
         years = sorted(set(_YEAR_RE.findall(nfkc(question))))
         by_title: dict[str, list[_Doc]] = {}
         for d in docs:
@@ -285,7 +285,10 @@ class DocIndex:
 
     @staticmethod
     def _same_place(group: list[_Doc]) -> bool:
-        return len({(d.place.code if d.place else "", d.national) for d in group}) == 1
+        """Are these one document's versions by place? A version whose place is unknown
+        (neither a place nor national: a header that states no issuer) differs from none."""
+        return len({(d.place.code if d.place else "", d.national) for d in group
+                    if d.place is not None or d.national}) <= 1
 
     # -- places ------------------------------------------------------------------------
     def docs_of_place(self, p: Place) -> list[str]:

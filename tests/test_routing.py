@@ -526,3 +526,16 @@ def test_two_places_named_are_each_answered_from_one_search(mixed, monkeypatch):
 ])
 def test_a_title_said_whole_names_that_document_alone(all_titles, question, titles):
     assert sorted(_named_titles(all_titles, question)) == sorted(titles)
+
+
+def test_a_version_whose_header_states_no_issuer_is_still_a_version():
+    """保障中小企业款项支付条例 as first issued (2020) has an empty header, so no place; its
+    2025 revision is 国务院's (national). Asked by title, the two are one document's
+    versions: the one of the year asked for, else the latest, not both answered apart."""
+    metas = [parse_document(load_file(DATA / name), PlanMeta(id=name[-14:-4], file=name)).meta for name in (
+        "保障中小企业款项支付条例(2020-07-05).md", "保障中小企业款项支付条例(2025-03-17).md")]
+    assert [bool(m.place_code or m.place == "全国") for m in metas] == [False, True]
+    from assistant.routing import DocIndex
+    index = DocIndex(metas)
+    assert index.titles_named("保障中小企业款项支付条例第六条规定了什么？") == ["2025-03-17"]
+    assert index.titles_named("2020年的保障中小企业款项支付条例第六条规定了什么？") == ["2020-07-05"]

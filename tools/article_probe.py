@@ -20,7 +20,9 @@ before titles several documents share). Scored per question:
 
 The article's raw text runs from its 第N条 line to the next article or heading, so a
 document whose articles the parser splits or merges differently still scores against
-what the text says.
+what the text says. Articles glued on one line (…。 第九十九条 …) are split where one starts
+right after a sentence's end. A year is put before a title several documents share (2010年的…):
+the file name's bracketed date, else the latest year of the header block.
 """
 from __future__ import annotations
 
@@ -41,11 +43,14 @@ from assistant.settings import Settings  # noqa: E402
 
 NUMERALS = "零〇一二三四五六七八九十百千"
 ARTICLE_RE = re.compile(rf"^\s*(?:#+\s*)?第([{NUMERALS}]+)条(?:之[{NUMERALS}]+)?[\s　]*(.*)$")
+# an article starting inside a line, right after a sentence's end (第九十八条 …。 第九十九条 …)
+INLINE_ARTICLE_RE = re.compile(rf"(?<=[。；])[\s　]*(?=第[{NUMERALS}]+条(?:之[{NUMERALS}]+)?[\s　])")
 HEADING_RE = re.compile(rf"^\s*#+\s|^\s*第[{NUMERALS}]+[编章节]")
 TITLE_RE = re.compile(r"^# (.+)$", re.M)
 SPACE_RE = re.compile(r"[\s　]")
 TITLE_FOLD_RE = re.compile(r"[\s　、《》]")
 YEAR_RE = re.compile(r"\((\d{4})")
+HEADER_YEAR_RE = re.compile(r"((?:19|20)\d\d)年")
 SEED = 20261123
 
 
@@ -55,7 +60,8 @@ def raw_articles(text: str) -> list[tuple[str, str]]:
     body = text.split("<!-- INFO END -->", 1)[-1]
     out: list[list[str]] = []
     current: list[str] | None = None
-    for line in body.splitlines():
+    lines = [piece for line in body.splitlines() for piece in INLINE_ARTICLE_RE.split(line)]
+    for line in lines:
         m = ARTICLE_RE.match(line)
         if m:
             current = [m.group(1), m.group(2)]
@@ -74,6 +80,16 @@ def _plain(text: str) -> str:
 
 def _fold(title: str) -> str:
     return TITLE_FOLD_RE.sub("", title or "")
+
+
+def version_year(f: Path) -> str:
+    """The year of a document's version: the file name's bracketed date, else the latest
+    year its header block names (its last revision)."""
+    m = YEAR_RE.search(f.name)
+    if m:
+        return m.group(1)
+    header = f.read_text(encoding="utf-8", errors="replace").split("<!-- INFO END -->", 1)[0]
+    return max(HEADER_YEAR_RE.findall(header), default="")
 
 
 def questions(title: str, year: str) -> list[tuple[str, str]]:
@@ -99,7 +115,8 @@ def score(answer: dict, title: str, number: str, article: str) -> dict:
             "first_citation": [cits[0].get("title"), cits[0].get("path")] if cits else None}
 
 
-def load_documents(folder: Path, n_docs: int | None, rng: random.Random) -> list[tuple[Path, str, list]]:
+def load_documents(folder: Path) -> list[tuple[Path, str, list]]:
+    """(file, title, raw articles) of every document of ``folder`` with a title and articles."""
     docs = []
     for f in sorted(folder.iterdir()):
         if f.suffix not in (".md", ".txt"):
@@ -109,21 +126,20 @@ def load_documents(folder: Path, n_docs: int | None, rng: random.Random) -> list
         arts = raw_articles(text)
         if m and arts:
             docs.append((f, m.group(1).strip(), arts))
-    if n_docs is not None and n_docs < len(docs):
-        docs = sorted(rng.sample(docs, n_docs))
     return docs
 
 
 def probe(settings: Settings, folder: Path, n_docs: int | None = None, per_doc: int = 3,
           progress: bool = True) -> list[dict]:
     rng = random.Random(SEED)
-    docs = load_documents(folder, n_docs, rng)
-    shared = Counter(_fold(t) for _, t, _ in docs)
+    docs = load_documents(folder)
+    shared = Counter(_fold(t) for _, t, _ in docs)  # titles several versions share, in the whole folder
+    if n_docs is not None and n_docs < len(docs):
+        docs = sorted(rng.sample(docs, n_docs))
     pipeline = AskPipeline(settings).warm_up()
     rows = []
     for i, (f, title, arts) in enumerate(docs, 1):
-        year_m = YEAR_RE.search(f.name)
-        year = year_m.group(1) if shared[_fold(title)] > 1 and year_m else ""
+        year = version_year(f) if shared[_fold(title)] > 1 else ""
         first_of_number: dict[str, str] = {}
         for number, article in arts:
             first_of_number.setdefault(number, article)

@@ -363,7 +363,8 @@ class ExtractiveAnswerer:
         asking_parts = [([k for k in kws if k in part], ask_kinds.detect(part))
                         for part in ask_kinds.interrogative_parts(q_simpl)]
         numbers = QUESTION_NUMBER_RE.findall(q_figures)
-        asked = list(getattr(info, "asks", None) or ask_kinds.detect(question))
+        asks = getattr(info, "asks", None)
+        asked = list(asks if asks is not None else ask_kinds.detect(question))
         cross = ("cross" in getattr(info, "intent", []) if info is not None else bool(ASK_CROSS_RE.search(q_simpl)))
         return QuestionView(
             text=question, search=search, keywords=kws, parts={k: v for k, v in parts.items() if v}, focus=focus,

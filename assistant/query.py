@@ -520,7 +520,7 @@ def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str
     text = " ".join([base, *expansions]) if expansions else base
     if referent in absent:
         text = f"{text} {referent}"
-    # a title's own numbering (…的解释（二）) is not a clause reference
+    # a title's own numbering (…的解释（二）) is not a clause reference, nor its words an ask
     ref_text = base
     for mention in title_mentions(base, r.named, plans):
         ref_text = ref_text.replace(mention, " ")
@@ -543,5 +543,5 @@ def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str
         expansions=expansions,
         content_text=content,
         quoted=quoted_phrases(base) + [t for t in absent if t not in quoted_phrases(base)],
-        asks=detect_asks(base),
+        asks=detect_asks(ref_text),  # a title's words (合营期限暂行规定) ask nothing
     )

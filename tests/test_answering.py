@@ -545,3 +545,23 @@ def test_a_fine_stated_in_branches_is_quoted_with_every_branch(two_laws):
     quoted = [c for c in reply["citations"] if c["path"] == item.path]
     assert quoted, reply["answer"]
     assert fixed in quoted[0]["quote"] and multiple in quoted[0]["quote"], reply["answer"]
+
+
+def test_words_of_a_named_title_ask_nothing(tmp_path):
+    """最高人民法院关于涉网络知识产权侵权纠纷几个法律适用问题的批复: its title's 几个 is no count
+    asked, so a question naming the document by title is answered, not said to leave a
+    count unstated (it was, for every question naming it)."""
+    from conftest import pipeline_over
+
+    title = "最高人民法院关于涉网络知识产权侵权纠纷几个法律适用问题的批复"
+    pipeline = pipeline_over([Path(__file__).resolve().parent.parent / "eval" / "corpora" / "laws-ip" / f"{title}.md"],
+                             tmp_path)
+    reply = pipeline.ask(f"{title}对恶意提交声明有什么规定？")
+    assert not reply["not_found"] and "没有规定" not in reply["answer"]
+    assert "恶意提交声明" in reply["citations"][0]["quote"]
+    # what is asked outside the title is still asked
+    from assistant.query import analyse
+
+    metas = pipeline.retriever.plans
+    assert analyse(f"{title}规定了什么？", metas).asks == []
+    assert analyse(f"按照{title}，起诉要交多少钱？", metas).asks == ["money"]

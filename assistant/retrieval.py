@@ -27,6 +27,7 @@ from .errors import BadQuestionError
 from .models import Clause, Hit, PlanMeta
 from .lookup import find_clauses
 from .query import QueryInfo, analyse, bridge_expansions
+from .routing import doc_index
 from .settings import Settings
 from .textnorm import for_compare, for_search
 
@@ -299,12 +300,28 @@ class HybridRetriever:
                 and not PAST_RE.search(info.text)):
             self._lower_background_sections(fused, cfg.background_penalty)
 
+        if info is not None:
+            self._drop_superseded(info, places, fused)
         order = sorted(fused, key=lambda cid: -fused[cid][0])
         if info is not None:
             order, fused = self._lookup_first(info, order, fused, allowed)
             if "cross" in info.intent and not info.places:
                 order = self._per_doc_bests_first(order, fused, cfg.cross_min_share)
         return order, fused, info
+
+    def _drop_superseded(self, info: QueryInfo, places: Sequence[str] | None,
+                         fused: dict[str, tuple[float, dict[str, float]]]) -> None:
+        """A document's earlier versions (``routing.DocIndex.superseded``: a later version
+        of the same title and place is in the index) answer only when asked for: named
+        with their year (2010年的专利法实施细则, which routing names alone) or chosen
+        by the user's filter; otherwise their text, often word for word the later one's,
+        would be quoted as if in force."""
+        old = doc_index(self.plans).superseded
+        if not old:
+            return
+        old = old - set(info.documents) - set(places or ())
+        for cid in [c for c in fused if _doc_of(c) in old]:
+            del fused[cid]
 
     def _retriever_scores(self, mode: str, text: str, dense_text: str,
                           allowed: set[str] | None) -> dict[str, dict[str, float]]:

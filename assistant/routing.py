@@ -155,6 +155,7 @@ class DocIndex:
         n = max(len(self.docs), 1)
         self.idf = {g: math.log(1 + n / c) for g, c in df.items()}
         self.mass = {d.id: sum(self.idf[g] for g in d.grams) for d in self.docs}
+        self.superseded = self._superseded_versions()
         self.aliases = [(m.id, _alias_names(m)) for m in self.metas]
         # each distinct alias (as matched: ASCII names case-folded) → its documents, in
         # document order: a question is matched against each name once, not once per document
@@ -282,6 +283,21 @@ class DocIndex:
                 group = [in_force[-1] if in_force else group[0]]
             out.extend(d.id for d in group)
         return out
+
+    def _superseded_versions(self) -> frozenset[str]:
+        """The documents a later version of the same document replaces: same title, same
+        place (or a place not known, ``_same_place``), an earlier version date. A version
+        without a date, or of the latest date, replaces none and is replaced by none
+        other than a later dated one."""
+        by_title: dict[str, list[_Doc]] = {}
+        for d in self.docs:
+            by_title.setdefault(d.title, []).append(d)
+        out: set[str] = set()
+        for group in by_title.values():
+            if len(group) > 1 and self._same_place(group):
+                latest = max(d.date for d in group)
+                out.update(d.id for d in group if d.date < latest)
+        return frozenset(out)
 
     @staticmethod
     def _same_place(group: list[_Doc]) -> bool:

@@ -30,7 +30,10 @@ Per document, an error of each kind (the document counts once for "any"):
   (an attachment, a table or a paragraph lost);
 * ``duplicate_path``: two clauses with the same path (a citation that names two);
 * ``numbering_unreported``: the text's own article numbering skips or repeats a
-  number and the parser's report (ParseResult.gaps / repeats) does not say so.
+  number and the parser's report (ParseResult.gaps / repeats) does not say so;
+* ``list_missing``: in a text without articles (a 决定, 意见, 方案, a case write-up),
+  a top-level 一、二、… at a line start (the run from 一、) that is not a clause's
+  number, in order.
 
 The text's own numbering irregularities (gaps, repeats, restarts) are counted apart
 as facts about the text. Prints the share of documents with each error, the causes'
@@ -58,7 +61,7 @@ from assistant.parse_quality import iter_documents  # noqa: E402
 
 SKIP_NAMES = {"_index.md", "README.md", "法律法规模版.md"}
 ERRORS = ("article_missing", "article_extra", "article_container", "item_outside", "text_lost",
-          "duplicate_path", "numbering_unreported")
+          "duplicate_path", "numbering_unreported", "list_missing")
 CONTAINERS = ("编", "分编", "章", "节")
 _NUM = f"[{CN_NUMERAL_CHARS}]{{1,8}}"
 _PREFIX_RE = re.compile(r"^[#\s\u3000]*")
@@ -145,6 +148,20 @@ def _close(containers: dict, closes) -> None:
         del containers[k]
 
 
+_LIST_RE = re.compile(r"([一二三四五六七八九十]{1,3})、")
+
+
+def text_list(text: str) -> list[str]:
+    """The top-level list a text without articles states: the markers 一、二、三、… at
+    line starts (after Markdown marks), each the next number of the run from 一、."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        m = _LIST_RE.match(line[_PREFIX_RE.match(line).end():])
+        if m and cn_to_int(m.group(1)) == len(out) + 1:
+            out.append(m.group(0))
+    return out
+
+
 def _article(value: tuple[int, int], containers: dict[str, int], attachment: int) -> dict:
     return {"label": article_label(*value), "value": value, "container": _container_key(containers, attachment),
             "items": []}
@@ -220,14 +237,16 @@ def audit_text(name: str, loaded_text: str, clean: str, title: str) -> dict:
     result = ClauseParser().parse_result(clean, meta)
     want = text_structure(loaded_text)
     irregular = numbering_irregularities(want)
-    errors = score(want, result.clauses, clean, reported=bool(result.gaps or result.repeats))
+    listed = [] if want else text_list(loaded_text)
+    errors = score(want, result.clauses, clean, reported=bool(result.gaps or result.repeats), listed=listed)
     return {"articles": len(want), "clauses": len(result.clauses), "irregular": irregular, "errors": errors}
 
 
-def score(want: list[dict], clauses, clean: str, reported: bool) -> dict[str, list[str]]:
+def score(want: list[dict], clauses, clean: str, reported: bool, listed: list[str] = ()) -> dict[str, list[str]]:
     """Errors of the clauses against the text's own articles (``text_structure``),
     by kind (see the module docstring); ``reported``: the parser said the numbering
-    skips or repeats."""
+    skips or repeats; ``listed``: the top-level 一、二、… of a text without articles
+    (``text_list``), each of which must be a clause's number, in order."""
     from difflib import SequenceMatcher
 
     got, got_items = parsed_structure(clauses)
@@ -252,6 +271,8 @@ def score(want: list[dict], clauses, clean: str, reported: bool) -> dict[str, li
     irregular = numbering_irregularities(want)
     if irregular and not reported:
         found["numbering_unreported"] = irregular
+    numbers = iter(c.number for c in clauses)
+    found["list_missing"] = [label for label in listed if label not in numbers]  # in order: the iterator moves on
     return {k: v for k, v in found.items() if v}
 
 

@@ -185,6 +185,9 @@ class QuestionView:
     clause_docs: list[str] = field(default_factory=list)
     # per asking part, when a question has several: (its keywords, the kinds it asks)
     asking_parts: list[tuple[list[str], list[str]]] = field(default_factory=list)
+    # the family of documents that states what the question asks (support, targets: the
+    # policy documents), when the index holds others beside it ("": none preferred)
+    family: str = ""
 
 
 @dataclass
@@ -376,7 +379,20 @@ class ExtractiveAnswerer:
             cross=(cross and not places) or len(self._place_names(places)) >= 2, past=bool(PAST_RE.search(q_simpl)),
             lang=getattr(info, "lang", "zh"),
             clause_docs=list(getattr(info, "clause_docs", None) or []),
+            family=self.preferred_family(info),
         )
+
+    def preferred_family(self, info: Any) -> str:
+        """The family of documents whose clauses answer a question of ``info``'s intents
+        (``term_weights.FamilyWeights.preferred``; "" when none is preferred)."""
+        return self._family_weights.preferred(getattr(info, "intent", None) or [])
+
+    def family_of(self, doc_id: str) -> str:
+        return self._family_weights.family(doc_id)
+
+    def places_of(self, doc_ids: Sequence[str]) -> set[str]:
+        """The distinct places of these documents (``_place_names``)."""
+        return self._place_names(doc_ids)
 
     def _place_names(self, doc_ids: Sequence[str]) -> set[str]:
         """The distinct places of these documents (two laws of one province are one place).
@@ -642,8 +658,10 @@ class ExtractiveAnswerer:
         body = [c for c in cands if not c.sentence.is_heading] or cands
         if not body:
             return self._not_found(qv, [], "现有文件未明确规定这一问题")
+        body = self._preferred_documents(qv, body)
         if qv.cross:
             return self._answer_cross(qv, body)
+        body = self._home_document(qv, body)
         best = body[0]
         if not best.features["named"] and max(c.features["cov_bridge"] for c in body) < p.min_coverage:
             return self._not_found(qv, body, "现有文件未明确规定这一问题")
@@ -676,6 +694,36 @@ class ExtractiveAnswerer:
             result.answer += f"\n（文件没有规定{self._missing_label(missing)}。）"
             result.missing = list(missing)
         return result
+
+    def _preferred_documents(self, qv: QuestionView, body: list[Candidate]) -> list[Candidate]:
+        """A question whose intent a family of documents states (what support exists, what
+        targets are set: the policy documents, ``lexicons/doc_families.toml``) is answered
+        from that family's clauses when any is among the best retrieved: a regulation's
+        article that shares the question's words (产品, 专利) does not answer what support
+        an enterprise can get while a plan's measure is at hand. A clause the question
+        names is always kept."""
+        if not qv.family or any(c.features["named"] for c in body):
+            return body
+        keep = [c for c in body if self.family_of(c.clause.doc_id) == qv.family]
+        return keep if keep else body
+
+    def _home_document(self, qv: QuestionView, body: list[Candidate]) -> list[Candidate]:
+        """A question about one place that has several documents (a city's plan beside its
+        local regulations) is answered from the document its best sentence comes from: a
+        regulation's sentence that shares a word or two with the question (商标, 专利) does
+        not take the place of the plan's next clause, nor the reverse. Other documents'
+        sentences stay when the question names a clause, or asks for something specific
+        (an amount, a body …) that only they state."""
+        if len(qv.places) < 2 or len(self._place_names(qv.places)) != 1 or any(c.features["named"] for c in body):
+            return body
+        home_doc = body[0].clause.doc_id
+        home = [c for c in body if c.clause.doc_id == home_doc]
+        if len(home) == len(body):
+            return body
+        checked = ask_kinds.checked(qv.asks)
+        if checked and not any(self._states(k, c.sentence, c.clause, qv) for c in home for k in checked):
+            return body
+        return home
 
     def shares_nothing(self, qv: QuestionView, hits: Sequence[Hit]) -> bool:
         """Nothing of the question is in the documents: none of its words (numbers

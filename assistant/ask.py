@@ -190,6 +190,35 @@ class AskPipeline:
         more = sum(1 for _, best, _ in groups[MAX_DOCS_NAMED:] if top > 0 and best >= DOC_MATCH_SHARE * top)
         return kept + extra, more
 
+    def _preferred_first(self, groups: list[tuple[str, float, Sequence[Hit]]], info: Any
+                         ) -> list[tuple[str, float, Sequence[Hit]]]:
+        """The documents of a question about several, with those of the family that states
+        what it asks (support, targets: policy documents; ``term_weights``) first, each
+        family's in the search's order: laws beside the plans do not take the document slots
+        of a question about the plans' targets."""
+        family = self.extractive.preferred_family(info) if self.extractive is not None and info else ""
+        if not family:
+            return groups
+        return sorted(groups, key=lambda g: self.extractive.family_of(g[0]) != family)
+
+    def _one_place_of_several(self, info: Any) -> bool:
+        """A question about one place that has several documents (a city's plan and its
+        local regulations), asking for no clause by number."""
+        return (len(info.places) >= 2 and not info.clause_refs and self.extractive is not None
+                and len(self.extractive.places_of(info.places)) == 1)
+
+    def _home_document_hits(self, query: str, hits: list[Hit], k: int, info: Any) -> list[Hit]:
+        """The answer to a question about one place with several documents draws on the
+        document of the best clause (``ExtractiveAnswerer._home_document``), its clauses
+        ranked by a search within that document, as if it were the place's only one: in
+        the search over all the place's documents, scores are normalised against the best
+        of every document, so another document's clause on the same everyday words
+        reorders the home document's own. The other documents' hits follow."""
+        home = hits[0].doc_id
+        own, _ = self.retriever.search_with_info(query, k=k, places=[home], info=info)
+        seen = {h.clause_id for h in own}
+        return own + [h for h in hits if h.clause_id not in seen and h.doc_id != home]
+
     def retrieve(self, question: str, turns: list[dict[str, str]], places: Sequence[str] | None = None,
                  notes: list[str] | None = None, top_k: int | None = None) -> "Retrieved":
         """The clauses retrieved for a question (``turns``: earlier turns, oldest first;
@@ -208,9 +237,11 @@ class AskPipeline:
                                                                history=None if outside else turns or None)
         answer_hits, more_docs = hits, 0
         if not search_places and not (info and info.places) and ASK_CROSS_RE.search(for_search(question)):
-            answer_hits, more_docs = self._per_document_hits(hits, groups)
+            answer_hits, more_docs = self._per_document_hits(hits, self._preferred_first(groups, info))
         elif info is not None and not search_places and _names_several(info):
-            answer_hits, _ = self._per_document_hits(hits, groups)  # "嘉兴和绍兴分别…"
+            answer_hits, _ = self._per_document_hits(hits, self._preferred_first(groups, info))  # "嘉兴和绍兴分别…"
+        elif info is not None and not search_places and self._one_place_of_several(info) and hits:
+            answer_hits = self._home_document_hits(query, hits, k, info)
         used_places = [] if outside else search_places or (info.places if info else [])
         return Retrieved(query, hits, answer_hits, info, list(used_places or []), more_docs)
 

@@ -20,7 +20,7 @@ import json
 import re
 import time
 from collections.abc import Sequence as _Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from .errors import BadQuestionError
@@ -211,8 +211,11 @@ class HybridRetriever:
         return hits
 
     def search_with_info(self, query: str, k: int = 10, mode: str = "hybrid+qu", places: Sequence[str] | None = None,
-                         history: Sequence[dict[str, Any]] | None = None) -> tuple[list[Hit], QueryInfo | None]:
-        order, fused, info = self.rank(query, mode=mode, places=places, history=history, k=k)
+                         history: Sequence[dict[str, Any]] | None = None, info: QueryInfo | None = None
+                         ) -> tuple[list[Hit], QueryInfo | None]:
+        """``search`` and the query analysis (``info``: the question's analysis already made,
+        for a second search of it within other ``places``; a copy is searched with)."""
+        order, fused, info = self.rank(query, mode=mode, places=places, history=history, k=k, info=info)
         return [self._hit(cid, fused[cid]) for cid in order[:k]], info
 
     def search_by_document(self, query: str, per_doc: int = 3, places: Sequence[str] | None = None,
@@ -244,10 +247,12 @@ class HybridRetriever:
         return out
 
     def rank(self, query: str, mode: str = "hybrid+qu", places: Sequence[str] | None = None,
-             history: Sequence[dict[str, Any]] | None = None, k: int = 10
+             history: Sequence[dict[str, Any]] | None = None, k: int = 10, info: QueryInfo | None = None
              ) -> tuple[list[str], dict[str, tuple[float, dict[str, float]]], QueryInfo | None]:
         """Clause ids best first, each clause's fused score and contributions, and the
-        query analysis (``hybrid+qu``): the search without making ``Hit``s."""
+        query analysis (``hybrid+qu``): the search without making ``Hit``s. ``info``: the
+        analysis of ``query`` already made (a copy is used; routing is not run again)."""
+        given = info
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
         if not query or not query.strip():
@@ -256,14 +261,14 @@ class HybridRetriever:
             raise ValueError("k must be at least 1")
         self.warm_up()
         cfg = self.config
-        info: QueryInfo | None = None
+        info = None
         groups: list[list[str]] = []  # the documents of each place named, when they are the scope
         text = for_search(query)
         dense_text = text
         allowed = set(places) if places else None
         w_bm25, w_dense = cfg.weight_bm25, cfg.weight_dense
         if mode == "hybrid+qu":
-            info = self.analyse(query, history)
+            info = replace(given) if given is not None else self.analyse(query, history)
             text = dense_text = info.content_text if cfg.strip_doc_refs else info.text
             if info.places and cfg.restrict_places and allowed is None:
                 allowed = set(info.places)

@@ -46,6 +46,13 @@ class TermWeights:
 
 
 @lru_cache(maxsize=1)
+def family_of_intent() -> dict[str, str]:
+    """question intent (``query.detect_intent``) → the family whose documents state what it
+    asks (``lexicons/doc_families.toml``, ``intents``)."""
+    return {i: f["name"] for f in lexicons.table("doc_families.toml").get("family", []) for i in f.get("intents", [])}
+
+
+@lru_cache(maxsize=1)
 def family_of_kind() -> dict[str, str]:
     """doc_type → family name (``lexicons/doc_families.toml``)."""
     return {t: f["name"] for f in lexicons.table("doc_families.toml").get("family", []) for t in f["types"]}
@@ -80,6 +87,21 @@ class FamilyWeights:
         if w is None:
             w = self._weights[fam] = TermWeights(*self._stats_of(sorted(self._members[fam])))
         return w
+
+    def family(self, doc_id: str) -> str:
+        """The family of a document's kind ("" for a kind in none)."""
+        return self._family.get(doc_id, "")
+
+    def preferred(self, intents: Sequence[str]) -> str:
+        """The family whose documents state what a question of these intents asks for
+        (support, targets: the policy documents), when the index holds that family beside
+        others; "" otherwise (an index of one family: nothing to prefer)."""
+        table = family_of_intent()
+        fams = {table[i] for i in intents if i in table}
+        if len(fams) != 1:
+            return ""
+        fam = fams.pop()
+        return fam if fam in self._members else ""
 
     @property
     def split(self) -> bool:

@@ -137,6 +137,62 @@ def test_a_kind_the_documents_do_not_state_is_said_not_to_be_stated(pipeline, co
     assert_citations_exact(reply, corpus_norm)
 
 
+# asked in wordings the first list does not use: the asking words in their own part
+# ("……，申请流程是怎样的？"), a procedure by its steps, a place and how to get in touch,
+# a sentence that names a hotline without its number, a total of a named fund
+NOT_STATED_WORDINGS = [
+    ("procedure", "嘉兴的小微企业想办理知识产权托管，申请流程是怎样的？", "jiaxing", "托管"),
+    ("procedure", "运城的企业申请质押融资贷款贴息，要走哪些步骤？", "yuncheng", "贴息"),
+    ("contact", "中国（宁波）知识产权保护中心在什么地方，怎么联系？", "ningbo", "保护中心"),
+    ("contact", "运城的知识产权维权援助机构电话是多少？", "yuncheng", "维权援助"),
+    ("money", "嘉兴市知识产权运营基金的总规模是多少亿元？", "jiaxing", "运营基金"),
+]
+
+
+@pytest.mark.parametrize("kind,question,doc,subject", NOT_STATED_WORDINGS,
+                         ids=[q for _, q, *_ in NOT_STATED_WORDINGS])
+def test_a_kind_not_stated_is_said_so_in_other_wordings(pipeline, corpus_norm, kind, question, doc, subject):
+    test_a_kind_the_documents_do_not_state_is_said_not_to_be_stated(pipeline, corpus_norm, kind, question, doc,
+                                                                     subject)
+
+
+def test_a_figure_for_a_year_after_the_documents_last_is_not_stated(pipeline):
+    # 绍兴's target (20件以上) is for the end of its building period (2025年底); the
+    # document names no year after 2026
+    stated = pipeline.ask("绍兴到2025年每万人高价值发明专利拥有量的目标是多少？")
+    assert not stated["not_found"] and "20件以上" in stated["answer"]
+    later = pipeline.ask("绍兴2028年每万人高价值发明专利拥有量的目标是多少？")
+    assert later["not_found"] is True
+    # 嘉兴's figures are for 2025 and for “十三五” (to 2020): neither is one for 2030
+    assert pipeline.ask("嘉兴2030年每万人高价值发明专利拥有量要达到多少件？")["not_found"] is True
+
+
+def test_a_five_year_plan_period_stands_for_its_last_year():
+    from assistant.answering import _years_in
+
+    assert _years_in("“十三五”期间，到2025年") == ["2020", "2025"]
+    assert _years_in("十四五时期 十五五") == ["2025", "2030"]
+
+
+# answered, though the words next to the asking words are not the sentence's: a verb
+# of change (增加到), the end of a period (到建设期满), a school as the body, an English
+# term of the trade (technical investigator, 技术调查官)
+STATED_WORDINGS = [
+    ("绍兴专门办知识产权案子的警察要增加到多少人？", "20人以上"),
+    ("绍兴的知识产权调解组织到建设期满要有多少家？", "200家"),
+    ("嘉兴的知识产权培训依托哪所高校来组织？", "嘉兴学院"),
+    ("How many technical investigators will Shaoxing's IP technical investigator team have?", "20名"),
+]
+
+
+@pytest.mark.parametrize("question,expected", STATED_WORDINGS, ids=[q for q, _ in STATED_WORDINGS])
+def test_a_kind_stated_is_answered_in_other_wordings(pipeline, corpus_norm, question, expected):
+    reply = pipeline.ask(question)
+    assert not reply["not_found"]
+    assert expected in reply["answer"]
+    assert_citations_exact(reply, corpus_norm)
+
+
 STATED = [
     ("money", "嘉兴规划对知识产权质押融资金额定的目标是多少亿元？", "jiaxing", r"质押融资金额达(\d+亿元)"),
     ("ratio", "嘉兴知识产权密集型产业增加值占GDP比重的目标是多少？", "jiaxing", r"占GDP比重达到(\d+%)"),
@@ -469,6 +525,20 @@ def test_an_english_question_is_one_asking_part_however_many_commas():
                        "and which department examines it?") == ["duration", "body"]
     assert asks.detect("Under the rules, what is the minimum bonus, and by when must it be paid?") == \
         ["money", "when"]
+
+
+def test_english_asking_words_are_whole_words():
+    # "ratio" inside demonstration or registration, "list" inside specialists, "address"
+    # as a verb and "which documents" naming documents ask for none of these kinds
+    assert asks.detect("Which bureau leads the overall coordination of Shaoxing's demonstration zone?") == ["body"]
+    assert "ratio" not in asks.detect("What does the registration of trademarks require?")
+    assert "measures" not in asks.detect("Which specialists will Jiaxing train?")
+    assert "contact" not in asks.detect("How does Ningbo address counterfeiting?")
+    assert "materials" not in asks.detect("Which documents mention IP insurance?")
+    # … and still ask them as nouns and whole words
+    assert "contact" in asks.detect("What is the address of the Ningbo IP protection centre?")
+    assert "materials" in asks.detect("What documents are needed to apply for a pledge loan?")
+    assert "ratio" in asks.detect("What is the ratio of the subsidy?")
 
 
 def test_a_time_limit_answers_by_when():

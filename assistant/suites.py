@@ -53,6 +53,9 @@ SUITES: dict[str, Suite] = {
     # the 63 IP laws and regulations; structure (issue 8) owns its metrics and floors.
     # Not tuned on until the answerer handles laws: its figures are then held-out ones.
     "laws": Suite("laws", ("laws-dev.jsonl",), corpus="corpora/laws-ip", tune=False, metrics=("citation_path",)),
+    # questions about the five plans written by the project itself from the plans' texts
+    # (not from any gold question; eval/gold/README.md says how): reported apart, never tuned on
+    "probe": Suite("probe", ("probe.jsonl",), own_index=False, tune=False),
 }
 
 

@@ -14,14 +14,43 @@ API) a quote is written as received.
 """
 from __future__ import annotations
 
+import atexit
 import io
+import shutil
+import tempfile
+import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .ui_tables import TableRows, cut_heading, place_tables, quote_parts, table_markdown
 
 Block = str | TableRows  # a paragraph of Markdown text, or a table's rows
 TablesOf = Callable[[dict[str, Any]], Sequence[Any]]  # a citation -> its document's laid-out tables
+
+# An export is served (copied into Gradio's cache) as soon as it is written: the process's
+# export folder keeps each file this long, and is removed with the process.
+EXPORT_KEEP_S = 600
+_export_root: Path | None = None
+
+
+def export_path(name: str) -> Path:
+    """Where an export named ``name`` is written: a fresh folder (two users exporting in
+    the same second do not collide) inside the process's one export folder, from which
+    exports older than ``EXPORT_KEEP_S`` are removed first. (Each export used to leave a
+    folder of its own in the temporary directory for good.)"""
+    global _export_root
+    if _export_root is None or not _export_root.is_dir():
+        _export_root = Path(tempfile.mkdtemp(prefix="assistant-export-"))
+        atexit.register(shutil.rmtree, _export_root, True)
+    cutoff = time.time() - EXPORT_KEEP_S
+    for old in _export_root.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass  # removed meanwhile by another request
+    return Path(tempfile.mkdtemp(dir=_export_root)) / name
 
 
 def with_brackets(title: str) -> str:

@@ -424,16 +424,13 @@ def export_file_of(turns: list, kind: str, title: str = "对话记录", tables_o
     """The conversation (or the one turn given) written to a fresh temporary file, as
     Markdown (``kind`` "md") or Word ("docx"); Gradio serves it for download.
     ``tables_of``: a citation's laid-out tables (``Library.tables``)."""
-    import tempfile
     from datetime import datetime
-    from pathlib import Path
 
-    from .export import conversation_docx, conversation_markdown
+    from .export import conversation_docx, conversation_markdown, export_path
 
     if not any(not t.get("error") for t in turns or []):
         raise gr.Error("还没有可以导出的回答。", print_exception=False)
-    folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
-    path = folder / f"{title}-{datetime.now():%Y%m%d-%H%M%S}.{'md' if kind == 'md' else 'docx'}"
+    path = export_path(f"{title}-{datetime.now():%Y%m%d-%H%M%S}.{'md' if kind == 'md' else 'docx'}")
     if kind == "md":
         path.write_text(conversation_markdown(turns, title, tables_of), encoding="utf-8")
     else:

@@ -106,3 +106,22 @@ def test_a_quoted_glued_table_is_exported_as_a_table():
     d = docx.Document(io.BytesIO(conversation_docx([alone], "表格", tables_of)))
     assert len(d.tables) == 1 and "1726" not in "\n".join(p.text for p in d.paragraphs)
     assert "\n".join(MD_ROWS) in answer_markdown(alone, tables_of).split("出处：")[1]
+
+
+def test_exports_share_one_folder_and_old_ones_are_removed():
+    """Each export click used to leave a folder of its own in the temporary directory for
+    good; now the process keeps one, from which exports older than EXPORT_KEEP_S go."""
+    import os
+    import time
+    from pathlib import Path
+
+    from assistant import export
+    from assistant.ui import export_file_of
+
+    paths = [Path(export_file_of(TURNS, kind)) for kind in ("md", "docx", "md")]
+    roots = {p.parent.parent for p in paths}
+    assert len(roots) == 1 and len({p.parent for p in paths}) == 3 and all(p.is_file() for p in paths)
+    old = time.time() - 2 * export.EXPORT_KEEP_S
+    os.utime(paths[0].parent, (old, old))
+    fresh = Path(export_file_of(TURNS, "md"))
+    assert fresh.parent.parent in roots and not paths[0].exists() and paths[1].exists()

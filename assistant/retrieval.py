@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Sequence as _Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 from .errors import BadQuestionError
 from .models import Clause, Hit, PlanMeta
@@ -305,28 +305,25 @@ class HybridRetriever:
                 and not PAST_RE.search(info.text)):
             self._lower_background_sections(fused, cfg.background_penalty)
 
-        if info is not None:
-            self._drop_superseded(info, places, fused)
+        hidden = self._superseded_hidden(info, places) if info is not None else frozenset()
+        for cid in [c for c in fused if _doc_of(c) in hidden]:
+            del fused[cid]
         order = sorted(fused, key=lambda cid: -fused[cid][0])
         if info is not None:
-            order, fused = self._lookup_first(info, order, fused, allowed)
+            order, fused = self._lookup_first(info, order, fused, allowed, hidden)
             if "cross" in info.intent and not info.places:
                 order = self._per_doc_bests_first(order, fused, cfg.cross_min_share)
         return order, fused, info
 
-    def _drop_superseded(self, info: QueryInfo, places: Sequence[str] | None,
-                         fused: dict[str, tuple[float, dict[str, float]]]) -> None:
-        """A document's earlier versions (``routing.DocIndex.superseded``: a later version
-        of the same title and place is in the index) answer only when asked for: named
-        with their year (2010年的专利法实施细则, which routing names alone) or chosen
-        by the user's filter; otherwise their text, often word for word the later one's,
-        would be quoted as if in force."""
+    def _superseded_hidden(self, info: QueryInfo, places: Sequence[str] | None) -> frozenset[str]:
+        """The documents this question is not answered from: earlier versions
+        (``routing.DocIndex.superseded``: a later version of the same title and place is
+        in the index) answer only when asked for, named with their year (2010年的专利法实施细则,
+        which routing names alone) or chosen by the user's filter; otherwise their text,
+        often word for word the later one's, would be quoted as if in force. Neither the
+        ranking nor a clause number's lookup (``_lookup_first``) takes them."""
         old = doc_index(self.plans).superseded
-        if not old:
-            return
-        old = old - set(info.documents) - set(places or ())
-        for cid in [c for c in fused if _doc_of(c) in old]:
-            del fused[cid]
+        return old - set(info.documents) - set(places or ()) if old else frozenset()
 
     def _retriever_scores(self, mode: str, text: str, dense_text: str,
                           allowed: set[str] | None) -> dict[str, dict[str, float]]:
@@ -442,7 +439,8 @@ class HybridRetriever:
                 fused[cid] = (s * (1 - penalty), contrib)
 
     def _lookup_first(self, info: QueryInfo, order: list[str], fused: dict[str, tuple[float, dict[str, float]]],
-                      allowed: set[str] | None) -> tuple[list[str], dict[str, tuple[float, dict[str, float]]]]:
+                      allowed: set[str] | None, hidden: Collection[str] = ()
+                      ) -> tuple[list[str], dict[str, tuple[float, dict[str, float]]]]:
         """Clauses whose number the question gives explicitly go first, each with its
         sub-clauses (an article's items), best fused first; when the question names no
         document and several have such a clause, each document's best comes first.
@@ -459,7 +457,7 @@ class HybridRetriever:
             docs = list(self.store.doc_ids)
         else:  # many documents and none named: look in those the question's words found
             docs = list(dict.fromkeys(_doc_of(cid) for cid in order))[:cfg.lookup_docs]
-        tables = ((d, t["ord"], t["path"]) for d in docs for t in [self.store.clause_table(d)])
+        tables = ((d, t["ord"], t["path"]) for d in docs if d not in hidden for t in [self.store.clause_table(d)])
         groups = find_clauses(info.clause_refs, tables)
         if not groups:
             return order, fused

@@ -43,6 +43,8 @@ def test_a_question_not_naming_a_version_is_answered_from_the_one_in_force(payme
     reply = payment.ask("机关、事业单位和大型企业能不能拖欠中小企业的货款？")
     assert _docs(reply) == {"2025-03-17"} and "第七条" in reply["answer"]
     assert _docs(payment.ask("保障中小企业款项支付条例第六条规定了什么？")) == {"2025-03-17"}
+    # a clause number alone is looked up in the one in force too, not in both
+    assert _docs(payment.ask("第六条规定了什么？")) == {"2025-03-17"}
 
 
 def test_an_earlier_version_answers_when_asked_for_by_its_year(payment):

@@ -271,12 +271,9 @@ class DocIndex:
         known), the one in force in the year the question names (“2023年修订的”, “2010年的”):
         the latest whose version date is not after that year; with no year, the latest."""
         years = sorted(set(_YEAR_RE.findall(nfkc(question))))
-        by_title: dict[str, list[_Doc]] = {}
-        for d in docs:
-            by_title.setdefault(d.title, []).append(d)
         out: list[str] = []
-        for group in by_title.values():
-            if len(group) > 1 and self._same_place(group):
+        for group, versions in self._title_groups(docs):
+            if versions:
                 group = sorted(group, key=lambda d: d.date)
                 year = years[-1] if years else "9999"
                 in_force = [d for d in group if d.date[:4] <= year]
@@ -289,15 +286,20 @@ class DocIndex:
         place (or a place not known, ``_same_place``), an earlier version date. A version
         without a date, or of the latest date, replaces none and is replaced by none
         other than a later dated one."""
-        by_title: dict[str, list[_Doc]] = {}
-        for d in self.docs:
-            by_title.setdefault(d.title, []).append(d)
         out: set[str] = set()
-        for group in by_title.values():
-            if len(group) > 1 and self._same_place(group):
+        for group, versions in self._title_groups(self.docs):
+            if versions:
                 latest = max(d.date for d in group)
                 out.update(d.id for d in group if d.date < latest)
         return frozenset(out)
+
+    def _title_groups(self, docs: Iterable[_Doc]) -> list[tuple[list[_Doc], bool]]:
+        """``docs`` grouped by title, each group with whether it is one document's versions
+        (several documents of the same place, ``_same_place``)."""
+        by_title: dict[str, list[_Doc]] = {}
+        for d in docs:
+            by_title.setdefault(d.title, []).append(d)
+        return [(g, len(g) > 1 and self._same_place(g)) for g in by_title.values()]
 
     @staticmethod
     def _same_place(group: list[_Doc]) -> bool:

@@ -105,6 +105,12 @@ def _place_en(place: str, plans: Mapping[str, Any], doc_id: str) -> str:
     return place
 
 
+def _in_place_en(c: Mapping[str, Any], plans: Mapping[str, Any]) -> str:
+    """" (Ningbo)" after a citation's title; nothing when its document's place is not known."""
+    place = _place_en(c["place"], plans, c["doc_id"])
+    return f" ({place})" if place else ""
+
+
 def _row_reading(cite: dict[str, Any], clauses: Any) -> str:
     """A cited table row read out with its column names and units (its cells alone carry no
     units: 「| 11 | 知识产权质押融资金额(亿元) | 110 | 200 |」), or "" for other quotes."""
@@ -127,15 +133,15 @@ def english_lead(qv: Any, result: Any, clauses: Any, plans: Mapping[str, Any]) -
             return "The documents do not answer this question."
         c = cites[0]
         what = " or ".join(missing) if missing else "what was asked"
-        return (f"The documents do not state {what}; the closest clause is {c['title']} "
-                f"({_place_en(c['place'], plans, c['doc_id'])}) clause {c['path']}, quoted below in Chinese.")
+        return (f"The documents do not state {what}; the closest clause is {c['title']}{_in_place_en(c, plans)} "
+                f"clause {c['path']}, quoted below in Chinese.")
     if not cites:
         return ""
     c = cites[0]
     quotes = " ".join(x["quote"] for x in cites if x["doc_id"] == c["doc_id"])
     terms = english_terms(quotes)
     figures = english_figures(" ".join(_row_reading(x, clauses) or x["quote"] for x in cites if x["doc_id"] == c["doc_id"]))
-    where = f"{c['title']} ({_place_en(c['place'], plans, c['doc_id'])}), clause {c['path']}"
+    where = f"{c['title']}{_in_place_en(c, plans)}, clause {c['path']}"
     if c.get("heading"):
         where += f" “{c['heading']}”"
     parts = [f"According to {where}"]
@@ -143,7 +149,8 @@ def english_lead(qv: Any, result: Any, clauses: Any, plans: Mapping[str, Any]) -
         parts.append("it concerns " + ", ".join(terms))
     if figures:
         parts.append("figures: " + "; ".join(figures))
-    others = dict.fromkeys(_place_en(x["place"], plans, x["doc_id"]) for x in cites if x["doc_id"] != c["doc_id"])
+    others = dict.fromkeys(_place_en(x["place"], plans, x["doc_id"]) or x["title"] for x in cites
+                           if x["doc_id"] != c["doc_id"])
     lead = "; ".join(parts) + "."
     if others:
         lead += " Other documents cited: " + ", ".join(others) + "."

@@ -90,9 +90,12 @@ def test_a_destination_place_is_a_word_of_the_question_though_a_document_is_of_i
 
 def test_a_document_whose_place_is_not_known_is_cited_without_an_empty_place(tmp_path):
     """保障中小企业款项支付条例 as first issued has an empty header: no issuer, no place. Its
-    citation reads 《…》第六条：, not 《…》第六条（）：."""
+    citation reads 《…》第六条：, not 《…》第六条（）：, and the English lead 《…》, clause …"""
     from conftest import pipeline_over
 
     pipeline = pipeline_over([DATA / "保障中小企业款项支付条例(2020-07-05).md"], tmp_path)
     answer = pipeline.ask("保障中小企业款项支付条例第六条规定了什么？")["answer"]
     assert "第六条" in answer and "（）" not in answer and "****" not in answer
+    # nor an empty () in the English lead
+    english = pipeline.ask("May large enterprises delay paying small and medium-sized enterprises?")["answer"]
+    assert english.startswith("According to 《保障中小企业款项支付条例》") and "()" not in english

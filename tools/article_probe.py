@@ -35,6 +35,8 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
+from tqdm import tqdm
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -82,13 +84,13 @@ def _fold(title: str) -> str:
     return TITLE_FOLD_RE.sub("", title or "")
 
 
-def version_year(f: Path) -> str:
+def version_year(name: str, text: str) -> str:
     """The year of a document's version: the file name's bracketed date, else the latest
     year its header block names (its last revision)."""
-    m = YEAR_RE.search(f.name)
+    m = YEAR_RE.search(name)
     if m:
         return m.group(1)
-    header = f.read_text(encoding="utf-8", errors="replace").split("<!-- INFO END -->", 1)[0]
+    header = text.split("<!-- INFO END -->", 1)[0] if "<!-- INFO END -->" in text else ""
     return max(HEADER_YEAR_RE.findall(header), default="")
 
 
@@ -115,8 +117,9 @@ def score(answer: dict, title: str, number: str, article: str) -> dict:
             "first_citation": [cits[0].get("title"), cits[0].get("path")] if cits else None}
 
 
-def load_documents(folder: Path) -> list[tuple[Path, str, list]]:
-    """(file, title, raw articles) of every document of ``folder`` with a title and articles."""
+def load_documents(folder: Path) -> list[tuple[Path, str, list, str]]:
+    """(file, title, raw articles, version year) of every document of ``folder`` with a
+    title and articles."""
     docs = []
     for f in sorted(folder.iterdir()):
         if f.suffix not in (".md", ".txt"):
@@ -125,7 +128,7 @@ def load_documents(folder: Path) -> list[tuple[Path, str, list]]:
         m = TITLE_RE.search(text)
         arts = raw_articles(text)
         if m and arts:
-            docs.append((f, m.group(1).strip(), arts))
+            docs.append((f, m.group(1).strip(), arts, version_year(f.name, text)))
     return docs
 
 
@@ -133,13 +136,13 @@ def probe(settings: Settings, folder: Path, n_docs: int | None = None, per_doc: 
           progress: bool = True) -> list[dict]:
     rng = random.Random(SEED)
     docs = load_documents(folder)
-    shared = Counter(_fold(t) for _, t, _ in docs)  # titles several versions share, in the whole folder
+    shared = Counter(_fold(t) for _, t, _, _ in docs)  # titles several versions share, in the whole folder
     if n_docs is not None and n_docs < len(docs):
         docs = sorted(rng.sample(docs, n_docs))
     pipeline = AskPipeline(settings).warm_up()
     rows = []
-    for i, (f, title, arts) in enumerate(docs, 1):
-        year = version_year(f) if shared[_fold(title)] > 1 else ""
+    for f, title, arts, version in tqdm(docs, desc="probe", unit="doc", disable=not progress, file=sys.stderr):
+        year = version if shared[_fold(title)] > 1 else ""
         first_of_number: dict[str, str] = {}
         for number, article in arts:
             first_of_number.setdefault(number, article)
@@ -150,10 +153,6 @@ def probe(settings: Settings, folder: Path, n_docs: int | None = None, per_doc: 
                 row = {"file": f.name, "title": title, "article": number, "form": form, "question": q}
                 row.update(score(pipeline.ask(q), title, number, article))
                 rows.append(row)
-        if progress:
-            print(f"\r{i}/{len(docs)} documents", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
     return rows
 
 

@@ -65,3 +65,15 @@ def requested_urls(driver) -> list[str]:
         if msg.get("method") == "Network.requestWillBeSent":
             urls.append(msg["params"]["request"]["url"])
     return urls
+
+
+def patient_wait(driver, seconds: float = 90):
+    """A WebDriverWait that polls again when an element it read was re-rendered meanwhile.
+
+    Gradio replaces nodes while it updates the page, so a condition that finds an element
+    and then reads it can meet a StaleElementReferenceException between the two: that
+    says "not yet", like a condition that returns False, not that the page is wrong."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))

@@ -11,7 +11,7 @@ import pytest
 
 from app_harness import served_app
 from assistant.settings import PROJECT_ROOT
-from browser_harness import chromium, needs_chromium
+from browser_harness import chromium, needs_chromium, patient_wait
 
 SCREENSHOT = PROJECT_ROOT / "eval" / "screenshot.png"
 QUESTION = "我们是海门的中小企业，想找机构帮忙打理专利，区里在知识产权托管上有什么支持？"
@@ -29,10 +29,9 @@ def test_ask_cite_feedback_and_open_clause(browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
 
     served = served_app()
-    wait = WebDriverWait(browser, 90)
+    wait = patient_wait(browser, 90)
     browser.get(served.url)
     box = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#question textarea")))
     box.send_keys(QUESTION)

@@ -15,7 +15,7 @@ import pytest
 
 from app_harness import served_app
 from assistant.settings import PROJECT_ROOT
-from browser_harness import chromium, emulate, needs_chromium
+from browser_harness import chromium, emulate, needs_chromium, patient_wait
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 
@@ -32,12 +32,8 @@ def browser():
         yield driver
 
 
-def wait(driver, seconds: int = 90):
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    # the chat re-renders while an answer streams in: an element seen a moment ago may be gone
-    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
+# the chat re-renders while an answer streams in: an element seen a moment ago may be gone
+wait = patient_wait
 
 
 def open_app(driver, dark: bool = False, width: int = 1440):

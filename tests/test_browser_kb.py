@@ -14,7 +14,7 @@ import pytest
 
 from app_harness import served_app
 from assistant.settings import PROJECT_ROOT
-from browser_harness import chromium, emulate, needs_chromium
+from browser_harness import chromium, emulate, needs_chromium, patient_wait
 from test_knowledge import NEW_PLAN, NEW_Q, docx_bytes
 
 pytestmark = [pytest.mark.slow, needs_chromium]
@@ -28,13 +28,12 @@ def test_upload_ask_delete_while_serving(tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
 
     served = own_app(tmp_path)
     src = tmp_path / "示例市质押融资方案.docx"
     src.write_bytes(docx_bytes(NEW_PLAN))
     with chromium() as browser:
-        wait = WebDriverWait(browser, 240)
+        wait = patient_wait(browser, 240)
         emulate(browser, width=1440)
         browser.get(served.url)
 
@@ -152,7 +151,6 @@ def test_a_kept_answer_says_when_its_clause_changed_or_went(tmp_path):
     clause changed or is gone. A fresh answer's cards say nothing of the kind."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
     from app_harness import XSS_FILE
     from assistant.knowledge import KnowledgeBase
@@ -171,7 +169,7 @@ def test_a_kept_answer_says_when_its_clause_changed_or_went(tmp_path):
 
     try:
         with chromium() as browser:
-            wait = WebDriverWait(browser, 240)
+            wait = patient_wait(browser, 240)
             browser.get(served.url)
             box = wait.until(lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, "#question textarea")), None))
             box.send_keys(BACKUP_Q)

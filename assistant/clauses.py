@@ -479,7 +479,11 @@ class _TreeBuilder:
         ls = self._line_start(pos)
         at_line = pos == ls or (pos - ls <= 8 and _LINE_PREFIX_RE.fullmatch(self.masked, ls, pos) is not None)
         prev = self.masked[pos - 1] if pos else "\n"
-        after_sentence = pos == 0 or prev in SENTENCE_END or prev == "\u3000" or self.masked[max(0, pos - 2):pos] == "\n "
+        # spaces between a sentence end and the marker are the line break a source lost
+        # (“…的;  (二)…”, “…的； （三）…”)
+        before = self.masked[max(0, pos - 4):pos].rstrip(" \t\xa0")
+        after_sentence = (pos == 0 or prev in SENTENCE_END or prev == "\u3000" or (before != self.masked[max(0, pos - 4):pos]
+                          and (not before or before[-1] in SENTENCE_END)))
         return at_line, after_sentence
 
     def _try(self, c: _Cand) -> bool:

@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import numerals
+from . import lexicons, numerals
 from .numerals import int_to_cn
 from .textnorm import PINYIN_NOTE_RE, to_simplified, to_traditional
 
@@ -59,22 +59,8 @@ class CleanResult:
 
 
 # --- site chrome: whole lines that belong to the hosting page, not the plan ---------
-CHROME_LINE_RES = [
-    re.compile(r"^《[^》]+》由会员分享.*$"),  # document-sharing site banner
-    re.compile(r"^当前位置[:：].*$"),
-    re.compile(r"^>\s*\S.*>\s*\S.*$"),  # breadcrumb trail "> 政务公开 > …"
-    re.compile(r"^索引号[:：].*$"),
-    re.compile(r"^发布机构[:：].*$"),
-    re.compile(r"^主题分类[:：].*$"),
-    re.compile(r"^有效性[:：].*$"),
-    re.compile(r"^发布日期[:：].*$"),
-    re.compile(r"^.*浏览次数[:：].*$"),
-    re.compile(r"^分享[:：]?\s*$"),
-    re.compile(r"^字体[:：].*$"),
-    re.compile(r"^(解读|图解|视频|相关链接)[:：]\s*点击查看\s*$"),
-    re.compile(r"^信息来源[:：].*$"),
-    re.compile(r"^(打印本页|关闭窗口|返回顶部|【打印】|【关闭】)\s*$"),
-]
+# (the patterns are data: lexicons/page_furniture.toml [site_chrome])
+CHROME_LINE_RES = [re.compile(p) for p in lexicons.table("page_furniture.toml")["site_chrome"]["lines"]]
 HTML_RESIDUE_RE = re.compile(r"</?(p|br|span|div)\s*/?>|/p>$", re.I)
 
 
@@ -250,6 +236,63 @@ def rule_ocr_markers(text: str) -> tuple[str, int]:
     return "".join(out), fired
 
 
+# --- a printed page's furniture: page numbers and the running header --------------
+def rule_page_furniture(text: str) -> tuple[str, int]:
+    """A text copied out of a printed document keeps each page's number (“— 3 —”,
+    第 3 页 共 10 页) and running header as lines inside its sentences. Page-number
+    lines go; so does a line printed next to two or more of them (the header at the top
+    of the next page), at those places only: its first printing (page 1's 文件头) stays."""
+    from .loaders import is_page_number
+
+    lines = text.split("\n")
+    numbers = [i for i, ln in enumerate(lines) if is_page_number(ln)]
+    if not numbers:
+        return text, 0
+    beside = {}
+    for i in numbers:
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(lines) and j not in numbers and lines[j].strip():
+                beside.setdefault(lines[j].strip(), set()).add(j)
+    drop = set(numbers)
+    for places in beside.values():
+        if len(places) >= 2:
+            drop |= places
+    return "\n".join(ln for i, ln in enumerate(lines) if i not in drop), len(drop)
+
+
+# --- lines hard-wrapped at the page width (a PDF's text pasted into a .txt) --------
+def _hard_wrapped(lines: list[str]) -> float:
+    """The text block's width when the text's line breaks are a page's wrapping, else 0:
+    most of its long lines end at one width and almost none goes past it (a text of one
+    paragraph per line has lines of every length)."""
+    from .loaders import _display_width, _full_line_width
+
+    widths = [_display_width(ln) for ln in lines if ln.strip()]
+    block = _full_line_width(lines)
+    if block == float("inf") or len(widths) < 8:
+        return 0.0
+    long_ = [w for w in widths if w >= block / 2]
+    near = [w for w in long_ if abs(w - block) <= 1.5]
+    over = [w for w in widths if w > block + 2]
+    if len(near) >= 5 and len(near) >= 0.5 * len(long_) and len(over) <= 0.02 * len(widths):
+        return block
+    return 0.0
+
+
+def rule_hard_wraps(text: str) -> tuple[str, int]:
+    """A text wrapped at a page's width (a PDF copied as text) has its paragraphs back:
+    a line reaching the margin is joined to the next one unless that one opens a clause,
+    exactly as the PDF loader joins a PDF's lines (``loaders.join_pdf_lines``)."""
+    from .loaders import PdfLine, join_pdf_lines
+
+    lines = [ln.strip(" \t\u3000\xa0") for ln in text.split("\n")]
+    lines = [ln for ln in lines if ln]
+    if not _hard_wrapped(lines):
+        return text, 0
+    joined, _ = join_pdf_lines([[PdfLine(ln) for ln in lines]])
+    return joined, len(lines) - joined.count("\n") - 1
+
+
 # --- whitespace -----------------------------------------------------------------------
 CJK = r"[\u4e00-\u9fff，。、；：“”（）《》]"
 INNER_SPACE_RE = re.compile(rf"(?<={CJK})[ \t\u3000\xa0]+(?={CJK})")
@@ -296,6 +339,8 @@ class Cleaner:
         "spam",
         "html_residue",
         "page_break_markers",
+        "page_furniture",
+        "hard_wraps",
         "pinyin_notes",
         "mojibake_headings",
         "ocr_numbers",

@@ -241,14 +241,55 @@ def infer_title(text: str, hint: str = "") -> str:
     m = _NOTICE_TITLE_RE.search("\n".join(lines[:3]))
     if m:
         return m.group(1).strip()  # 关于印发《X》的通知: the document is X
-    if lines and looks_like_title(lines[0]):
-        return lines[0].strip("《》 \u3000")
-    for ln in lines[:8]:
-        if looks_like_title(ln):
-            return ln.strip("《》 \u3000")
+    if decree_issuer(text):
+        m = _PROMULGATED_TITLE_RE.search("\n".join(lines[:6]))
+        if m:
+            return m.group(1).strip()  # …令 第N号 《X》已于…通过，现予公布: the document is X
+    m = _BARE_NOTICE_TITLE_RE.match(_title_line(lines[:8]))
+    if m and looks_like_title(m.group(1)):
+        return m.group(1).strip()  # 关于印发X的通知 (no 《》, as web pages print it): X
+    title = _title_line(lines[:8])
+    if title:
+        return title
     m = _PLAN_TITLE_RE.search(head)
     if m:
         return m.group(0).strip(" 《》\u3000")
+    return ""
+
+
+# a decree or announcement that publishes the text: its first line (江苏省人民政府令, 国家知识产权局
+# 公告, with or without 第N号) names the issuer, its sentence “《X》已于…通过，现予公布” the title
+_DECREE_LINE_RE = re.compile(r"^([\u4e00-\u9fff]{2,30}?)(?:令|公告)\s*(?:[（(]?第\s*[\d一二三四五六七八九十百零〇]+\s*号[）)]?)?$")
+_PROMULGATED_TITLE_RE = re.compile(r"《([^》\n]{4,80})》[^\n《》]{0,80}?(?:现予公布|现予发布|现予印发|予以公布|现予施行)")
+_BARE_NOTICE_TITLE_RE = re.compile(r".{2,40}?关于(?:印发|发布|公布|转发|颁布)(.{4,80})的通知$")
+# a document number (温政办〔2023〕45号) or the 文件头 (…人民政府办公室文件) of an official document:
+# never the start of its title
+_NOT_TITLE_START_RE = re.compile(r"[〔［\[]\d{4}[〕］\]]\s*\d+\s*号$|文件$")
+
+
+def decree_issuer(text: str) -> str:
+    """The body of the decree or announcement that publishes the text, from its first two
+    lines (江苏省人民政府令 / 第158号 → 江苏省人民政府), or ""."""
+    for ln in [ln.strip() for ln in text[:300].split("\n") if ln.strip()][:2]:
+        m = _DECREE_LINE_RE.match(ln)
+        if m:
+            return m.group(1)
+    return ""
+
+
+def _title_line(lines: list[str]) -> str:
+    """The first title-like line, or title broken over two or three lines (a title printed
+    centred in large type wraps: “…关于加快建设知识产权” / “强市的实施意见”): a line with no
+    sentence or list punctuation and no document number, continued by the lines after it."""
+    for i, ln in enumerate(lines):
+        if looks_like_title(ln) and not _NOT_TITLE_START_RE.search(ln):
+            return ln.strip("《》 \u3000")
+        if re.search(r"[。；！？，：:、]", ln) or _NOT_TITLE_START_RE.search(ln) or len(ln) > 40:
+            continue
+        for k in (2, 3):
+            joined = "".join(lines[i:i + k])
+            if i + k <= len(lines) and looks_like_title(joined) and "关于" in joined:
+                return joined.strip("《》 \u3000")
     return ""
 
 
@@ -286,7 +327,7 @@ _ANY_EVENT = _EV.pattern(_EV.words())
 _ISSUER_LINE_RE = re.compile(
     r"^([\u4e00-\u9fff]{2,30}(?:人民政府|人民政府办公室|人民政府辦公室|办公室|辦公室|办公厅|委员会|人民代表大会常务委员会|"
     r"知识产权局|市场监督管理局|人民法院|人民检察院))\s*$", re.M)
-_ORGAN_CLEAN_RE = re.compile(rf"第?{_NUM}(?:届|次)(?:全体会议|会议)?|(?:常务|全体|部务|局务|委务|署务|行务|主任|部长办公|办公)会议|会议|全体|令|公告|第{_NUM}号|中华人民共和国(?=国务院|中央军事委员会)")
+_ORGAN_CLEAN_RE = re.compile(rf"第?{_NUM}(?:届|次)(?:全体会议|会议)?|(?:常务|全体|部务|局务|委务|署务|行务|室务|主任|部长办公|办公)会议|\d{4}年|会议|全体|令|公告|第{_NUM}号|中华人民共和国(?=国务院|中央军事委员会)")
 
 
 def _iso(y: str, m: str, d: str) -> str:
@@ -525,7 +566,7 @@ def infer_meta(meta: PlanMeta, text: str, title_hint: str = "", file_date: bool 
     dates, organ = infer_dates(text)
     if not meta.issuer:
         m = _ISSUER_LINE_RE.search(text[:3000])
-        issuer = organ or (m.group(1) if m else "")
+        issuer = organ or (m.group(1) if m else "") or decree_issuer(text)
         if not issuer and is_national_body(meta.title):
             issuer = national_issuer(meta.title)
         if issuer:

@@ -36,7 +36,7 @@ from .parse_quality import ParseQuality, measure
 
 # the data files ingestion reads (query-time lexicons such as title_norm.toml are not)
 INGEST_LEXICONS = ("numbering.toml", "doc_types.toml", "gazetteer.tsv", "national_bodies.txt", "not_places.txt",
-                   "header_events.toml")
+                   "header_events.toml", "page_furniture.toml")
 
 
 def _pipeline_version() -> str:

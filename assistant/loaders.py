@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from . import lexicons
 from .errors import LoadError
 from .models import LoadedText
 
@@ -312,6 +313,41 @@ _BLOCK_TAGS = frozenset(
 )
 
 
+def _chrome_words() -> tuple[frozenset[str], frozenset[str]]:
+    html = lexicons.table("page_furniture.toml")["html"]
+    return frozenset(html["tags"]), frozenset(html["class_words"])
+
+
+def _is_chrome(tag, words: frozenset[str]) -> bool:
+    names = " ".join(tag.get("class") or []) + " " + str(tag.get("id") or "")
+    return any(w.lower() in words for w in re.split(r"[\s_\-]+", names) if w)
+
+
+def _is_info_table(tag) -> bool:
+    """The 信息公开 block of a government page (索引号： … 发文机关： … 成文日期： …): a table
+    whose cells are, one in two at least, short labels ending in a colon."""
+    cells = [c.get_text(" ", strip=True) for c in tag.find_all(["td", "th"])]
+    labels = [c for c in cells if 2 <= len(c) <= 8 and c[-1] in ":："]
+    return len(cells) >= 4 and len(labels) * 2 >= len(cells)
+
+
+def _drop_page_chrome(soup) -> None:
+    """The hosting page around the document goes: its navigation, header, footer, share and
+    tool bars (tags and class or id words of ``lexicons/page_furniture.toml`` [html]) and its
+    info table. An element holding the page's <h1> or over half its text is kept whatever
+    its name (an <article>'s own <header> holds the title)."""
+    tags, words = _chrome_words()
+    total = len(soup.get_text("", strip=True)) or 1
+    for tag in list(soup.find_all(True)):
+        if tag.decomposed or tag.parent is None:
+            continue
+        if not (tag.name in tags or _is_chrome(tag, words) or (tag.name == "table" and _is_info_table(tag))):
+            continue
+        if tag.find("h1") is not None or len(tag.get_text("", strip=True)) * 2 > total:
+            continue
+        tag.decompose()
+
+
 def _html_to_text(name: str, html: str) -> str:
     from bs4 import BeautifulSoup, NavigableString, Tag
     from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction, CData
@@ -322,6 +358,7 @@ def _html_to_text(name: str, html: str) -> str:
         raise LoadError(name, f"cannot be parsed as HTML: {e}") from e
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
+    _drop_page_chrome(soup)
 
     parts: list[str] = []
     skip = (Comment, Declaration, Doctype, ProcessingInstruction, CData)
@@ -587,7 +624,7 @@ def _read_pdf(name: str, data: bytes, limit: int) -> LoadedText:
             f"PDF has no extractable text in its {len(page_lines)} page(s): "
             "it is scanned images and needs OCR first",
         )
-    text, pages = join_pdf_lines(page_lines)
+    text, pages = join_pdf_lines(without_page_furniture(page_lines))
     return LoadedText(path=name, text=text, fmt="pdf", encoding="", pages=pages)
 
 
@@ -622,6 +659,30 @@ def _page_lines(page) -> list[PdfLine]:
     margin = min(leads)
     # Two columns of layout text is about one character: less is jitter.
     return [PdfLine(ln, lead - margin >= 2) for ln, lead in zip(plain, leads)]
+
+
+PAGE_NUMBER_RES = [re.compile(p) for p in lexicons.table("page_furniture.toml")["page_numbers"]["lines"]]
+
+
+def is_page_number(line: str) -> bool:
+    """A line that is only a page number (“— 3 —”, 第 3 页 共 10 页, 3/10)."""
+    s = line.strip(" \t\u3000\xa0")
+    return bool(s) and any(r.match(s) for r in PAGE_NUMBER_RES)
+
+
+def without_page_furniture(page_lines: list[list[PdfLine]]) -> list[list[PdfLine]]:
+    """Each page without its page number and running header or footer, so that a sentence
+    running over a page break is joined whole: a first or last line that is a page number,
+    and a first or last line printed the same on two pages or more (after its first page:
+    page 1's 文件头 is the document's own)."""
+    pages = [[ln for k, ln in enumerate(lines) if not ((k < 2 or k >= len(lines) - 2) and is_page_number(ln.text))]
+             for lines in page_lines]
+    for end in (0, -1):
+        seen = Counter(lines[end].text.strip() for lines in pages if lines)
+        for i, lines in enumerate(pages):
+            if i > 0 and lines and seen[lines[end].text.strip()] >= 2:
+                pages[i] = lines[1:] if end == 0 else lines[:-1]
+    return pages
 
 
 # A line starting like this opens a new clause or block, so it is never glued to

@@ -271,12 +271,15 @@ class DocIndex:
         known), the one in force in the year the question names (“2023年修订的”, “2010年的”):
         the latest whose version date is not after that year; with no year, the latest."""
         years = sorted(set(_YEAR_RE.findall(nfkc(question))))
+        earlier = _asks_earlier_version(question)
         out: list[str] = []
         for group, versions in self._title_groups(docs):
             if versions:
                 group = sorted(group, key=lambda d: d.date)
                 year = years[-1] if years else "9999"
-                in_force = [d for d in group if d.date[:4] <= year]
+                in_force = [d for d in group if (d.date[:4] < year if earlier else d.date[:4] <= year)]
+                if earlier and not years:
+                    in_force = group[:-1]
                 group = [in_force[-1] if in_force else group[0]]
             out.extend(d.id for d in group)
         return out
@@ -501,6 +504,13 @@ def _alt(words: Iterable[str]) -> str:
 
 
 @lru_cache(maxsize=1)
+def _asks_earlier_version(question: str) -> bool:
+    """Does the question ask for the version before the one in force (旧版, 修订前 …,
+    ``lexicons/question_scope.toml`` [versions])?"""
+    t = to_simplified(nfkc(question or ""))
+    return any(w in t for w in lexicons.table("question_scope.toml")["versions"]["earlier"])
+
+
 def _scope_rules() -> _ScopeRules:
     data = lexicons.table("question_scope.toml")
     types, ctx, aside = data["types"], data["types"]["context"], data["aside"]
@@ -620,7 +630,7 @@ def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_C
         r.place_docs += [d for d in docs if d not in r.place_docs]
         if docs:
             r.place_groups.append(docs)
-    r.named = index.titles_named(text, min_coverage)
+    r.named = [d for d in index.titles_named(text, min_coverage) if not _of_another_place(d, hits, index)]
     if r.named and r.place_docs:
         both = [d for d in r.named if d in r.place_docs]
         # a document of another place (a national law) named with a place is what is
@@ -634,6 +644,22 @@ def route(text: str, docs: Sequence[PlanMeta], min_coverage: float = TITLE_MIN_C
     if r.named:
         r.place_groups = []
     return r
+
+
+def _of_another_place(doc_id: str, hits: list[_Named], index: DocIndex) -> bool:
+    """Is a local document named by its title's words while the question names places and
+    none of them is the document's (浙江省专利条例 is not 山东省专利条例: the words 专利条例
+    match, the place does not)? A place holding the document's, or inside it, is its own."""
+    doc = next(d for d in index.docs if d.id == doc_id)
+    if doc.national or doc.place is None or not hits:
+        return False
+    for hit in hits:
+        if doc_id in hit.docs:
+            return False
+        for p in index.gaz.place_chain(hit.name)[-1:]:
+            if index.gaz.contains(p, doc.place) or index.gaz.contains(doc.place, p):
+                return False
+    return True
 
 
 def quoted_titles(text: str) -> list[str]:

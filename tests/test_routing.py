@@ -192,10 +192,25 @@ def test_the_five_plans_alone_route_as_before(parsed):
     ("2023年修订的专利法实施细则规定年费滞纳金怎么算？", ["patent_rules_2023"]),
     ("2010年的专利法实施细则规定年费滞纳金怎么算？", ["patent_rules_2010"]),
     ("专利法实施细则规定年费滞纳金怎么算？", ["patent_rules_2023"]),
+    # the version before the one in force, asked for by a word (and a year)
+    ("旧版专利法实施细则规定年费滞纳金怎么算？", ["patent_rules_2010"]),
+    ("2023年修订前的专利法实施细则规定年费滞纳金怎么算？", ["patent_rules_2010"]),
 ])
 def test_a_document_named_by_its_title_or_an_abbreviation(docs, question, expected):
     info = analyse(question, docs)
     assert info.documents == expected and info.places == expected
+
+
+@pytest.mark.parametrize("question,expected", [
+    # 浙江 has no 专利条例: the words 专利条例 match 山东's title, the place does not
+    ("浙江省专利条例第十条规定了什么？", ["zhejiang"]),
+    ("浙江省专利条例对专利纠纷怎么处理？", ["zhejiang"]),
+    # a province's city named beside its province keeps the city's regulation
+    ("淄博市专利管理若干规定对展会有什么要求？", ["zibo"]),
+    ("山东淄博的专利管理若干规定对展会有什么要求？", ["zibo"]),
+])
+def test_a_title_of_another_place_is_not_named_by_its_words(docs, question, expected):
+    assert analyse(question, docs).places == expected
 
 
 ABSENT_TITLE = "绍兴市重大经济科技活动知识产权分析评议管理办法"  # the 绍兴 plan calls for it; no corpus holds it

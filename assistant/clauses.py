@@ -767,9 +767,10 @@ class _TreeBuilder:
         return True
 
     def _md_keep(self, depth: int) -> int:
-        """Index of the deepest open node a heading of ``depth`` ``#`` stays inside."""
+        """Index of the deepest open node a heading of ``depth`` ``#`` stays inside (an
+        attachment holds every heading after it: only the next attachment closes it)."""
         for i in range(len(self.stack) - 1, 0, -1):
-            if 0 < self.stack[i].md_depth < depth:
+            if 0 < self.stack[i].md_depth < depth or self.stack[i].level == "attachment":
                 return i
         return 0
 

@@ -98,3 +98,29 @@ def test_attachments_the_text_numbers_keep_their_numbers():
     attachments = [c for c in doc.clauses if c.level == "attachment"]
     assert [c.path for c in attachments] == ["附件1", "附件2", "附件3"]
     assert attachments[1].text.startswith("附件2\n中华人民共和国最高人民法院")
+
+
+def test_an_attachment_line_with_a_colon_starts_the_attachment():
+    # “附：” then a list 一、二、三、 of its own (## 一、 a Markdown heading): the list is the
+    # attachment's, not a second 一、二、三、 beside the text's own
+    doc = parse("最高人民法院关于内地与香港特别行政区相互执行仲裁裁决的安排(2000-01-24).md")
+    ps = paths(doc)
+    assert len(ps) == len(set(ps)), [p for p in ps if ps.count(p) > 1]
+    assert clause(doc, "附件").text.startswith("附：\n内地仲裁委员会名单")
+    assert [p for p in ps if p.startswith("附件") and p.endswith("、")] == ["附件一、", "附件二、", "附件三、"]
+    assert clause(doc, "十一、").text.startswith("十一、本安排在执行过程中")
+    # an amending 解释's 一、二、三、 then “附：” and the text as amended, 第一条…: its articles
+    doc = parse("关于审理非法行医刑事案件具体应用法律若干问题的解释(2016-12-16).md")
+    ps = paths(doc)
+    assert ps[:5] == ["题注", "一、", "二、", "三、", "附件"]
+    assert clause(doc, "附件 第一条").parent_paths == ["附件"]
+    assert not [p for p in ps if p.startswith("第")]
+
+
+def test_items_run_on_after_a_half_width_semicolon_and_spaces():
+    # “(一)未造成古树名木损伤的,给予警告或五十元以下罚款;  (二)已造成…”: the source lost
+    # the line break, the spaces after “;” stand for it
+    doc = parse("青岛市古树名木保护管理办法(2020-03-26).md")
+    items = [p for p in paths(doc) if p.startswith("第十五条（")]
+    assert items == ["第十五条（一）", "第十五条（二）", "第十五条（三）"]
+    assert clause(doc, "第十五条（二）").text.startswith("(二)已造成古树名木损伤的")

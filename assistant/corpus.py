@@ -272,7 +272,7 @@ def decree_issuer(text: str) -> str:
     lines (江苏省人民政府令 / 第158号 → 江苏省人民政府), or ""."""
     for ln in [ln.strip() for ln in text[:300].split("\n") if ln.strip()][:2]:
         m = _DECREE_LINE_RE.match(ln)
-        if m:
+        if m and not re.search(r"关于|的", m.group(1)):  # a body, not a title (…关于…的命令)
             return m.group(1)
     return ""
 
@@ -441,6 +441,9 @@ def _inside_title(s: str, pos: int) -> bool:
     return head.count("《") > head.count("》") or head.count("〈") > head.count("〉")
 
 
+_DECREE_NUMBER_RE = re.compile(r"令\s*[（(]?第\s*[\d一二三四五六七八九十百零〇]+\s*号[）)]?\s*$")
+
+
 def _add_date(dates: dict, iso: str, rest: str, issuer: str) -> str:
     """Record one header date by what happened on it; the issuer it names, if the
     first to name one."""
@@ -452,6 +455,12 @@ def _add_date(dates: dict, iso: str, rest: str, issuer: str) -> str:
                 pos = rest.rfind(w)
                 if pos > best:
                     best, event = pos, name
+    decree = _DECREE_NUMBER_RE.search(rest) if not event else None
+    if decree:
+        # a line with no event word but a decree's number published the text by that
+        # decree (“2017年11月22日 中华人民共和国国务院令第692号”)
+        event = "promulgated"
+        rest = rest[:decree.start()]
     if not event:
         dates.setdefault("dated", iso)
     elif event == "amended":

@@ -65,3 +65,11 @@ def test_a_part_of_a_code_has_the_codes_kind():
     assert doc_type_of("交通警察道路执勤执法工作规范") == "rules"
     assert doc_type_of("最高人民法院关于审理名誉权案件若干问题的解答") == "interpretation"
     assert doc_type_of("关于某某问题的解答") == "reply"
+
+
+def test_a_decree_number_publishes_the_text_and_names_its_issuer():
+    # “2017年11月22日 中华人民共和国国务院令第692号”: no event word, the decree published it
+    m = meta_of("反间谍法实施细则-excerpt.md")
+    assert m.issuer == "国务院"
+    assert m.dates == {"promulgated": "2017-11-22"} and m.date == "2017-11-22"
+    assert m.place == "全国"

@@ -207,14 +207,31 @@ class AskPipeline:
         return (len(info.places) >= 2 and not info.clause_refs and self.extractive is not None
                 and len(self.extractive.places_of(info.places)) == 1)
 
-    def _home_document_hits(self, query: str, hits: list[Hit], k: int, info: Any) -> list[Hit]:
-        """The answer to a question about one place with several documents draws on the
-        document of the best clause (``ExtractiveAnswerer._home_document``), its clauses
-        ranked by a search within that document, as if it were the place's only one: in
+    def _home_document(self, hits: list[Hit], groups: list[tuple[str, float, Sequence[Hit]]], info: Any) -> str:
+        """The document a question about one place with several documents is answered
+        from: that of the best clause; for a question whose intent a family of documents
+        states (what support exists, what a government intends to do: the policy
+        documents, ``lexicons/doc_families.toml``), the best of that family's documents
+        when it matches the question as a document an answer about several would name
+        (among the ``MAX_DOCS_NAMED`` best, its best clause at least ``DOC_MATCH_SHARE`` of
+        the best document's): a regulation's article on the question's everyday words
+        (港口, 专利) does not answer what the city means to do, while a regulation about the
+        question's subject, where the plan barely matches, still does."""
+        family = self.extractive.preferred_family(info) if self.extractive is not None else ""
+        top = groups[0][1] if groups else 0.0
+        if family and top > 0:
+            for doc, best, _ in groups[:MAX_DOCS_NAMED]:
+                if self.extractive.family_of(doc) == family and best >= DOC_MATCH_SHARE * top:
+                    return doc
+        return hits[0].doc_id
+
+    def _home_document_hits(self, query: str, hits: list[Hit], home: str, k: int, info: Any) -> list[Hit]:
+        """The answer to a question about one place with several documents draws on its
+        ``home`` document (``_home_document``; ``ExtractiveAnswerer._home_document``), its
+        clauses ranked by a search within that document, as if it were the place's only one: in
         the search over all the place's documents, scores are normalised against the best
         of every document, so another document's clause on the same everyday words
         reorders the home document's own. The other documents' hits follow."""
-        home = hits[0].doc_id
         own, _ = self.retriever.search_with_info(query, k=k, places=[home], info=info)
         seen = {h.clause_id for h in own}
         return own + [h for h in hits if h.clause_id not in seen and h.doc_id != home]
@@ -241,7 +258,7 @@ class AskPipeline:
         elif info is not None and not search_places and _names_several(info):
             answer_hits, _ = self._per_document_hits(hits, self._preferred_first(groups, info))  # "嘉兴和绍兴分别…"
         elif info is not None and not search_places and self._one_place_of_several(info) and hits:
-            answer_hits = self._home_document_hits(query, hits, k, info)
+            answer_hits = self._home_document_hits(query, hits, self._home_document(hits, groups, info), k, info)
         used_places = [] if outside else search_places or (info.places if info else [])
         return Retrieved(query, hits, answer_hits, info, list(used_places or []), more_docs)
 

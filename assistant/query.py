@@ -313,7 +313,7 @@ class QueryInfo:
     # retriever's lookup: they may be more than the hits it returns)
     clause_docs: list[str] = field(default_factory=list)
     lang: str = "zh"  # "zh" | "en"
-    intent: list[str] = field(default_factory=list)  # numeric | duty | clause | cross | target | support | which_doc
+    intent: list[str] = field(default_factory=list)  # numeric | duty | clause | cross | target | support | which_doc | intends
     expansions: list[str] = field(default_factory=list)  # what was appended to text
     # ``text`` without the words that only name the plan (its place, "规划", "方案" …):
     # once the search is restricted to that plan they match its preamble, not the answer
@@ -488,8 +488,34 @@ def quoted_phrases(text: str) -> list[str]:
     return out
 
 
-def detect_intent(text: str) -> list[str]:
-    return [name for name, rx in _INTENT_RULES if rx.search(text)]
+def detect_intent(text: str, place_names: Sequence[str] = ()) -> list[str]:
+    """The intents of a question (``_INTENT_RULES``; ``intends``: ``asks_intention``, with
+    ``place_names`` the places it names, as written)."""
+    out = [name for name, rx in _INTENT_RULES if rx.search(text)]
+    return out + ["intends"] if asks_intention(text, place_names) else out
+
+
+@lru_cache(maxsize=1)
+def _intention_rules() -> tuple[str, str, re.Pattern[str] | None]:
+    """(actor words, between, verbs) as regex sources and the ``anywhere`` regex
+    (``lexicons/intends.toml``)."""
+    t = table("intends.toml")
+    actors = "|".join(re.escape(a) for a in sorted(t["actors"], key=len, reverse=True))
+    verbs = "|".join(f"(?:{v})" for v in t["verbs"])
+    anywhere = re.compile("|".join(f"(?:{v})" for v in t["anywhere"])) if t.get("anywhere") else None
+    return actors, f"{t['between']}(?:{verbs})", anywhere
+
+
+def asks_intention(text: str, place_names: Sequence[str] = ()) -> bool:
+    """Whether the question asks what a government intends or undertakes to do (宁波打算…,
+    政府管不管, 有这方面的打算吗): its subject a place it names or a word for a government,
+    its asking part an intention (``lexicons/intends.toml``): what policy documents set out."""
+    actors, after, anywhere = _intention_rules()
+    if anywhere is not None and anywhere.search(text):
+        return True
+    names = "|".join(re.escape(p) for p in sorted(place_names, key=len, reverse=True) if p)
+    subject = f"{names}|{actors}" if names else actors
+    return re.search(f"(?:{subject}){after}", text) is not None
 
 
 def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str, Any]] | None = None,
@@ -539,7 +565,7 @@ def analyse(question: str, plans: Sequence[PlanMeta], history: Sequence[dict[str
         aside_places=r.outside_scope,
         clause_refs=parse_clause_refs(ref_text),
         lang=lang,
-        intent=detect_intent(base),
+        intent=detect_intent(base, r.place_names),
         expansions=expansions,
         content_text=content,
         quoted=quoted_phrases(base) + [t for t in absent if t not in quoted_phrases(base)],

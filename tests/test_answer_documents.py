@@ -7,12 +7,16 @@
 - A question asking what support exists, or what targets are set, is answered from the
   policy documents among its best clauses, and a question about several documents' targets
   gives them its document slots first (``lexicons/doc_families.toml``, ``intents``).
+- A question asking what a city's government intends to do (宁波准备怎么…, 政府打算…;
+  ``lexicons/intends.toml``) is answered from the city's plan when the plan matches it as a
+  document of the answer (``AskPipeline._home_document``), not from a regulation sharing its
+  everyday words; a regulation about the question's subject still answers it.
 
 Over the plans alone none of this changes anything: each place has one document, and the
 index is one family. Real documents in a real index (USE vectors, FAISS, BM25): the five
-plans, four of 嘉兴's local regulations and 宁波市专利管理条例 copied verbatim from the laws
-collection (tests/data/laws), and five IP regulations of eval/corpora/laws-ip. None of the
-questions is a gold question."""
+plans, four of 嘉兴's local regulations and four of 宁波's (专利管理, 大气污染防治, 台湾同胞投资保障,
+科学技术普及) copied verbatim from the laws collection (tests/data/laws), and five IP regulations
+of eval/corpora/laws-ip. None of the questions is a gold question."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +28,8 @@ DATA = ROOT / "tests" / "data" / "laws"
 LAWS_IP = ROOT / "eval" / "corpora" / "laws-ip"
 BESIDE = [DATA / n for n in ("嘉兴市住宅物业管理条例(2021-12-07).md", "嘉兴市南湖保护条例.md",
                              "嘉兴市文明行为促进条例(2019-10-09).md", "嘉兴市生活垃圾分类管理条例(2021-10-13).md",
-                             "宁波市专利管理条例(2012-04-09).md")] + \
+                             "宁波市专利管理条例(2012-04-09).md", "宁波市大气污染防治条例(2016-06-08).md",
+                             "宁波市台湾同胞投资保障条例(2020-06-05).md", "宁波市科学技术普及条例(2018-12-19).md")] + \
          [LAWS_IP / n for n in ("山东省专利条例(2013-08-01).md", "浙江省促进科技成果转化条例(2021-09-30).md",
                                 "郑州市专利促进和保护条例(2009-09-01).md", "上海市专利保护条例.md",
                                 "北京市专利保护和促进条例.md")]
@@ -89,3 +94,31 @@ def test_a_question_of_no_such_intent_or_over_one_family_prefers_nothing(pipelin
     assert with_laws.extractive.preferred_family(info) == ""
     info = pipeline.retrieve("企业专利维权有没有援助？", []).info
     assert "support" in info.intent and pipeline.extractive.preferred_family(info) == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["有人利用港口走私假货，宁波准备怎么整治？", "宁波今后会不会在港口查侵权货物？",
+                                      "有人把假冒名牌通过海运出口，宁波政府打算怎么办？"])
+def test_what_a_city_intends_to_do_is_answered_from_its_plan_as_if_alone(pipeline, with_laws, question):
+    """What 宁波 means to do about counterfeits shipped through its port is what its plan sets
+    out; the city's regulations share the question's everyday words (港口, 假冒: 大气污染防治条例's
+    port articles, 科学技术普及条例's 宁波舟山港, 专利管理条例's 假冒专利) and had the best clause
+    (before: the answer quoted one of them). The plan is among the documents the search
+    matches, so the answer is the plan's, as over the plans alone."""
+    info = with_laws.retrieve(question, []).info
+    assert "intends" in info.intent and with_laws.extractive.preferred_family(info) == "policy"
+    beside, alone = with_laws.ask(question), pipeline.ask(question)
+    assert set(_docs(beside)) == {"ningbo"}
+    assert beside["answer"] == alone["answer"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, title", [("宁波打算怎么治理港口扬尘？", "宁波市大气污染防治条例"),
+                                             ("宁波打算怎么减少汽车尾气污染？", "宁波市大气污染防治条例"),
+                                             ("宁波对假冒专利行为怎么处罚？", "宁波市专利管理条例")])
+def test_a_regulation_about_the_questions_subject_still_answers_it(with_laws, question, title):
+    """The plan barely matches a question about dust at the port or exhaust fumes, though it
+    asks what the city intends: the regulation about it answers; a question of what a
+    penalty is asks no intention at all."""
+    reply = with_laws.ask(question)
+    assert reply["citations"] and {c["title"] for c in reply["citations"]} == {f"《{title}》"}

@@ -111,6 +111,23 @@ def test_intent_hints(plans, question, intent):
     assert intent in analyse(question, plans).intent
 
 
+@pytest.mark.parametrize("question,intends", [
+    ("海门准备怎么鼓励企业申请商标？", True),  # a place named, an intention modal right after it
+    ("市里下一步打算怎么推进专利导航？", True),  # a word for a government, adverbs between
+    ("遇到商标被人仿冒，政府管不管？", True),  # whether the government acts at all
+    ("嘉兴有没有打算建知识产权保护中心？", True),
+    ("方案里有这方面的安排吗？", True),  # whether such an arrangement exists
+    ("在绍兴申请专利资助要准备哪些材料？", False),  # 准备 of the applicant: a procedure
+    ("运城企业准备上市，要注意哪些知识产权问题？", False),  # an enterprise's plan, not the government's
+    ("在宁波开一家专利代理机构要办什么手续？", False),  # a bare 要: what is required
+    ("宁波对假冒专利行为怎么处罚？", False),  # what the penalty is: a rule in force
+])
+def test_a_question_asking_what_a_government_intends(plans, question, intends):
+    """``intends``: the question's subject is a government (a place it names, 政府, 市里) and
+    its asking part an intention or whether it acts (lexicons/intends.toml)."""
+    assert ("intends" in analyse(question, plans).intent) is intends
+
+
 def test_clause_ref_is_serialisable():
     ref = parse_clause_refs("附件第13项")[0]
     assert isinstance(ref, ClauseRef)

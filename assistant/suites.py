@@ -25,6 +25,7 @@ class Suite:
     gold: tuple[str, ...]  # file names under <eval_dir>/gold/; each is reported as its own split
     corpus: str = ""  # folder relative to eval_dir ("" = the configured corpus_dir)
     own_index: bool = True  # False: the configured index_dir (the product's own corpus)
+    index_of: str = ""  # use the index folder of this other suite (same corpus), not one of its own
     metrics: tuple[str, ...] = ()  # extra answer metrics (evaluation.ANSWER_METRICS names)
     tune: bool = True  # its questions take part in choosing the tuned constants
     # (train split, test split): values chosen on the first file only, scored on the second
@@ -33,7 +34,7 @@ class Suite:
     def settings(self, base: Settings) -> Settings:
         """``base`` with this suite's corpus and index folders."""
         corpus = str(Path(base.eval_dir) / self.corpus) if self.corpus else base.corpus_dir
-        index = str(Path(base.index_dir) / "suites" / self.name) if self.own_index else base.index_dir
+        index = str(Path(base.index_dir) / "suites" / (self.index_of or self.name)) if self.own_index else base.index_dir
         s = replace(base, corpus_dir=corpus, index_dir=index)
         s.sources = dict(base.sources)
         return s
@@ -56,6 +57,9 @@ SUITES: dict[str, Suite] = {
     # questions about the five plans written by the project itself from the plans' texts
     # (not from any gold question; eval/gold/README.md says how): reported apart, never tuned on
     "probe": Suite("probe", ("probe.jsonl",), own_index=False, tune=False),
+    # the same about a few of the laws (eval/gold/README.md): the laws suite's corpus and index
+    "probe-laws": Suite("probe-laws", ("probe-laws.jsonl",), corpus="corpora/laws-ip", index_of="laws", tune=False,
+                        metrics=("citation_path",)),
 }
 
 

@@ -287,6 +287,28 @@ def test_suites_have_their_own_corpus_and_index_folders(index_settings, project_
     assert suite_for_gold(gold, index_settings).name == "plans"
 
 
+def test_the_probes_are_scored_apart_on_their_corpus_and_their_evidence_is_raw_text(index_settings, project_root):
+    """The project's own probes (eval/gold/README.md): never tuned on; the laws probe is
+    asked of the laws suite's corpus and index; every evidence string is a substring of
+    the raw file it names (so evidence recall and citation support can match it)."""
+    from assistant.evaluation import load_gold
+    from assistant.suites import SUITES
+
+    laws, probe = SUITES["laws"].settings(index_settings), SUITES["probe-laws"].settings(index_settings)
+    assert probe.index_dir == laws.index_dir and probe.corpus_dir == laws.corpus_dir
+    assert not SUITES["probe"].tune and not SUITES["probe-laws"].tune
+    for name, folder, ext in (("probe", project_root / "corpus", ".txt"),
+                              ("probe-laws", project_root / "eval" / "corpora" / "laws-ip", ".md")):
+        (gold,) = SUITES[name].gold_paths(index_settings)
+        questions = load_gold(gold)
+        assert len({q["id"] for q in questions}) == len(questions)
+        for q in questions:
+            assert len(q["evidence"]) == len(q["evidence_docs"]), q["id"]
+            for e, d in zip(q["evidence"], q["evidence_docs"]):
+                assert e in (folder / f"{d}{ext}").read_text(encoding="utf-8"), (q["id"], e)
+            assert bool(q["facts"]) == (q["type"] != "unanswerable"), q["id"]
+
+
 def _write_gold(path, lines):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

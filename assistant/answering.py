@@ -57,6 +57,7 @@ SHORT_SENTENCE = 60  # a best sentence shorter than this is quoted with the next
 CONTEXT_MAX = 150
 MAX_QUOTE_CHARS = 260  # chosen sentences of a clause within this span are quoted as one (with those between)
 NAMED_MAX_CHARS = 900  # a named clause's requirements are quoted up to this many characters
+LIST_OPENERS = ("：", ":")  # a sentence ending so announces the items that follow it
 CANDIDATE_MEMO = 512  # questions whose candidates are remembered (evaluation asks one many times)
 
 # The parenthesised units closing a task, e.g. "(市市场监管局、市工信局等职能部门按职责分工负责)".
@@ -217,6 +218,8 @@ class QuestionView:
     # the family of documents that states what the question asks (support, targets: the
     # policy documents), when the index holds others beside it ("": none preferred)
     family: str = ""
+    # periods a figure is asked per ("每年安排多少": year); a sentence must give its figure so
+    per: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -411,6 +414,7 @@ class ExtractiveAnswerer:
             lang=getattr(info, "lang", "zh"),
             clause_docs=list(getattr(info, "clause_docs", None) or []),
             family=self.preferred_family(info),
+            per=ask_kinds.rates_asked(question),
         )
 
     def preferred_family(self, info: Any) -> str:
@@ -600,12 +604,16 @@ class ExtractiveAnswerer:
     def _states(self, kind: str, s: Sentence, c: Clause, qv: QuestionView) -> bool:
         """Does sentence ``s`` of clause ``c`` state what ``kind`` asks for? A figure asked
         for a year the question gives (“到2025年”) must be stated for that year: the year
-        is in the sentence, the clause before it, or the clause's headings."""
+        is in the sentence, the clause before it, or the clause's headings. A figure
+        asked per year (“每年安排多少”) must be given per year (年新增, 50件/年), not as a
+        total over the plan's period (``asks.rates``)."""
         text = s.reading or s.text
         if kind == "body" and (self._clause_duty(c) or c.fields.get("责任单位")):
             return True
         if not ask_kinds.states(kind, text):
             return False
+        if kind in FIGURE_KINDS and not all(ask_kinds.states_rate(r, text) for r in qv.per):
+            return False  # a yearly figure asked, a total over the period stated
         if qv.years and kind in FIGURE_KINDS:
             years = self._years_of(s, c)
             if not years:  # a figure of no year of its own holds up to the document's last year
@@ -867,7 +875,31 @@ class ExtractiveAnswerer:
             duty = self._clause_duty(top.clause)
             if duty is not None and not any(c.sentence is duty for c in chosen):
                 chosen.append(Candidate(duty, top.clause, top.rank, top.features, top.score))
-        return self._group(chosen)
+        return self._group(self._announced_items(chosen))
+
+    def _announced_items(self, chosen: list[Candidate]) -> list[Candidate]:
+        """A quoted sentence that announces a list and ends its clause (“认定驰名商标应当考虑
+        下列因素：”) says nothing without the list: the items under its clause ((一)…(五),
+        1.…) follow it, in order, right after it, each quoted with its own marker, up to
+        ``NAMED_MAX_CHARS``; the article's next paragraph (第二款) is no item of the list
+        and ends it."""
+        out: list[Candidate] = []
+        for c in chosen:
+            out.append(c)
+            rest = c.clause.text[c.sentence.end:].strip()
+            if rest or not c.sentence.text.rstrip().endswith(LIST_OPENERS):
+                continue
+            size = 0
+            for sub in self._sub_clauses(c.clause):
+                if sub.level == "paragraph":
+                    break
+                sents = self._sentences.get(sub.clause_id, [])
+                size += sum(len(s.text) for s in sents)
+                if size > NAMED_MAX_CHARS:
+                    break
+                out += [Candidate(s, sub, c.rank, c.features, c.score) for s in sents
+                        if not any(o.sentence is s for o in chosen)]
+        return out
 
     def _stated_alongside(self, qv: QuestionView, cands: Sequence[Candidate], chosen: list[Candidate]
                           ) -> list[Candidate]:
@@ -1049,6 +1081,8 @@ class ExtractiveAnswerer:
         """"《…》X提到「…」[1]，但没有规定具体金额。": what the documents say about the
         subject, with citations, and plainly which part they do not state."""
         label = self._missing_label(missing) or "所问的内容"
+        if qv.per and any(k in FIGURE_KINDS for k in missing):
+            label = "".join(ask_kinds.rates()[r].missing for r in qv.per) + label
         picked = self._group(subject[:1])
         if not picked:
             return ExtractiveAnswer(f"现有文件没有规定{label}。", [], True, missing=list(missing))

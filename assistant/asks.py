@@ -119,6 +119,39 @@ def states(kind: str, text: str) -> bool:
     return kinds()[kind].states(for_search(text or ""))
 
 
+@dataclass(frozen=True)
+class Rate:
+    """A period a figure is asked per ("每年安排多少"): ``rates`` in the lexicon."""
+
+    name: str
+    question: re.Pattern[str] | None
+    states_re: re.Pattern[str] | None
+    missing: str  # "每年的"
+
+
+@lru_cache(maxsize=1)
+def rates() -> dict[str, Rate]:
+    return {name: Rate(name, alternation(r.get("question", [])), alternation(r.get("states", [])), r.get("missing", ""))
+            for name, r in table("ask_kinds.toml").get("rates", {}).items()}
+
+
+def rates_asked(question: str) -> list[str]:
+    """The periods a figure is asked per, read in the parts of the question that ask a
+    figure: "每年安排多少经费？" asks a yearly amount; "每年召开的会议由谁负责？" no figure."""
+    out: list[str] = []
+    for part in interrogative_parts(question):
+        if not any(k in FIGURE_KINDS for k in _part_kinds(part)):
+            continue
+        out += [name for name, r in rates().items() if r.question is not None and r.question.search(part)]
+    return list(dict.fromkeys(out))
+
+
+def states_rate(name: str, text: str) -> bool:
+    """Does a sentence give its figure per the period ``name`` (年新增…3件, 50件/年)?"""
+    r = rates()[name]
+    return bool(r.states_re and r.states_re.search(for_search(text or "").lower()))
+
+
 def checked(asks: list[str]) -> list[str]:
     """The asked kinds an answer must state (``checked`` in the lexicon)."""
     table_ = kinds()

@@ -209,6 +209,51 @@ def test_a_kind_the_documents_state_is_answered_with_it(pipeline, corpus_norm, k
     assert_citations_exact(reply, corpus_norm)
 
 
+def test_a_yearly_figure_is_not_stated_by_a_total_over_the_period(pipeline, corpus_norm):
+    # the premise, read from the corpus: 绍兴 gives its protection fund as one total over
+    # the building period, in no sentence per year
+    sentences = [c.text[a:b] for c in clauses_of(pipeline, "shaoxing") for a, b in sentence_spans(c.text)]
+    fund = [s for s in sentences if "专项经费" in s]
+    assert fund and any(asks.states("figure", s) for s in fund)
+    assert not any(asks.states_rate("year", s) for s in fund)
+    question = "绍兴示范区建设期间，知识产权保护专项经费年均投入多少？"
+    assert asks.rates_asked(question) == ["year"]
+    reply = pipeline.ask(question)
+    assert reply["not_found"] is True
+    assert "没有规定每年的" in reply["answer"], reply["answer"]
+    assert reply["citations"] and all(c["doc_id"] == "shaoxing" for c in reply["citations"])
+    assert_citations_exact(reply, corpus_norm)
+    # the total, asked as a total, is answered
+    total = pipeline.ask("绍兴示范区建设期间累计投入多少知识产权保护专项经费？")
+    assert not total["not_found"] and re.search(r"\d+万元", total["answer"]), total["answer"]
+    # a figure the document gives per year is answered when asked per year
+    src = next(c for c in clauses_of(pipeline, "ningbo") if "年新增有效注册商标" in c.text)
+    figure = re.search(r"年新增有效注册商标(\d+万件)", src.text).group(1)
+    yearly = pipeline.ask("宁波每年新增的有效注册商标要有多少件？")
+    assert not yearly["not_found"] and figure in yearly["answer"], yearly["answer"]
+
+
+def test_a_period_is_read_as_asked_and_as_stated():
+    assert asks.rates_asked("每年召开几次专题会议？") == ["year"]
+    assert asks.rates_asked("How much does the city spend on IP each year?") == ["year"]
+    assert asks.rates_asked("每年召开的会议由谁负责？") == []  # no figure asked
+    assert asks.rates_asked("三年内能拿多少补贴？") == []  # a span, not a rate
+    for yearly in ("年新增有效注册商标5万件以上", "行政裁决案件受理量50件/年以上", "每年召开2次以上专题会议",
+                   "服务业年营业收入达2000万元", "地理标志产品年度销售额超过100亿元"):
+        assert asks.states_rate("year", yearly), yearly
+    for total in ("累计投入专项经费2000万元左右", "三年累计达到10亿元", "到2025年，质押融资金额达200亿元",
+                  "2023年底前基值15.93"):
+        assert not asks.states_rate("year", total), total
+
+
+def test_english_when_asks_a_date_only_as_an_interrogative():
+    assert "when" in asks.detect("When will Ningbo set up its IP court?")
+    assert "when" in asks.detect("On what date must the fund be in place?")
+    assert "when" in asks.detect("Who is responsible for it, and when?")
+    assert "when" not in asks.detect("What must a court consider when it recognises a well-known trademark?")
+    assert "when" not in asks.detect("What happens when a patent agency loses its licence?")
+
+
 def test_what_a_sentence_states_is_read_by_kind():
     assert asks.states("money", "给予每件5000元资助") and not asks.states("money", "打造一批知名品牌")
     assert asks.states("ratio", "同比增长210%") and not asks.states("ratio", "比例明显提高")
@@ -598,6 +643,37 @@ def test_a_time_limit_stated_by_the_article_is_not_called_unstated(two_laws):
     assert not reply["not_found"], reply["answer"]
     assert f"{months}个月内" in reply["answer"]
     assert any(c["path"] == article.path for c in reply["citations"])
+
+
+@pytest.mark.slow
+def test_a_sentence_announcing_a_list_is_quoted_with_its_items_in_order(two_laws):
+    # the article, found independently: its first paragraph ends announcing the conditions
+    # (应当具备下列条件：), its numbered items follow as its sub-clauses
+    head = next(c for c in two_laws.clauses_by_id.values()
+                if c.level == "article" and c.text.rstrip().endswith("下列条件：") and "合伙" in c.text)
+    items = [c for c in two_laws.clauses_by_id.values() if head.path in c.parent_paths and c.level != "paragraph"]
+    assert len(items) >= 3
+    for question in ("What conditions must a patent agency in the form of a partnership or a limited liability "
+                     "company meet when it carries out patent agency business?",
+                     "合伙企业形式的专利代理机构做专利代理，要具备什么条件？"):
+        reply = two_laws.ask(question)
+        assert not reply["not_found"], reply["answer"]
+        paths = [c["path"] for c in reply["citations"]]
+        assert head.path in paths, reply["answer"]
+        start = paths.index(head.path)
+        assert paths[start + 1:start + 1 + len(items)] == [c.path for c in items], reply["answer"]
+
+
+@pytest.mark.slow
+def test_a_qualification_a_law_states_counts_as_stating_conditions(two_laws):
+    # the article, found independently: a practitioner must hold a certificate and have
+    # served a term (实习满1年); it names no 条件 or 材料 word
+    article = next(c for c in two_laws.clauses_by_id.values() if "实习满" in c.text and "资格证" in c.text)
+    assert asks.states("materials", article.text)
+    assert not re.search("条件|材料", article.text)
+    reply = two_laws.ask("专利代理师执业需要什么资格？")
+    assert not reply["not_found"], reply["answer"]
+    assert any(c["path"] == article.path for c in reply["citations"]), reply["answer"]
 
 
 @pytest.mark.slow
